@@ -1,0 +1,66 @@
+# halo-c1: every target bootstraps the virtualenv first, so each works on a fresh clone.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt | sha1sum | cut -c1-12)
+export PYTHONPATH := $(CURDIR)
+export UV_COMPILE_BYTECODE := 1
+export GX_ANALYTICS_ENABLED := false
+
+.PHONY: help venv test run lint fmt proto proto-check bench lock airflow-standalone airflow-stop clean
+
+help:
+	@echo "make run    - run the DAG end to end against the bundled HaloITSM simulator"
+	@echo "make test   - run every test"
+	@echo "make lint   - ruff (with the Airflow AIR rules)"
+	@echo "make bench  - run the benchmarks under bench/"
+	@echo "make proto  - regenerate include/halo_c1/c1z/pb from the .proto files"
+	@echo "make airflow-standalone / airflow-stop - the real scheduler and UI on http://127.0.0.1:8080"
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -x $(BIN)/uv || $(BIN)/pip install --quiet --disable-pip-version-check uv==0.13.9
+	$(BIN)/uv pip install --python $(BIN)/python --compile-bytecode --quiet -r requirements-dev.txt
+	@rm -f $(VENV)/.installed-* && touch $@
+
+test: venv
+	$(BIN)/python -m pytest
+
+run: venv
+	$(BIN)/python -m scripts.run_local
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fmt: venv
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+proto: venv
+	$(BIN)/python -m include.halo_c1.c1z.codegen
+
+proto-check: venv
+	$(BIN)/python -m include.halo_c1.c1z.codegen --check
+
+bench: venv
+	$(BIN)/python bench/extract.py
+	$(BIN)/python bench/transform_validate.py
+	$(BIN)/python bench/c1z.py
+	$(BIN)/python bench/dag_parse.py
+
+lock:
+	$(BIN)/uv pip compile -q --python-version 3.11 requirements.in -o requirements.txt
+	$(BIN)/uv pip compile -q --python-version 3.11 requirements-dev.in -o requirements-dev.txt
+
+airflow-standalone: venv
+	$(BIN)/python -m scripts.standalone start
+
+airflow-stop: venv
+	$(BIN)/python -m scripts.standalone stop
+
+clean:
+	rm -rf .airflow .airflow_test .lake .pytest_cache
