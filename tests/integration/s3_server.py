@@ -1,8 +1,9 @@
 """A real S3-compatible server for tests: moto's server mode on 127.0.0.1, one per test session.
 
 A test module that needs it declares `pytest_plugins = ["tests.integration.s3_server"]` (and imports
-`S3Server` under `TYPE_CHECKING` for hints), so that no shared conftest has to know about it. Each test gets its own bucket from `s3_bucket`, so
-tests never see each other's objects.
+`S3Server` under `TYPE_CHECKING` for hints), so that no shared conftest has to know about it.
+Fixtures: `s3_server` (session-wide server with one bucket) and `s3_bucket` (the same server with a
+fresh bucket per test, so tests never see each other's objects).
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ class S3Server:
         self.client().create_bucket(Bucket=name)
         return name
 
-    def keys(self, bucket: str | None = None) -> list[str]:
+    def object_keys(self, bucket: str | None = None) -> list[str]:
         """Every key in a bucket, read with boto3 (no s3fs listing cache in the way)."""
         listing = self.client().list_objects_v2(Bucket=bucket or self.bucket)
         return sorted(item["Key"] for item in listing.get("Contents", []))

@@ -41,7 +41,7 @@ def test_lake_writes_and_reads_parquet_on_s3(s3_bucket: S3Server) -> None:
         "1",
         "03cbebd0-3443",
     ]
-    assert s3_bucket.keys() == [f"halo/raw/entity=roles/snapshot={SNAPSHOT}/part-0.parquet"]
+    assert s3_bucket.object_keys() == [f"halo/raw/entity=roles/snapshot={SNAPSHOT}/part-0.parquet"]
 
 
 def test_lake_json_and_has_raw_on_s3(s3_bucket: S3Server) -> None:
@@ -52,7 +52,7 @@ def test_lake_json_and_has_raw_on_s3(s3_bucket: S3Server) -> None:
 
     assert lake.has_raw(SNAPSHOT)
     assert read_json(lake.raw_manifest(SNAPSHOT)) == {"snapshot_id": SNAPSHOT, "entities": {"roles": 2}}
-    assert s3_bucket.keys() == [f"halo/raw/_manifests/snapshot={SNAPSHOT}.json"]
+    assert s3_bucket.object_keys() == [f"halo/raw/_manifests/snapshot={SNAPSHOT}.json"]
 
 
 def test_lake_rewrite_on_s3_replaces_the_object(s3_bucket: S3Server) -> None:
@@ -62,7 +62,7 @@ def test_lake_rewrite_on_s3_replaces_the_object(s3_bucket: S3Server) -> None:
     write_parquet(path, _roles("2", "3"))
 
     assert read_parquet(path).column("role_id").to_pylist() == ["2", "3"]
-    assert s3_bucket.keys() == [f"halo/curated/resources/snapshot={SNAPSHOT}/part-0.parquet"]
+    assert s3_bucket.object_keys() == [f"halo/curated/resources/snapshot={SNAPSHOT}/part-0.parquet"]
 
 
 def test_failed_write_on_s3_keeps_previous_object_and_leaves_no_temporary(s3_bucket: S3Server) -> None:
@@ -78,4 +78,4 @@ def test_failed_write_on_s3_keeps_previous_object_and_leaves_no_temporary(s3_buc
         raise Interrupted
 
     assert read_parquet(path).column("role_id").to_pylist() == ["1", "2"]
-    assert s3_bucket.keys() == [f"halo/raw/entity=roles/snapshot={SNAPSHOT}/part-0.parquet"]
+    assert s3_bucket.object_keys() == [f"halo/raw/entity=roles/snapshot={SNAPSHOT}/part-0.parquet"]
