@@ -1,0 +1,61 @@
+"""Errors raised by the HaloITSM client and the extraction.
+
+    HaloError
+    ├── HaloConfigError (also a ValueError)   settings or connection fields are invalid
+    ├── HaloAuthError                          the token endpoint refused us or answered nonsense
+    ├── HaloResponseError                      a permanent HTTP failure (400, 401 after a refresh, 403, 404)
+    ├── HaloUnreachableError                   the host could not be reached, even after retries
+    ├── HaloRetriesExhausted                   a transient failure (429, 5xx, timeout, drop) outlived retries
+    └── HaloPagingError                        a listing was inconsistent or malformed
+
+Every message names what failed (method, path, token URL, host, entity) and never holds a secret:
+callers build messages from sanitized URLs and truncated bodies only.
+"""
+
+from __future__ import annotations
+
+MAX_MESSAGE_CHARS = 300
+
+
+def truncate(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """Shorten a server message for an exception or a log line."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class HaloError(Exception):
+    """Base class of every HaloITSM client and extraction error."""
+
+
+class HaloConfigError(HaloError, ValueError):
+    """Settings or Airflow connection fields are invalid; the message names each bad field."""
+
+
+class HaloAuthError(HaloError):
+    """The token endpoint rejected the credentials or scope, or answered something unusable."""
+
+
+class HaloResponseError(HaloError):
+    """A permanent HTTP failure: retrying would not help."""
+
+    def __init__(self, method: str, path: str, status: int, message: str) -> None:
+        self.method = method
+        self.path = path
+        self.status = status
+        super().__init__(f"HaloITSM {method} {path} failed with HTTP {status}: {truncate(message)}")
+
+
+class HaloUnreachableError(HaloError):
+    """The HaloITSM host did not accept connections."""
+
+
+class HaloRetriesExhausted(HaloError):
+    """A transient failure repeated until the retry budget ran out."""
+
+
+class HaloPagingError(HaloError):
+    """A listing could not be read consistently; `restartable` says whether reading it again may help."""
+
+    def __init__(self, message: str, *, restartable: bool) -> None:
+        self.restartable = restartable
+        super().__init__(message)
