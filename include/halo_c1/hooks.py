@@ -1,0 +1,97 @@
+"""Airflow glue: turn Airflow connections and variables into the domain package's objects.
+
+This is the only module of `include/halo_c1` that imports Airflow, so everything else runs and is
+tested without a scheduler. Airflow is imported inside functions: DAG files import this module
+cheaply at parse time.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from upath import UPath
+
+    from include.halo_c1.halo.client import HaloClient
+    from include.halo_c1.halo.settings import HaloSettings
+    from include.halo_c1.lake import Lake
+
+HALO_CONN_ID = "haloitsm_default"
+LAKE_URL_VARIABLE = "halo_c1_lake_url"
+LAKE_CONN_VARIABLE = "halo_c1_lake_conn_id"
+DELIVERY_URL_VARIABLE = "halo_c1_delivery_url"
+DELIVERY_CONN_VARIABLE = "halo_c1_delivery_conn_id"
+MAX_DROP_RATIO_VARIABLE = "halo_c1_max_drop_ratio"
+
+
+class ConfigurationError(ValueError):
+    """A required Airflow connection or variable is missing or invalid."""
+
+
+def halo_settings(conn_id: str = HALO_CONN_ID) -> HaloSettings:
+    """HaloITSM client settings from the Airflow connection (host, login, password, extra)."""
+    from airflow.sdk import BaseHook
+
+    from include.halo_c1.halo.settings import HaloSettings
+
+    conn = BaseHook.get_connection(conn_id)
+    return HaloSettings.from_connection_fields(
+        host=conn.host or "",
+        login=conn.login or "",
+        password=conn.password or "",
+        extra=conn.extra_dejson,
+    )
+
+
+def halo_client(conn_id: str = HALO_CONN_ID) -> HaloClient:
+    from include.halo_c1.halo.client import HaloClient
+
+    return HaloClient(halo_settings(conn_id))
+
+
+def _variable(key: str, default: Any = None) -> Any:
+    from airflow.sdk import Variable
+
+    return Variable.get(key, default=default)
+
+
+def _object_storage_path(url: str, conn_id: str | None) -> UPath:
+    from airflow.sdk import ObjectStoragePath
+
+    return ObjectStoragePath(url, conn_id=conn_id or None)
+
+
+def lake() -> Lake:
+    """The lake from `halo_c1_lake_url` (and `halo_c1_lake_conn_id` for object storage)."""
+    from include.halo_c1.lake import Lake
+
+    url = _variable(LAKE_URL_VARIABLE)
+    if not url:
+        raise ConfigurationError(
+            f"Airflow variable {LAKE_URL_VARIABLE!r} is not set: give the lake's base URL, "
+            "e.g. file:///data/halo_c1 or s3://bucket/halo_c1"
+        )
+    return Lake(_object_storage_path(url, _variable(LAKE_CONN_VARIABLE)))
+
+
+def delivery_target() -> UPath:
+    """Where the c1z goes: `halo_c1_delivery_url` with `halo_c1_delivery_conn_id`."""
+    url = _variable(DELIVERY_URL_VARIABLE)
+    if not url:
+        raise ConfigurationError(
+            f"Airflow variable {DELIVERY_URL_VARIABLE!r} is not set: give the c1z's URL, e.g. "
+            "s3://bucket/halo/sync.c1z (a C1 external data source) or file:///exports/sync.c1z"
+        )
+    return _object_storage_path(url, _variable(DELIVERY_CONN_VARIABLE))
+
+
+def max_drop_ratio(override: float | None = None) -> float:
+    """The deletion guard's threshold: the run's param, else `halo_c1_max_drop_ratio`, else 20%."""
+    value = override if override is not None else _variable(MAX_DROP_RATIO_VARIABLE, default="0.2")
+    try:
+        ratio = float(value)
+    except (TypeError, ValueError):
+        raise ConfigurationError(f"{MAX_DROP_RATIO_VARIABLE} must be a number, got {value!r}") from None
+    if not 0 < ratio < 1:
+        raise ConfigurationError(f"{MAX_DROP_RATIO_VARIABLE} must be between 0 and 1, got {ratio}")
+    return ratio

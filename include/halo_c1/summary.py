@@ -1,0 +1,67 @@
+"""The human-readable end of a run: one summary block, and one line when a stage fails."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def failure_line(stage: str, snapshot_id: str | None, error: BaseException | None) -> str:
+    """One line naming the stage and the reason, for the failure callback and alerting."""
+    reason = (str(error).strip().splitlines() or [type(error).__name__])[0] if error else "unknown"
+    kind = type(error).__name__ if error else "failure"
+    return f"halo-c1 stage {stage!r} failed for snapshot {snapshot_id or '?'}: {kind}: {reason}"
+
+
+def _changes(guard: dict[str, Any] | None) -> list[str]:
+    if not guard or not guard.get("changes"):
+        return ["  (no delivered snapshot to compare with)"]
+    lines = []
+    for name, change in sorted(guard["changes"].items()):
+        before, after = change.get("before"), change.get("after")
+        delta = after - before if isinstance(before, int) and isinstance(after, int) else None
+        lines.append(f"  {name:<12} {before} -> {after}" + (f" ({delta:+d})" if delta is not None else ""))
+    return lines
+
+
+def run_summary(
+    *,
+    plan: dict[str, Any],
+    extract: dict[str, Any] | None,
+    transform: dict[str, Any] | None,
+    quality: dict[str, Any] | None,
+    guard: dict[str, Any] | None,
+    package: dict[str, Any] | None,
+    delivery: dict[str, Any] | None,
+) -> str:
+    """Counts per resource type, grants, changes since the last delivery, quality, delivery."""
+    lines = [f"halo-c1 run summary: snapshot {plan['snapshot_id']} ({plan['reason']})"]
+    if extract is None:
+        lines.append("extract: skipped (see the extract task log)")
+        return "\n".join(lines)
+    source = "archived raw snapshot" if extract.get("reused") else "HaloITSM API"
+    lines.append(f"extract: from {source}; requests {extract.get('requests', 0)}")
+    if transform:
+        lines.append("resources per type:")
+        for rtype, count in sorted(transform.get("resources_by_type", {}).items()):
+            lines.append(f"  {rtype:<12} {count}")
+        lines.append(f"entitlements: {transform.get('entitlements')}  grants: {transform.get('grants')}")
+        rejected = transform.get("rejected_rows") or {}
+        if rejected:
+            lines.append(f"rejected raw rows: {rejected}")
+    lines.append("changes since the last delivered snapshot:")
+    lines.extend(_changes(guard))
+    if quality:
+        verdict = "passed" if quality.get("passed") else "FAILED"
+        lines.append(
+            f"quality: {verdict}; {quality.get('failed_errors', 0)} error(s), "
+            f"{quality.get('failed_warnings', 0)} warning(s); report {quality.get('docs_index')}"
+        )
+    if package:
+        lines.append(
+            f"c1z: {package.get('path')} ({package.get('size')} bytes, sha256 {package.get('sha256')})"
+        )
+    if delivery and delivery.get("delivered"):
+        lines.append(f"delivered: {delivery.get('target')} (sha256 {delivery.get('sha256')})")
+    else:
+        lines.append(f"delivered: nothing ({(delivery or {}).get('reason') or plan['reason']})")
+    return "\n".join(lines)

@@ -1,0 +1,151 @@
+"""`make run`: the whole DAG once, end to end, against the bundled HaloITSM simulator.
+
+Starts the simulator with a seeded tenant, prepares a local Airflow home (SQLite, git-ignored
+`.airflow/`), runs `airflow dags test haloitsm_to_c1`, stops the simulator and prints where the c1z,
+the curated tables and the quality report are. The exit status is the run's.
+
+Point it at a real tenant instead with `HALO_C1_USE_SIMULATOR=0` and your own
+`AIRFLOW_CONN_HALOITSM_DEFAULT` (see the README).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Generator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+from scripts.airflow_settings import as_environment, load_settings
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+DAG_ID = "haloitsm_to_c1"
+SIMULATOR_PORT = 8900
+DEMO_TENANT = [
+    "--seed",
+    "7",
+    "--agents",
+    "60",
+    "--users",
+    "500",
+    "--teams",
+    "8",
+    "--roles",
+    "6",
+    "--departments",
+    "4",
+]
+
+
+def _free_port(preferred: int) -> int:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", preferred))
+        except OSError:
+            sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def simulator(port: int, env: dict[str, str]) -> Generator[str, None, None]:
+    """The HaloITSM simulator as a child process, until the block ends."""
+    base_url = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dev.halo_simulator", "--port", str(port), *DEMO_TENANT],
+        env=env,
+        cwd=PROJECT_DIR,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"{base_url}/api/authinfo", timeout=1).raise_for_status()
+                break
+            except httpx.HTTPError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(f"the HaloITSM simulator did not start on {base_url}") from None
+                time.sleep(0.3)
+        yield base_url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def airflow_environment() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "AIRFLOW_HOME": str(PROJECT_DIR / ".airflow"),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_DIR / "dags"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "PYTHONPATH": str(PROJECT_DIR),
+            "GX_ANALYTICS_ENABLED": "false",
+        }
+    )
+    for key, value in as_environment(load_settings()).items():
+        env.setdefault(key, value)
+    return env
+
+
+def _airflow(env: dict[str, str], *args: str) -> int:
+    return subprocess.call([str(Path(sys.executable).parent / "airflow"), *args], env=env, cwd=PROJECT_DIR)
+
+
+def print_outputs(env: dict[str, str], snapshot_id: str) -> bool:
+    """Print where the run's outputs are; False if one that should exist does not."""
+    lake = Path(env["AIRFLOW_VAR_HALO_C1_LAKE_URL"].removeprefix("file://"))
+    delivered = Path(env["AIRFLOW_VAR_HALO_C1_DELIVERY_URL"].removeprefix("file://"))
+    outputs = {
+        "raw snapshot": lake / "raw" / "_manifests" / f"snapshot={snapshot_id}.json",
+        "curated tables": lake / "curated",
+        "quality report": lake / "reports" / f"snapshot={snapshot_id}" / "index.html",
+        "reports index": lake / "reports" / "index.html",
+        "c1z": lake / "c1z" / f"snapshot={snapshot_id}" / "sync.c1z",
+        "delivered c1z": delivered,
+        "delivery manifest": lake / "deliveries" / f"snapshot={snapshot_id}.json",
+    }
+    print(f"\nhalo-c1 outputs of snapshot {snapshot_id}:")
+    ok = True
+    for label, path in outputs.items():
+        exists = path.exists()
+        ok &= exists
+        print(f"  {label:<18} {path}{'' if exists else '  (MISSING)'}")
+    for table in (
+        sorted(p.name for p in (lake / "curated").iterdir()) if outputs["curated tables"].exists() else []
+    ):
+        print(f"    {table:<16} {lake / 'curated' / table / f'snapshot={snapshot_id}' / 'part-0.parquet'}")
+    manifest = outputs["delivery manifest"]
+    if manifest.exists():
+        print(f"  delivered sha256   {json.loads(manifest.read_text()).get('sha256')}")
+    return ok
+
+
+def main() -> int:
+    env = airflow_environment()
+    moment = datetime.now(UTC).replace(microsecond=0)
+    snapshot_id = moment.strftime("%Y%m%dT%H%M%SZ")
+    if _airflow(env, "db", "migrate") != 0:
+        return 1
+    if env.get("HALO_C1_USE_SIMULATOR", "1") == "0":
+        status = _airflow(env, "dags", "test", DAG_ID, moment.isoformat())
+    else:
+        port = _free_port(SIMULATOR_PORT)
+        with simulator(port, env) as base_url:
+            conn = json.loads(env["AIRFLOW_CONN_HALOITSM_DEFAULT"])
+            env["AIRFLOW_CONN_HALOITSM_DEFAULT"] = json.dumps({**conn, "host": base_url})
+            print(f"HaloITSM simulator serving a seeded tenant at {base_url}")
+            status = _airflow(env, "dags", "test", DAG_ID, moment.isoformat())
+    outputs_ok = print_outputs(env, snapshot_id)
+    print(f"\nDAG run {'succeeded' if status == 0 else 'FAILED'} (exit {status})")
+    return status if status != 0 else (0 if outputs_ok else 1)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

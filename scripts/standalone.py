@@ -1,0 +1,118 @@
+"""The real scheduler and UI locally: `airflow standalone` on this project, with a clean stop.
+
+    python -m scripts.standalone start   # simulator on :8900 + airflow standalone on http://127.0.0.1:8080
+    python -m scripts.standalone stop
+
+`start` migrates `.airflow/airflow.db`, applies airflow_settings.yaml (connections, variables, pools),
+starts the HaloITSM simulator (unless HALO_C1_USE_SIMULATOR=0) and `airflow standalone` in the
+background (logs in .airflow/standalone.log), and waits until the API answers healthy.
+`stop` signals standalone's children first and the parent last: SIGTERM to the parent alone
+orphans its scheduler and workers (shared/spec/airflow-gx-notes.md §3).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from scripts.airflow_settings import apply, load_settings
+from scripts.run_local import DEMO_TENANT, PROJECT_DIR, SIMULATOR_PORT, airflow_environment
+
+HOME = PROJECT_DIR / ".airflow"
+PIDS = {"standalone": HOME / "standalone.pid", "simulator": HOME / "simulator.pid"}
+HEALTH_URL = "http://127.0.0.1:8080/api/v2/monitor/health"
+
+
+def _spawn(name: str, command: list[str], env: dict[str, str]) -> None:
+    log = (HOME / f"{name}.log").open("ab")
+    process = subprocess.Popen(
+        command, env=env, cwd=PROJECT_DIR, stdout=log, stderr=log, start_new_session=True
+    )
+    PIDS[name].write_text(str(process.pid))
+
+
+def start() -> int:
+    HOME.mkdir(exist_ok=True)
+    env = airflow_environment()
+    env.update(
+        {
+            "AIRFLOW__CORE__PARALLELISM": "4",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
+        }
+    )
+    # The metadata DB holds the settings so the UI shows them; env-var copies would hide them.
+    for key in [k for k in env if k.startswith(("AIRFLOW_CONN_", "AIRFLOW_VAR_"))]:
+        del env[key]
+    airflow = str(Path(sys.executable).parent / "airflow")
+    subprocess.run([airflow, "db", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
+    os.environ.update({k: v for k, v in env.items() if k.startswith("AIRFLOW")})
+    apply(load_settings(), airflow)
+    if env.get("HALO_C1_USE_SIMULATOR", "1") != "0":
+        _spawn(
+            "simulator",
+            [sys.executable, "-m", "dev.halo_simulator", "--port", str(SIMULATOR_PORT), *DEMO_TENANT],
+            env,
+        )
+    _spawn("standalone", [airflow, "standalone"], env)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(HEALTH_URL, timeout=2).status_code == 200:
+                print("Airflow is up: http://127.0.0.1:8080 (all users are admins locally)")
+                print(f"logs: {HOME / 'standalone.log'}; stop with `make airflow-stop`")
+                return 0
+        except httpx.HTTPError:
+            pass
+        time.sleep(2)
+    print(f"Airflow did not become healthy in 180 s; see {HOME / 'standalone.log'}", file=sys.stderr)
+    return 1
+
+
+def _children(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    return [int(line) for line in out.split()]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def stop() -> int:
+    for name in ("standalone", "simulator"):
+        if not PIDS[name].exists():
+            continue
+        pid = int(PIDS[name].read_text())
+        for child in _children(pid):
+            os.kill(child, signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and any(_alive(c) for c in _children(pid)):
+            time.sleep(1)
+        if _alive(pid):
+            os.kill(pid, signal.SIGTERM)
+        # Whatever ignored SIGTERM (LocalExecutor workers do) is in the same session: kill it.
+        time.sleep(2)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+        PIDS[name].unlink()
+        print(f"stopped {name} (pid {pid})")
+    return 0
+
+
+if __name__ == "__main__":
+    action = sys.argv[1] if len(sys.argv) > 1 else ""
+    if action not in ("start", "stop"):
+        print(__doc__, file=sys.stderr)
+        raise SystemExit(2)
+    raise SystemExit(start() if action == "start" else stop())

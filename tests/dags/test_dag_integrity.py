@@ -1,0 +1,71 @@
+"""The DAG file imports cleanly, follows the project's policies and parses without heavy imports."""
+
+import itertools
+import json
+import subprocess
+import sys
+
+from tests.conftest import PROJECT
+
+DAG_ID = "haloitsm_to_c1"
+
+
+def test_dag_folder_has_no_import_errors(dagbag):
+    assert dagbag.import_errors == {}
+    assert DAG_ID in dagbag.dag_ids
+
+
+def test_every_dag_has_tags_and_retries_and_one_active_run(dagbag):
+    for dag in dagbag.dags.values():
+        assert dag.tags, f"{dag.dag_id} has no tags"
+        assert dag.default_args.get("retries", 0) >= 2, (
+            f"{dag.dag_id} retries transient failures too few times"
+        )
+        assert dag.max_active_runs == 1
+        assert dag.catchup is False
+
+
+def test_halo_requests_go_through_the_halo_api_pool_and_gates_do_not_retry(dagbag):
+    dag = dagbag.get_dag(DAG_ID)
+    assert dag.get_task("extract").pool == "halo_api"
+    others = {t.task_id: t.pool for t in dag.tasks if t.task_id != "extract"}
+    assert "halo_api" not in others.values()
+    for gate in ("validate", "guard", "transform", "package"):
+        assert dag.get_task(gate).retries == 0
+
+
+def test_stages_run_in_order(dagbag):
+    dag = dagbag.get_dag(DAG_ID)
+    chain = ["plan", "extract", "transform", "validate", "guard", "package", "deliver", "report"]
+    for upstream, downstream in itertools.pairwise(chain):
+        assert downstream in dag.get_task(upstream).downstream_task_ids, f"{upstream} -> {downstream}"
+
+
+def test_manual_trigger_params_are_typed_and_defaulted(dagbag):
+    params = dagbag.get_dag(DAG_ID).params
+    assert params["dry_run"] is False
+    assert params["allow_mass_deletion"] is False
+    assert params["include_end_users"] is None
+    assert params.get_param("snapshot_id").schema["pattern"]
+
+
+def test_dag_file_parses_without_heavy_imports():
+    code = (
+        "import runpy, sys, json;"
+        f"runpy.run_path({str(PROJECT / 'dags' / (DAG_ID + '.py'))!r});"
+        "heavy = ['pandas', 'pyarrow', 'great_expectations', 'include.halo_c1.transform', 'include.halo_c1.halo'];"
+        "print(json.dumps([m for m in heavy if m in sys.modules]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT,
+        check=True,
+        env={
+            "PYTHONPATH": str(PROJECT),
+            "AIRFLOW_HOME": str(PROJECT / ".airflow_test"),
+            "PATH": "/usr/bin:/bin",
+        },
+    )
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == []

@@ -1,0 +1,40 @@
+"""The run summary and the one-line failure message."""
+
+from include.halo_c1.summary import failure_line, run_summary
+
+
+def test_failure_line_names_stage_snapshot_and_first_line_of_reason():
+    line = failure_line("validate", "20261127T050000Z", ValueError("2 error expectations failed\ndetails"))
+    assert (
+        line
+        == "halo-c1 stage 'validate' failed for snapshot 20261127T050000Z: ValueError: 2 error expectations failed"
+    )
+
+
+def test_summary_lists_counts_changes_quality_and_delivery():
+    text = run_summary(
+        plan={"snapshot_id": "S1", "reason": "scheduled run"},
+        extract={"requests": 12},
+        transform={"resources_by_type": {"agent": 10, "team": 2}, "entitlements": 2, "grants": 15},
+        quality={"passed": True, "failed_errors": 0, "failed_warnings": 1, "docs_index": "/r/index.html"},
+        guard={"changes": {"agent": {"before": 12, "after": 10}}},
+        package={"path": "/c/sync.c1z", "size": 100, "sha256": "ab"},
+        delivery={"delivered": True, "target": "s3://b/sync.c1z", "sha256": "ab"},
+    )
+    assert "agent        10" in text
+    assert "agent        12 -> 10 (-2)" in text
+    assert "quality: passed; 0 error(s), 1 warning(s); report /r/index.html" in text
+    assert "delivered: s3://b/sync.c1z" in text
+
+
+def test_summary_of_a_skipped_run_says_so():
+    text = run_summary(
+        plan={"snapshot_id": "S1", "reason": "backfill"},
+        extract=None,
+        transform=None,
+        quality=None,
+        guard=None,
+        package=None,
+        delivery=None,
+    )
+    assert "extract: skipped" in text
