@@ -281,6 +281,11 @@ def _to_table(frame: pd.DataFrame, schema: pa.Schema, snapshot_id: str) -> pa.Ta
 # ---------------------------------------------------------------------------------------------
 
 
+def _bool(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """A boolean Arrow array as numpy, null read as false."""
+    return np.asarray(pc.fill_null(values, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
 def _blank(values: pa.ChunkedArray) -> pa.ChunkedArray:
     return pc.fill_null(pc.equal(pc.utf8_trim_whitespace(values), ""), True)
 
@@ -318,21 +323,16 @@ def _grants(
     agent = memberships["agent_id"]
     kind = memberships["kind"]
     target = memberships["target_id"]
-    no_agent = _blank(agent).to_numpy(zero_copy_only=False)
-    no_target = _blank(target).to_numpy(zero_copy_only=False) & ~no_agent
-    bad_kind = ~pc.fill_null(pc.is_in(kind, pa.array(list(MEMBERSHIP_KINDS))), False).to_numpy(
-        zero_copy_only=False
-    )
-    bad_kind &= ~no_agent & ~no_target
+    no_agent = _bool(_blank(agent))
+    no_target = _bool(_blank(target)) & ~no_agent
+    bad_kind = ~_bool(pc.is_in(kind, pa.array(list(MEMBERSHIP_KINDS)))) & ~no_agent & ~no_target
     usable = ~(no_agent | no_target | bad_kind)
-    system = pc.equal(agent, SYSTEM_AGENT_ID).to_numpy(zero_copy_only=False) & usable
-    system &= ~pc.is_in(agent, agent_ids).to_numpy(zero_copy_only=False)
-    unknown_agent = usable & ~system & ~pc.is_in(agent, agent_ids).to_numpy(zero_copy_only=False)
+    agent_known = _bool(pc.is_in(agent, agent_ids))
+    system = usable & _bool(pc.equal(agent, SYSTEM_AGENT_ID)) & ~agent_known
+    unknown_agent = usable & ~system & ~agent_known
     ok = usable & ~system & ~unknown_agent
     target_unknown = {
-        resource_type: ok
-        & pc.fill_null(pc.equal(kind, resource_type), False).to_numpy(zero_copy_only=False)
-        & ~pc.is_in(target, ids).to_numpy(zero_copy_only=False)
+        resource_type: ok & _bool(pc.equal(kind, resource_type)) & ~_bool(pc.is_in(target, ids))
         for resource_type, ids in known.items()
     }
     for reason, mask in (
