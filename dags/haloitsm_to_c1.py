@@ -20,7 +20,7 @@ import logging
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.sdk import Asset, Param, dag, get_current_context, task
 
@@ -40,7 +40,7 @@ def _plan(plan: dict[str, Any]) -> RunPlan:
     return RunPlan.from_dict(plan)
 
 
-def _fail_fast(error: Exception) -> None:
+def _fail_fast(error: Exception) -> NoReturn:
     """Fail the task without retries: bad data or a safety gate does not improve by retrying."""
     from airflow.sdk.exceptions import AirflowFailException
 
@@ -139,7 +139,9 @@ def haloitsm_to_c1() -> None:
         from airflow.sdk.exceptions import AirflowSkipException
 
         from include.halo_c1 import hooks
-        from include.halo_c1.halo.errors import HaloPermanentError
+        from include.halo_c1.halo.client import HaloClient
+        from include.halo_c1.halo.errors import HaloAuthError, HaloConfigError, HaloResponseError
+        from include.halo_c1.halo.extract import extract_snapshot
         from include.halo_c1.lake import read_json
         from include.halo_c1.runs import REDERIVE
 
@@ -151,15 +153,12 @@ def haloitsm_to_c1() -> None:
             raise AirflowSkipException(
                 f"no archived raw snapshot {run.snapshot_id} in {lake.base}: nothing to re-derive, skipping"
             )
-        settings = hooks.halo_settings()
-        include_users = settings.include_end_users if run.include_end_users is None else run.include_end_users
-        from include.halo_c1.halo.client import HaloClient
-        from include.halo_c1.halo.extract import extract_snapshot
-
         try:
+            settings = hooks.halo_settings()
+            users = settings.include_end_users if run.include_end_users is None else run.include_end_users
             with HaloClient(settings) as client:
-                return extract_snapshot(client, lake, run.snapshot_id, include_end_users=include_users)
-        except HaloPermanentError as error:
+                return extract_snapshot(client, lake, run.snapshot_id, include_end_users=users)
+        except (HaloConfigError, HaloAuthError, HaloResponseError) as error:
             _fail_fast(error)
 
     @task(multiple_outputs=False, retries=0)
