@@ -1,0 +1,196 @@
+"""Retry, rate-limit waits, permanent errors and the request log of HaloClient, on httpx.MockTransport."""
+
+import json
+import logging
+import types
+
+import httpx
+import pytest
+
+import include.halo_c1.halo as halo
+from include.halo_c1.halo import (
+    HaloClient,
+    HaloResponseError,
+    HaloRetriesExhausted,
+    HaloSettings,
+    HaloUnreachableError,
+    RollingWindowThrottle,
+)
+
+SECRET = "s3cr3t-value-never-shown"
+
+
+def settings(**overrides):
+    fields = {
+        "base_url": "https://acme.example",
+        "client_id": "client",
+        "client_secret": SECRET,
+        "max_retries": 3,
+        "backoff_base_s": 1.0,
+        "max_backoff_s": 4.0,
+        "rate_limit_fallback_wait_s": 30.0,
+        "rate_limit_period_s": 300.0,
+    }
+    return HaloSettings(**{**fields, **overrides})
+
+
+class Script:
+    """Answers the token endpoint, then plays `answers` for API calls in order (the last one repeats)."""
+
+    def __init__(self, *answers):
+        self.answers = list(answers)
+        self.api_calls = 0
+
+    def __call__(self, request):
+        if request.url.path == "/auth/token":
+            return httpx.Response(200, json={"access_token": "tok-abcdef", "expires_in": 3600})
+        answer = self.answers[min(self.api_calls, len(self.answers) - 1)]
+        self.api_calls += 1
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+def make_client(script, **overrides):
+    slept = []
+    client = HaloClient(settings(**overrides), transport=httpx.MockTransport(script), sleep=slept.append)
+    return client, slept
+
+
+def ok(payload=None):
+    return httpx.Response(200, json=payload if payload is not None else [{"id": 1}])
+
+
+def test_public_surface_is_exactly_all():
+    public = {
+        n for n, v in vars(halo).items() if not n.startswith("_") and not isinstance(v, types.ModuleType)
+    }
+    assert public == set(halo.__all__)
+    assert sorted(halo.__all__) == halo.__all__
+
+
+def test_transient_5xx_is_retried_with_bounded_exponential_backoff():
+    script = Script(httpx.Response(503), httpx.Response(502), httpx.Response(500), ok())
+    client, slept = make_client(script)
+    assert client.get_json("/api/Agent") == [{"id": 1}]
+    assert len(slept) == 3
+    # Base 1 s doubling, jittered into [half, full], capped at 4 s.
+    for wait, cap in zip(slept, [1.0, 2.0, 4.0], strict=True):
+        assert cap / 2 <= wait <= cap
+    assert client.stats.retries == 3
+    assert [row["attempt"] for row in client.request_log.rows[1:]] == [1, 2, 3, 4]
+
+
+def test_429_waits_as_retry_after_says_and_logs_it(caplog):
+    script = Script(httpx.Response(429, headers={"Retry-After": "7"}, text="Rate Limit Reached"), ok())
+    client, slept = make_client(script)
+    with caplog.at_level(logging.INFO, logger="halo_c1.halo"):
+        client.get_json("/api/Agent")
+    assert slept == [7.0]
+    assert client.stats.responses_429 == 1
+    assert client.stats.rate_limit_wait_s == pytest.approx(7.0)
+    assert any("waiting 7.0 s (Retry-After)" in r.getMessage() for r in caplog.records)
+
+
+def test_429_without_retry_after_waits_the_fallback_doubling_up_to_the_period():
+    script = Script(
+        *[httpx.Response(429, text="Rate Limit Reached - 300 Requests per rolling 5 minute window")] * 3, ok()
+    )
+    client, slept = make_client(script, rate_limit_fallback_wait_s=100.0)
+    client.get_json("/api/Agent")
+    assert slept == [100.0, 200.0, 300.0]
+
+
+def test_retries_exhausted_names_the_endpoint_and_the_last_failure():
+    client, slept = make_client(Script(httpx.Response(503, json={"Message": "maintenance"})))
+    with pytest.raises(
+        HaloRetriesExhausted,
+        match=r"GET /api/Users still failing after 4 attempt\(s\); "
+        r"last failure: GET /api/Users HTTP 503: maintenance",
+    ):
+        client.get_json("/api/Users")
+    assert len(slept) == 3
+
+
+@pytest.mark.parametrize("status", [400, 403, 404])
+def test_permanent_statuses_fail_at_once_with_halos_message(status):
+    client, slept = make_client(Script(httpx.Response(status, json={"Message": "x" * 1000})))
+    with pytest.raises(HaloResponseError, match=rf"GET /api/Agent failed with HTTP {status}: x+…") as info:
+        client.get_json("/api/Agent")
+    assert info.value.status == status
+    assert len(str(info.value)) < 400
+    assert slept == []
+
+
+def test_401_after_a_token_refresh_is_permanent():
+    client, slept = make_client(Script(httpx.Response(401, text="token rejected")))
+    with pytest.raises(HaloResponseError, match="HTTP 401: token rejected"):
+        client.get_json("/api/Agent")
+    assert client.stats.token_requests == 2
+    assert slept == []
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        httpx.ReadTimeout("read timed out"),
+        httpx.RemoteProtocolError("Server disconnected without sending a response."),
+        httpx.ReadError("connection reset"),
+    ],
+)
+def test_timeouts_and_dropped_connections_are_retried(error):
+    client, slept = make_client(Script(error, ok()))
+    assert client.get_json("/api/Agent") == [{"id": 1}]
+    assert len(slept) == 1
+    assert client.request_log.rows[1]["error"].startswith(type(error).__name__)
+
+
+def test_malformed_json_is_retried_then_reported():
+    client, _ = make_client(Script(httpx.Response(200, text='{"record_count": 3, "users": [')))
+    with pytest.raises(HaloRetriesExhausted, match="returned malformed JSON"):
+        client.get_json("/api/Users")
+
+
+def test_unreachable_host_is_named():
+    def refuse(request):
+        raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
+
+    client, _ = make_client(refuse)
+    with pytest.raises(HaloUnreachableError, match=r"host acme.example unreachable after 4 attempt\(s\)"):
+        client.get_json("/api/Agent")
+
+
+def test_request_log_has_one_row_per_attempt_with_sanitized_params():
+    client, _ = make_client(Script(httpx.Response(503), ok()))
+    client.get_json("/api/Agent", {"includedisabled": "true", "api_key": "leak-me"})
+    table = client.request_log.to_table()
+    assert table.column("path").to_pylist() == ["/auth/token", "/api/Agent", "/api/Agent"]
+    assert table.column("status").to_pylist() == [200, 503, 200]
+    params = json.loads(table.column("params").to_pylist()[1])
+    assert params == {"api_key": "***", "includedisabled": "true"}
+    assert "leak-me" not in str(table.to_pylist())
+    assert SECRET not in str(table.to_pylist())
+
+
+def test_paginate_reads_every_page_through_the_retry_layer():
+    users = [{"id": i} for i in range(5)]
+
+    def pages(request):
+        if request.url.path == "/auth/token":
+            return httpx.Response(200, json={"access_token": "tok-abcdef"})
+        page_no = int(request.url.params["page_no"])
+        assert request.url.params["page_size"] == "100"
+        chunk = users[(page_no - 1) * 2 : page_no * 2]
+        return httpx.Response(
+            200, json={"page_no": page_no, "page_size": 2, "record_count": 5, "users": chunk}
+        )
+
+    client, _ = make_client(pages)
+    read = [row for page in client.paginate("/api/Users") for row in page.rows]
+    assert read == users
+
+
+def test_throttle_blocks_once_the_rolling_window_is_full():
+    throttle = RollingWindowThrottle(3, 0.3)
+    waits = [throttle.acquire() for _ in range(4)]
+    assert waits[3] > 0.1

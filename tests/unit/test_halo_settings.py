@@ -1,0 +1,74 @@
+"""Settings validation: clear field names, normalised URLs, and a secret that never shows."""
+
+import pytest
+
+from include.halo_c1.halo.errors import HaloConfigError
+from include.halo_c1.halo.settings import HaloSettings
+
+SECRET = "s3cr3t-value-never-shown"
+
+
+def test_defaults_and_token_url():
+    settings = HaloSettings(base_url="https://acme.haloitsm.com/", client_id="id", client_secret=SECRET)
+    assert settings.base_url == "https://acme.haloitsm.com"
+    assert settings.effective_token_url == "https://acme.haloitsm.com/auth/token"
+    assert (settings.scope, settings.page_size, settings.rate_limit_requests) == ("all", 100, 300)
+    assert settings.rate_limit_period_s == pytest.approx(300.0)
+
+
+def test_tenant_is_added_to_the_token_url_once():
+    settings = HaloSettings(
+        base_url="https://acme.haloitsm.com/api", client_id="i", client_secret=SECRET, tenant="acme"
+    )
+    assert settings.base_url == "https://acme.haloitsm.com"
+    assert settings.effective_token_url == "https://acme.haloitsm.com/auth/token?tenant=acme"
+    override = settings.model_copy(update={"token_url": "https://auth.haloservicedesk.com/token?tenant=x"})
+    assert override.effective_token_url == "https://auth.haloservicedesk.com/token?tenant=x"
+
+
+def test_secret_is_hidden_from_repr_and_dump():
+    settings = HaloSettings(base_url="https://a.example", client_id="id", client_secret=SECRET)
+    assert SECRET not in repr(settings)
+    assert SECRET not in str(settings.model_dump())
+    assert settings.client_secret.get_secret_value() == SECRET
+
+
+def test_from_connection_fields_maps_airflow_fields():
+    settings = HaloSettings.from_connection_fields(
+        "acme.haloitsm.com",
+        "client",
+        SECRET,
+        {"tenant": "acme", "page_size": "50", "include_end_users": "false", "rate_limit_period_s": 60},
+    )
+    assert settings.base_url == "https://acme.haloitsm.com"
+    assert settings.page_size == 50
+    assert settings.include_end_users is False
+    assert settings.rate_limit_period_s == pytest.approx(60.0)
+
+
+def test_from_connection_fields_names_each_invalid_field_without_echoing_input():
+    with pytest.raises(HaloConfigError) as info:
+        HaloSettings.from_connection_fields(
+            "ftp://x", "", SECRET, {"page_size": 0, "rate_limit_requests": "lots"}
+        )
+    message = str(info.value)
+    assert "host (base_url)" in message
+    assert "login (client_id)" in message
+    assert "extra.page_size" in message
+    assert "extra.rate_limit_requests" in message
+    assert SECRET not in message
+    assert "lots" not in message
+
+
+def test_from_connection_fields_rejects_empty_password_and_unknown_extras():
+    with pytest.raises(HaloConfigError, match=r"password \(client_secret\)"):
+        HaloSettings.from_connection_fields("https://a.example", "id", "", {})
+    with pytest.raises(HaloConfigError, match=r"unknown extra field\(s\) \['pagesize'\]"):
+        HaloSettings.from_connection_fields("https://a.example", "id", SECRET, {"pagesize": 10})
+
+
+def test_build_names_invalid_settings_by_their_own_name():
+    with pytest.raises(HaloConfigError, match="max_retries") as info:
+        HaloSettings.build(base_url="https://a.example", client_id="id", client_secret=SECRET, max_retries=-1)
+    assert isinstance(info.value, ValueError)
+    assert SECRET not in str(info.value)
