@@ -1,0 +1,191 @@
+"""Extraction into the raw zone, on httpx.MockTransport: rows, memberships, restarts, all-or-nothing."""
+
+import json
+
+import httpx
+import pytest
+
+from include.halo_c1.halo import (
+    HaloClient,
+    HaloPagingError,
+    HaloResponseError,
+    HaloSettings,
+    extract_snapshot,
+)
+from include.halo_c1.halo.extract import agent_row, membership_row, user_row
+from include.halo_c1.lake import Lake, read_json, read_parquet
+
+SNAPSHOT = "20261127T050000Z"
+SECRET = "s3cr3t-value-never-shown"
+
+TEAMS = [{"id": 1, "name": "1st Line", "department_id": 7.0, "department_name": "IT", "inactive": False}]
+ROLES = [{"id": "r-admin", "name": "Admin"}]
+
+
+def agent(agent_id, *, inline=True):
+    row = {"id": agent_id, "name": f"Agent {agent_id}", "email": f"a{agent_id}@x", "password": "hunter2"}
+    if inline:
+        row["teams"] = [{"team_id": 1, "team_name": "1st Line", "role_id": "r-admin" if agent_id % 2 else ""}]
+        row["departments"] = [{"department_id": 7, "department_name": "IT", "role_id": None}]
+        row["roles"] = [{"id": "r-admin", "name": "Admin"}]
+    return row
+
+
+class FakeHalo:
+    """A tiny Halo: agents paged 2 at a time; `glitches` makes the first N agent page-2 reads duplicate a row."""
+
+    def __init__(self, *, inline=True, glitches=0, users=5):
+        self.agents = [agent(i, inline=inline) for i in range(2, 7)]
+        self.users = [{"id": i, "name": f"U{i}", "inactive": i == 0} for i in range(users)]
+        self.glitches = glitches
+        self.paths: list[str] = []
+
+    def __call__(self, request):
+        path, params = request.url.path, request.url.params
+        self.paths.append(path)
+        if path == "/auth/token":
+            return httpx.Response(200, json={"access_token": "tok-abcdef"})
+        if path == "/api/Team":
+            return httpx.Response(200, json=TEAMS)
+        if path == "/api/Team/1":
+            members = [{"agent_id": a["id"], "team_id": 1, "role_id": None} for a in self.agents]
+            return httpx.Response(200, json={**TEAMS[0], "agents": members})
+        if path == "/api/Roles":
+            return httpx.Response(200, json=ROLES)
+        if path == "/api/Agent":
+            return self.page(self.agents, params, "results", glitch="role" not in params)
+        if path == "/api/Users":
+            return self.page(self.users, params, "users")
+        return httpx.Response(404, json={"Message": "no such thing"})
+
+    def page(self, rows, params, key, glitch=False):
+        page_no = int(params["page_no"])
+        chunk = rows[(page_no - 1) * 2 : page_no * 2]
+        if glitch and page_no == 2 and self.glitches:
+            self.glitches -= 1
+            chunk = [rows[1], *chunk[1:]]
+        return httpx.Response(
+            200, json={"page_no": page_no, "page_size": 2, "record_count": len(rows), key: chunk}
+        )
+
+
+def run(tmp_path, fake, **overrides):
+    settings = HaloSettings(base_url="https://acme.example", client_id="c", client_secret=SECRET, **overrides)
+    lake = Lake(tmp_path)
+    with HaloClient(settings, transport=httpx.MockTransport(fake)) as client:
+        return lake, extract_snapshot(client, lake, SNAPSHOT)
+
+
+def table(lake, entity):
+    return read_parquet(lake.raw_file(entity, SNAPSHOT)).to_pylist()
+
+
+def test_extract_writes_every_entity_and_the_manifest_last(tmp_path):
+    fake = FakeHalo()
+    lake, summary = run(tmp_path, fake)
+    assert [r["agent_id"] for r in table(lake, "agents")] == ["2", "3", "4", "5", "6"]
+    assert [r["team_id"] for r in table(lake, "teams")] == ["1"]
+    assert table(lake, "teams")[0]["department_id"] == "7"
+    assert [r["role_id"] for r in table(lake, "roles")] == ["r-admin"]
+    assert len(table(lake, "users")) == 5
+    assert summary["counts"] == {"agents": 5, "agent_memberships": 15, "teams": 1, "roles": 1, "users": 5}
+    assert summary["membership_sources"] == {
+        "team": "agent list",
+        "department": "agent list",
+        "role": "agent list",
+    }
+    assert summary["distinct_department_ids"] == 1
+    assert summary["requests"] == len(fake.paths) == 1 + 2 + 3 + 3
+    assert read_json(lake.raw_manifest(SNAPSHOT)) == json.loads(json.dumps(summary))
+    assert len(table(lake, "request_log")) == summary["requests"]
+    assert SECRET not in json.dumps(summary)
+
+
+def test_memberships_record_inheritance_and_source(tmp_path):
+    lake, _ = run(tmp_path, FakeHalo())
+    rows = {(r["agent_id"], r["kind"]): r for r in table(lake, "agent_memberships")}
+    assert rows["3", "team"]["via_role_id"] == "r-admin"
+    assert rows["2", "team"]["via_role_id"] is None  # "" means direct
+    assert rows["2", "department"]["target_id"] == "7"
+    assert rows["2", "role"]["target_id"] == "r-admin"
+    assert {r["source"] for r in rows.values()} == {"GET /api/Agent"}
+
+
+def test_memberships_fall_back_to_one_request_per_group(tmp_path):
+    fake = FakeHalo(inline=False)
+    lake, summary = run(tmp_path, fake)
+    memberships = table(lake, "agent_memberships")
+    assert {(r["kind"], r["target_id"], r["source"]) for r in memberships} == {
+        ("team", "1", "GET /api/Team/1?includeagents=true"),
+        ("role", "r-admin", "GET /api/Agent?role=r-admin"),
+        ("department", "7", "GET /api/Agent?department_id=7"),
+    }
+    assert len(memberships) == 15
+    assert summary["membership_sources"]["team"] == "per group"
+    # 1 team + 3 pages for the role + 3 pages for the department, never one request per agent.
+    assert summary["membership_fallback_requests"] == 7
+    assert fake.paths.count("/api/Team/1") == 1
+
+
+def test_listing_that_changes_while_read_is_restarted_from_page_one(tmp_path):
+    lake, summary = run(tmp_path, FakeHalo(glitches=1))
+    assert summary["listing_restarts"] == 1
+    assert [r["agent_id"] for r in table(lake, "agents")] == ["2", "3", "4", "5", "6"]
+    assert summary["counts"]["agent_memberships"] == 15
+
+
+def test_persistent_anomaly_fails_without_a_manifest_and_keeps_the_earlier_snapshot(tmp_path):
+    lake, first = run(tmp_path, FakeHalo())
+    before = {e: lake.raw_file(e, SNAPSHOT).read_bytes() for e in first["files"]}
+    with pytest.raises(
+        HaloPagingError, match=r"agents: listing still inconsistent after 2 restart\(s\).*id 3"
+    ):
+        run(tmp_path, FakeHalo(glitches=99))
+    assert lake.has_raw(SNAPSHOT)
+    assert {e: lake.raw_file(e, SNAPSHOT).read_bytes() for e in first["files"]} == before
+    assert not [p for p in tmp_path.rglob(".tmp-*")]
+
+
+def test_failed_first_run_writes_nothing(tmp_path):
+    fake = FakeHalo()
+    fake.users = None  # /api/Users will blow up in the handler
+    with pytest.raises(TypeError):
+        run(tmp_path, fake)
+    assert not Lake(tmp_path).has_raw(SNAPSHOT)
+    assert not [p for p in tmp_path.rglob("*.parquet")]
+
+
+def test_404_on_a_listing_is_a_clear_failure(tmp_path):
+    class NoRoles(FakeHalo):
+        def __call__(self, request):
+            if request.url.path == "/api/Roles":
+                return httpx.Response(404, json={"Message": "Roles not found"})
+            return super().__call__(request)
+
+    with pytest.raises(HaloResponseError, match="GET /api/Roles failed with HTTP 404: Roles not found"):
+        run(tmp_path, NoRoles())
+
+
+def test_users_can_be_switched_off(tmp_path):
+    settings = HaloSettings(base_url="https://acme.example", client_id="c", client_secret=SECRET)
+    fake = FakeHalo()
+    with HaloClient(settings, transport=httpx.MockTransport(fake)) as client:
+        summary = extract_snapshot(client, Lake(tmp_path), SNAPSHOT, include_end_users=False)
+    assert summary["counts"]["users"] == 0
+    assert "/api/Users" not in fake.paths
+    assert read_parquet(Lake(tmp_path).raw_file("users", SNAPSHOT)).num_rows == 0
+
+
+def test_row_builders_normalise_ids_and_strip_secrets():
+    row = agent_row(
+        {"id": 12.0, "name": "A", "isdisabled": "true", "password": "pw", "nested": {"api_key": "k"}}
+    )
+    assert row["agent_id"] == "12"
+    assert row["isdisabled"] is True
+    assert json.loads(row["raw_json"]) == {"id": 12.0, "name": "A", "isdisabled": "true", "nested": {}}
+    odd = user_row({"id": {"weird": 1}, "name": 5})
+    assert odd["user_id"] is None
+    assert odd["name"] == "5"
+    assert odd["raw_json"] == '{"id": {"weird": 1}, "name": 5}'
+    broken = membership_row("12", "team", 42, "GET /api/Agent")
+    assert (broken["target_id"], broken["raw_json"]) == (None, "42")
