@@ -18,7 +18,7 @@ import re
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import IO, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from upath import UPath
@@ -31,6 +31,7 @@ from include.halo_c1.lake import Lake, as_path, is_local
 log = logging.getLogger(__name__)
 
 CHUNK_SIZE = 8 * 1024 * 1024
+MIN_PART_SIZE = 5 * 1024 * 1024  # S3's smallest multipart part
 C1Z_SUFFIX = ".c1z"
 _SECRET_OPTION = re.compile(r"secret|password|token|key|credential|sas|signature|session", re.IGNORECASE)
 
@@ -57,11 +58,23 @@ def _redact(text: str, path: UPath) -> str:
     return text
 
 
+def _open_streaming(path: UPath, mode: str, chunk_size: int) -> IO[bytes]:
+    """Open with buffers of about `chunk_size`: object stores default to large read-ahead and upload
+    blocks (s3fs: 50 MiB), which would otherwise dominate memory. Local files ignore the options."""
+    options: dict[str, Any] = {"block_size": max(chunk_size, MIN_PART_SIZE)}
+    if "r" in mode:
+        options["cache_type"] = "none"
+    return path.open(mode, **options)
+
+
 def _copy_hashing(source: UPath, destination: UPath, chunk_size: int) -> tuple[str, int]:
     """Stream `source` into `destination` in chunks; the SHA-256 and size of what was read."""
     digest = hashlib.sha256()
     size = 0
-    with source.open("rb") as reader, destination.open("wb") as writer:
+    with (
+        _open_streaming(source, "rb", chunk_size) as reader,
+        _open_streaming(destination, "wb", chunk_size) as writer,
+    ):
         while chunk := reader.read(chunk_size):
             digest.update(chunk)
             size += len(chunk)
@@ -80,7 +93,7 @@ def _verify(path: UPath, sha256: str, size: int, chunk_size: int) -> None:
     if stored_size != size:
         raise DeliveryError(f"stored size {stored_size} bytes differs from the {size} bytes sent")
     digest = hashlib.sha256()
-    with path.open("rb") as reader:
+    with _open_streaming(path, "rb", chunk_size) as reader:
         while chunk := reader.read(chunk_size):
             digest.update(chunk)
     if digest.hexdigest() != sha256:
@@ -118,7 +131,8 @@ def publish_atomically(source: UPath, target: UPath, *, chunk_size: int = CHUNK_
             raise DeliveryError(f"after the move the target holds {moved_size} bytes, expected {size}")
     except Exception as exc:
         _discard(temporary)
-        cause = _redact(f"{type(exc).__name__}: {exc}", target)
+        cause = str(exc) if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {exc}"
+        cause = _redact(cause, target)
         raise DeliveryError(
             f"could not deliver {public_url(source)} to {public_url(target)}: {cause}"
         ) from exc
