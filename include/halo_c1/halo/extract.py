@@ -138,6 +138,11 @@ def _via_role(value: Any) -> str | None:
     return role_id if role_id and role_id.strip() and role_id != "0" else None
 
 
+def is_department_id(department_id: str | None) -> bool:
+    """Halo writes 0 (or null) on a team that belongs to no department."""
+    return department_id is not None and department_id.strip() not in ("", "0")
+
+
 def agent_row(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "agent_id": normalize_id(row.get("id")),
@@ -342,7 +347,7 @@ class _Extraction:
                 )
         if lacking["department"]:
             names = {normalize_id(t.get("department_id")): _text(t.get("department_name")) for t in teams}
-            for department_id in sorted(d for d in names if d is not None):
+            for department_id in sorted(d for d in names if is_department_id(d)):
                 source = f"GET /api/Agent?department_id={department_id}"
                 members = self.members_of(
                     source, "/api/Agent", {**AGENT_PARAMS, "department_id": department_id}
@@ -363,7 +368,9 @@ class _Extraction:
     def write_memberships(self, rows: list[dict[str, Any]]) -> None:
         self.tables["agent_memberships"].write(rows)
         self.department_ids.update(
-            row["target_id"] for row in rows if row["kind"] == "department" and row["target_id"] is not None
+            row["target_id"]
+            for row in rows
+            if row["kind"] == "department" and is_department_id(row["target_id"])
         )
 
 
@@ -384,7 +391,7 @@ def extract_snapshot(
         lacking = run.read_agents()
         run.memberships_per_group(lacking, teams, roles)
         run.department_ids.update(
-            d for d in (normalize_id(team.get("department_id")) for team in teams) if d is not None
+            d for d in (normalize_id(team.get("department_id")) for team in teams) if is_department_id(d)
         )
         if include_end_users:
             run.read_simple("users", "/api/Users", USER_PARAMS, user_row)
