@@ -173,7 +173,7 @@ def haloitsm_to_c1() -> None:
     def validate(plan: dict[str, Any], transformed: dict[str, Any]) -> dict[str, Any]:
         """Gate the curated tables with Great Expectations; write Data Docs and dq_history."""
         from include.halo_c1 import hooks
-        from include.halo_c1.deliver.guard import last_delivery
+        from include.halo_c1.deliver import last_delivery
         from include.halo_c1.quality.gate import QualityGateError, raise_for_errors, run_quality_gate
 
         lake, run = hooks.lake(), _plan(plan)
@@ -190,7 +190,7 @@ def haloitsm_to_c1() -> None:
     def guard(plan: dict[str, Any], _validated: dict[str, Any]) -> dict[str, Any]:
         """Refuse a sudden mass deletion versus the last delivered snapshot, unless allowed once."""
         from include.halo_c1 import hooks
-        from include.halo_c1.deliver.guard import MassDeletionError, check_deletion_safety
+        from include.halo_c1.deliver import MassDeletionError, check_deletion_safety
         from include.halo_c1.runs import REDERIVE
 
         run = _plan(plan)
@@ -218,17 +218,23 @@ def haloitsm_to_c1() -> None:
             _fail_fast(error)
 
     @task(multiple_outputs=False, outlets=[C1Z_ASSET])
-    def deliver(plan: dict[str, Any], packaged: dict[str, Any]) -> dict[str, Any]:
+    def deliver(plan: dict[str, Any], guarded: dict[str, Any], packaged: dict[str, Any]) -> dict[str, Any]:
         """Put the c1z where C1 imports it, atomically, and record the delivery."""
         from airflow.sdk.exceptions import AirflowSkipException
 
         from include.halo_c1 import hooks
-        from include.halo_c1.deliver.objectstore import deliver_c1z
+        from include.halo_c1.deliver import deliver_c1z
 
         run = _plan(plan)
         if not run.deliver:
             raise AirflowSkipException(f"not delivering snapshot {run.snapshot_id}: {run.reason}")
-        result = deliver_c1z(hooks.lake(), run.snapshot_id, hooks.delivery_target(), counts=packaged)
+        result = deliver_c1z(
+            hooks.lake(),
+            run.snapshot_id,
+            hooks.delivery_target(),
+            counts={**guarded["counts"], "sync_id": packaged.get("sync_id")},
+            extra={"guard_overridden": guarded["overridden"], "drops": guarded["drops"]},
+        )
         _annotate(C1Z_ASSET, {"snapshot_id": run.snapshot_id, "sha256": result["sha256"]})
         return {**result, "delivered": True}
 
@@ -247,7 +253,7 @@ def haloitsm_to_c1() -> None:
     validated = validate(planned, transformed)
     guarded = guard(planned, validated)
     packaged = package(planned, guarded)
-    delivered = deliver(planned, packaged)
+    delivered = deliver(planned, guarded, packaged)
     report(
         plan=planned,
         extract=extracted,

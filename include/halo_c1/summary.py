@@ -13,13 +13,16 @@ def failure_line(stage: str, snapshot_id: str | None, error: BaseException | Non
 
 
 def _changes(guard: dict[str, Any] | None) -> list[str]:
-    if not guard or not guard.get("changes"):
+    """Before → after per resource type and for grants, from the deletion guard's report."""
+    if not guard or not guard.get("previous_snapshot_id"):
         return ["  (no delivered snapshot to compare with)"]
-    lines = []
-    for name, change in sorted(guard["changes"].items()):
-        before, after = change.get("before"), change.get("after")
-        delta = after - before if isinstance(before, int) and isinstance(after, int) else None
+    changes = {**guard.get("resources", {}), "grants": guard.get("grants", {})}
+    lines = [f"  (vs snapshot {guard['previous_snapshot_id']})"]
+    for name, change in changes.items():
+        before, after, delta = change.get("before"), change.get("after"), change.get("change")
         lines.append(f"  {name:<12} {before} -> {after}" + (f" ({delta:+d})" if delta is not None else ""))
+    if guard.get("overridden"):
+        lines.append("  mass-deletion guard overridden for this run (allow_mass_deletion)")
     return lines
 
 
