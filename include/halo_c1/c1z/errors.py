@@ -1,0 +1,26 @@
+"""c1z errors.
+
+C1zError
+├── C1zValidationError   the curated snapshot cannot become a file a Baton reader accepts
+└── C1zFormatError       a file is not a readable v1 c1z
+"""
+
+from __future__ import annotations
+
+
+class C1zError(Exception):
+    """Base class of c1z packaging and reading errors."""
+
+
+class C1zValidationError(C1zError):
+    """A curated row breaks a rule of the c1z format; names the table, the row's id and the rule."""
+
+    def __init__(self, table: str, row_id: str, rule: str) -> None:
+        self.table = table
+        self.row_id = row_id
+        self.rule = rule
+        super().__init__(f"{table} row {row_id!r}: {rule}")
+
+
+class C1zFormatError(C1zError):
+    """The bytes are not a v1 c1z this reader can open."""

@@ -1,0 +1,562 @@
+"""Package a curated snapshot as a Baton v1 c1z (shared/spec/c1z-and-c1.md §A).
+
+The curated tables are read in batches and written into a local temporary SQLite database with the
+SDK's exact DDL, one finished full sync and one row per curated row; then the database is
+stream-compressed (`C1ZF\\0` + one zstd frame) into the lake, atomically. Memory is bounded by a batch
+plus a lookup of serialised resources and entitlements (grants embed them); grants are never all in
+memory.
+
+Determinism: the same curated snapshot always gives a byte-identical file. The sync id is a KSUID
+whose time is the snapshot time and whose payload is SHA-256 of `halo-c1:<snapshot_id>`;
+`discovered_at`, `started_at` and `ended_at` are all the snapshot time (UTC wall clock, Go layout).
+
+    summary = write_c1z(Lake("file:///data/lake"), "20261127T050000Z")
+    summary["path"], summary["sha256"], summary["counts"]["v1_grants"]
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import sqlite3
+import tempfile
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any, Final
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import zstandard
+from upath import UPath
+
+from include.halo_c1 import model
+from include.halo_c1.c1z import format as c1z_format
+from include.halo_c1.c1z import messages
+from include.halo_c1.c1z.errors import C1zError, C1zValidationError
+from include.halo_c1.lake import Lake, as_path, open_atomic, snapshot_time
+
+log = logging.getLogger(__name__)
+
+MAX_ID_BYTES: Final = 1024
+MAX_DISPLAY_NAME_BYTES: Final = 1024
+MAX_RESOURCE_TYPE_DESCRIPTION_BYTES: Final = 4096
+MAX_DESCRIPTION_BYTES: Final = 2048  # resources and entitlements
+ZSTD_LEVEL: Final = 3
+SQLITE_CACHE_KIB: Final = 256 * 1024
+COPY_CHUNK: Final = 4 * 1024 * 1024
+
+_TAIL_CACHE_LIMIT: Final = 100_000
+_TRAIT_BUILDERS: Final = {model.TRAIT_GROUP: messages.group_trait, model.TRAIT_ROLE: messages.role_trait}
+
+_INSERT_RESOURCE_TYPE: Final = (
+    "INSERT INTO v1_resource_types (external_id, data, sync_id, discovered_at) VALUES (?, ?, ?, ?)"
+)
+_INSERT_RESOURCE: Final = (
+    "INSERT INTO v1_resources (resource_type_id, external_id, parent_resource_type_id, parent_resource_id,"
+    " data, sync_id, discovered_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_ENTITLEMENT: Final = (
+    "INSERT INTO v1_entitlements (resource_type_id, resource_id, external_id, data, sync_id, discovered_at)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
+)
+_INSERT_GRANT: Final = (
+    "INSERT INTO v1_grants (resource_type_id, resource_id, entitlement_id, principal_resource_type_id,"
+    " principal_resource_id, external_id, data, sync_id, discovered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_SYNC_RUN: Final = (
+    "INSERT INTO v1_sync_runs (sync_id, started_at, ended_at, sync_token, sync_type, parent_sync_id,"
+    " linked_sync_id, supports_diff, grants_backfilled, stats, ingest_invariant_generation,"
+    " ingest_invariant_coverage, ingest_invariant_mode) VALUES (?, ?, ?, '', ?, '', '', 0, 1, NULL, '', '', '')"
+)
+
+
+def sync_id_for(snapshot_id: str) -> str:
+    """The c1z sync id of a snapshot: the same snapshot always gets the same KSUID."""
+    return c1z_format.ksuid(snapshot_time(snapshot_id), f"halo-c1:{snapshot_id}".encode())
+
+
+def write_c1z(
+    lake: Lake,
+    snapshot_id: str,
+    out: str | os.PathLike[str] | UPath | None = None,
+    *,
+    batch_rows: int = 50_000,
+) -> dict:
+    """Write the snapshot's curated tables as a v1 c1z at `out` (default `lake.c1z_file(snapshot_id)`).
+
+    Returns a JSON-able summary: path, size, sha256, sync id and row counts. Raises
+    C1zValidationError (and writes nothing at `out`) when a row breaks a limit or a reference.
+    """
+    destination = as_path(out) if out is not None else lake.c1z_file(snapshot_id)
+    moment = snapshot_time(snapshot_id)
+    sync_id = sync_id_for(snapshot_id)
+    with tempfile.TemporaryDirectory(prefix="halo-c1-c1z-") as tmp:
+        db_path = Path(tmp) / "sync.db"
+        builder = _SyncBuilder(db_path, sync_id, c1z_format.go_time(moment))
+        try:
+            builder.add_sync_run()
+            for table, add in (
+                ("resource_types", builder.add_resource_types),
+                ("resources", builder.add_resources),
+                ("entitlements", builder.add_entitlements),
+                ("grants", builder.add_grants),
+            ):
+                for columns in _curated_batches(lake, table, snapshot_id, batch_rows):
+                    add(columns)
+                if table == "resource_types":
+                    builder.check_child_types()
+                elif table == "resources":
+                    builder.check_parents()
+            builder.finish()
+            counts = builder.counts()
+        finally:
+            builder.close()
+        _assert_no_journal(db_path)
+        size, sha256 = _compress(db_path, destination)
+    summary = {
+        "path": str(destination),
+        "snapshot_id": snapshot_id,
+        "sync_id": sync_id,
+        "size_bytes": size,
+        "sha256": sha256,
+        "counts": counts,
+        "resources_by_type": dict(sorted(builder.resources_by_type.items())),
+        "grants_by_resource_type": dict(sorted(builder.grants_by_type.items())),
+    }
+    log.info("wrote c1z %s (%d bytes, sync %s, counts %s)", destination, size, sync_id, counts)
+    return summary
+
+
+def _curated_batches(
+    lake: Lake, table: str, snapshot_id: str, batch_rows: int
+) -> Iterator[dict[str, list[Any]]]:
+    """The curated table in column-wise batches; timestamps come as int microseconds."""
+    schema = model.CURATED_TABLES[table]
+    path = lake.curated_file(table, snapshot_id)
+    if not path.exists():
+        raise C1zError(f"curated table {table!r} of snapshot {snapshot_id} not found at {path}")
+    with path.open("rb") as handle:
+        parquet = pq.ParquetFile(handle)
+        actual = parquet.schema_arrow
+        for field in schema:
+            if field.name not in actual.names or not actual.field(field.name).type.equals(field.type):
+                found = actual.field(field.name).type if field.name in actual.names else "missing"
+                raise C1zValidationError(
+                    table, "(schema)", f"column {field.name!r} must be {field.type}, found {found} in {path}"
+                )
+        for batch in parquet.iter_batches(batch_size=batch_rows, columns=schema.names):
+            snapshots = batch.column("snapshot_id")
+            if snapshots.null_count or not pc.all(pc.equal(snapshots, snapshot_id)).as_py():
+                raise C1zValidationError(table, "(snapshot_id)", f"rows of another snapshot in {path}")
+            yield {
+                name: (column.cast(pa.int64()) if pa.types.is_timestamp(column.type) else column).to_pylist()
+                for name, column in zip(batch.schema.names, batch.columns, strict=True)
+            }
+
+
+def _check_bytes(table: str, row_id: str, column: str, value: str | None, low: int, high: int) -> bytes:
+    encoded = (value or "").encode()
+    if not low <= len(encoded) <= high:
+        raise C1zValidationError(table, row_id, f"{column} must be {low}..{high} bytes, got {len(encoded)}")
+    return encoded
+
+
+def _check_id(table: str, row_id: str, column: str, value: str | None) -> bytes:
+    return _check_bytes(table, row_id, column, value, 1, MAX_ID_BYTES)
+
+
+class _SyncBuilder:
+    """Fills one SQLite c1z database with one sync, validating references as rows arrive."""
+
+    def __init__(self, db_path: Path, sync_id: str, discovered_at: str) -> None:
+        self.sync_id = sync_id
+        self.discovered_at = discovered_at
+        self.connection = sqlite3.connect(db_path, isolation_level=None)
+        for pragma in (
+            "journal_mode=OFF",
+            "synchronous=OFF",
+            "locking_mode=EXCLUSIVE",
+            f"cache_size=-{SQLITE_CACHE_KIB}",
+        ):
+            self.connection.execute(f"PRAGMA {pragma}")
+        self.connection.execute("BEGIN")
+        for statement in c1z_format.DDL[: c1z_format.GRANTS_LOAD_POINT]:
+            self.connection.execute(statement)
+        self.resource_types: dict[str, messages.ResourceType] = {}
+        self.traits: dict[str, str] = {}
+        self.children: list[tuple[str, str]] = []
+        self.resources: dict[str, dict[str, bytes]] = {}
+        self.parents: list[tuple[str, str, str]] = []
+        self.entitlements: dict[str, tuple[bytes, str, str]] = {}
+        self.resources_by_type: Counter[str] = Counter()
+        self.grants_by_type: Counter[str] = Counter()
+        self._tails: dict[tuple[str, bool, tuple[str, ...]], bytes] = {}
+
+    def close(self) -> None:
+        if self.connection.in_transaction:
+            self.connection.execute("COMMIT")
+        self.connection.execute("PRAGMA journal_mode=DELETE")
+        self.connection.close()
+
+    def add_sync_run(self) -> None:
+        self.connection.execute(
+            _INSERT_SYNC_RUN,
+            (self.sync_id, self.discovered_at, self.discovered_at, c1z_format.SYNC_TYPE_FULL),
+        )
+
+    def counts(self) -> dict[str, int]:
+        return {
+            table: self.connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            for table in (*c1z_format.DATA_TABLES, "v1_sync_runs")
+        }
+
+    def _insert(self, statement: str, rows: list[tuple[Any, ...]]) -> None:
+        if rows:
+            self.connection.executemany(statement, rows)
+
+    def finish(self) -> None:
+        """Build the grants' indexes after their bulk load, then the remaining (empty) tables.
+
+        Creating them after the load is ~3x faster than maintaining them row by row, and keeps the
+        SDK's creation order since grants are loaded last. A UNIQUE violation names the duplicate.
+        """
+        for statement in c1z_format.DDL[c1z_format.GRANTS_LOAD_POINT :]:
+            try:
+                self.connection.execute(statement)
+            except sqlite3.IntegrityError:
+                duplicate = self.connection.execute(
+                    "SELECT external_id FROM v1_grants GROUP BY external_id, sync_id HAVING count(*) > 1"
+                    " ORDER BY min(id) LIMIT 1"
+                ).fetchone()
+                raise C1zValidationError("grants", duplicate[0], "duplicate grant id") from None
+
+    def add_resource_types(self, columns: dict[str, list[Any]]) -> None:
+        rows = []
+        for type_id, display_name, trait, description, children in zip(
+            columns["resource_type_id"],
+            columns["display_name"],
+            columns["trait"],
+            columns["description"],
+            columns["child_resource_type_ids"],
+            strict=True,
+        ):
+            table = "resource_types"
+            _check_id(table, type_id, "resource_type_id", type_id)
+            _check_bytes(table, type_id, "display_name", display_name, 0, MAX_DISPLAY_NAME_BYTES)
+            _check_bytes(table, type_id, "description", description, 0, MAX_RESOURCE_TYPE_DESCRIPTION_BYTES)
+            if trait not in messages.TRAITS:
+                raise C1zValidationError(table, type_id, f"trait must be one of {sorted(messages.TRAITS)}")
+            if type_id in self.resource_types:
+                raise C1zValidationError(table, type_id, "duplicate resource type id")
+            message = messages.resource_type(type_id, display_name, trait, description, children)
+            self.resource_types[type_id] = message
+            self.traits[type_id] = trait
+            self.children.extend((type_id, child) for child in children)
+            rows.append((type_id, messages.serialize(message), self.sync_id, self.discovered_at))
+        self._insert(_INSERT_RESOURCE_TYPE, rows)
+
+    def check_child_types(self) -> None:
+        for type_id, child in self.children:
+            if child not in self.resource_types:
+                raise C1zValidationError(
+                    "resource_types", type_id, f"child resource type {child!r} is not a resource type"
+                )
+
+    def add_resources(self, columns: dict[str, list[Any]]) -> None:
+        table = "resources"
+        rows = []
+        for (
+            type_id,
+            resource_id,
+            display_name,
+            description,
+            parent_type,
+            parent_id,
+            status,
+            email,
+            login,
+            account_type,
+            given_name,
+            family_name,
+            last_login_us,
+        ) in zip(
+            columns["resource_type_id"],
+            columns["resource_id"],
+            columns["display_name"],
+            columns["description"],
+            columns["parent_resource_type_id"],
+            columns["parent_resource_id"],
+            columns["status"],
+            columns["email"],
+            columns["login"],
+            columns["account_type"],
+            columns["given_name"],
+            columns["family_name"],
+            columns["last_login"],
+            strict=True,
+        ):
+            key = model.resource_key(type_id, resource_id)
+            trait = self.traits.get(type_id)
+            if trait is None:
+                raise C1zValidationError(table, key, f"resource type {type_id!r} is not a resource type")
+            _check_id(table, key, "resource_id", resource_id)
+            _check_bytes(table, key, "display_name", display_name, 0, MAX_DISPLAY_NAME_BYTES)
+            _check_bytes(table, key, "description", description, 0, MAX_DESCRIPTION_BYTES)
+            if status not in messages.RESOURCE_STATUSES:
+                raise C1zValidationError(
+                    table, key, f"status must be one of {model.STATUSES}, got {status!r}"
+                )
+            if (parent_type is None) != (parent_id is None):
+                raise C1zValidationError(
+                    table, key, "parent_resource_type_id and parent_resource_id must be set together"
+                )
+            by_id = self.resources.setdefault(type_id, {})
+            if resource_id in by_id:
+                raise C1zValidationError(table, key, "duplicate resource id")
+            if trait == model.TRAIT_USER:
+                if account_type not in messages.ACCOUNT_TYPES:
+                    raise C1zValidationError(
+                        table, key, f"account_type must be one of {model.ACCOUNT_TYPES}, got {account_type!r}"
+                    )
+                trait_message = messages.user_trait(
+                    status=status,
+                    account_type=account_type,
+                    email=email,
+                    login=login,
+                    given_name=given_name,
+                    family_name=family_name,
+                    last_login_us=last_login_us,
+                )
+            else:
+                trait_message = _TRAIT_BUILDERS[trait]()
+            parent = (parent_type, parent_id) if parent_type is not None else None
+            data = messages.serialize(
+                messages.resource(
+                    type_id=type_id,
+                    resource_id=resource_id,
+                    display_name=display_name,
+                    description=description,
+                    parent=parent,
+                    status=status,
+                    trait=trait_message,
+                )
+            )
+            by_id[resource_id] = data
+            if parent is not None:
+                self.parents.append((key, parent_type, parent_id))
+            self.resources_by_type[type_id] += 1
+            rows.append((type_id, key, parent_type, parent_id, data, self.sync_id, self.discovered_at))
+        self._insert(_INSERT_RESOURCE, rows)
+
+    def check_parents(self) -> None:
+        for key, parent_type, parent_id in self.parents:
+            if parent_id not in self.resources.get(parent_type, {}):
+                raise C1zValidationError(
+                    "resources",
+                    key,
+                    f"parent {model.resource_key(parent_type, parent_id)!r} is not a resource",
+                )
+        self.parents.clear()
+
+    def add_entitlements(self, columns: dict[str, list[Any]]) -> None:
+        table = "entitlements"
+        rows = []
+        for (
+            entitlement_id,
+            type_id,
+            resource_id,
+            slug,
+            display_name,
+            description,
+            purpose,
+            grantable_to,
+        ) in zip(
+            columns["entitlement_id"],
+            columns["resource_type_id"],
+            columns["resource_id"],
+            columns["slug"],
+            columns["display_name"],
+            columns["description"],
+            columns["purpose"],
+            columns["grantable_to"],
+            strict=True,
+        ):
+            _check_id(table, entitlement_id, "entitlement_id", entitlement_id)
+            _check_bytes(table, entitlement_id, "display_name", display_name, 0, MAX_DISPLAY_NAME_BYTES)
+            _check_bytes(table, entitlement_id, "description", description, 0, MAX_DESCRIPTION_BYTES)
+            if entitlement_id in self.entitlements:
+                raise C1zValidationError(table, entitlement_id, "duplicate entitlement id")
+            resource_bytes = self.resources.get(type_id, {}).get(resource_id)
+            if resource_bytes is None:
+                raise C1zValidationError(
+                    table,
+                    entitlement_id,
+                    f"resource {model.resource_key(type_id, resource_id)!r} is not a resource",
+                )
+            if purpose not in messages.PURPOSES:
+                raise C1zValidationError(
+                    table,
+                    entitlement_id,
+                    f"purpose must be one of {sorted(messages.PURPOSES)}, got {purpose!r}",
+                )
+            missing = [type_ for type_ in grantable_to if type_ not in self.resource_types]
+            if missing:
+                raise C1zValidationError(
+                    table, entitlement_id, f"grantable_to type(s) {missing} are not resource types"
+                )
+            data = messages.serialize(
+                messages.entitlement(
+                    entitlement_id=entitlement_id,
+                    resource_bytes=resource_bytes,
+                    slug=slug,
+                    display_name=display_name,
+                    description=description,
+                    purpose=purpose,
+                    grantable_to=[self.resource_types[type_] for type_ in grantable_to],
+                )
+            )
+            self.entitlements[entitlement_id] = (
+                messages.length_delimited(messages.GRANT_ENTITLEMENT_FIELD, data),
+                type_id,
+                resource_id,
+            )
+            rows.append((type_id, resource_id, entitlement_id, data, self.sync_id, self.discovered_at))
+        self._insert(_INSERT_ENTITLEMENT, rows)
+
+    def _grant_tail(
+        self, grant_id: str, entitlement_id: str, is_direct: bool, source_role_ids: list[str]
+    ) -> bytes:
+        cache_key = (entitlement_id, is_direct, tuple(source_role_ids))
+        tail = self._tails.get(cache_key)
+        if tail is not None:
+            return tail
+        sources = [model.entitlement_id(model.ROLE, role_id, model.ASSIGNED) for role_id in source_role_ids]
+        for source in sources:
+            if source not in self.entitlements:
+                raise C1zValidationError(
+                    "grants", grant_id, f"source role entitlement {source!r} is not an entitlement"
+                )
+        if not is_direct and not sources:
+            raise C1zValidationError(
+                "grants", grant_id, "neither direct nor inherited from a role (no source)"
+            )
+        tail = messages.grant_tail(entitlement_id, is_direct, sources)
+        if len(self._tails) >= _TAIL_CACHE_LIMIT:
+            self._tails.clear()
+        self._tails[cache_key] = tail
+        return tail
+
+    def add_grants(self, columns: dict[str, list[Any]]) -> None:
+        table = "grants"
+        rows = []
+        resources = self.resources
+        entitlements = self.entitlements
+        sync_id = self.sync_id
+        discovered_at = self.discovered_at
+        principal_field = messages.GRANT_PRINCIPAL_FIELD
+        for (
+            grant_id,
+            entitlement_id,
+            type_id,
+            resource_id,
+            principal_type,
+            principal_id,
+            is_direct,
+            roles,
+        ) in zip(
+            columns["grant_id"],
+            columns["entitlement_id"],
+            columns["resource_type_id"],
+            columns["resource_id"],
+            columns["principal_resource_type_id"],
+            columns["principal_resource_id"],
+            columns["is_direct"],
+            columns["source_role_ids"],
+            strict=True,
+        ):
+            encoded_id = _check_id(table, grant_id, "grant_id", grant_id)
+            entitlement = entitlements.get(entitlement_id)
+            if entitlement is None:
+                raise C1zValidationError(
+                    table, grant_id, f"entitlement {entitlement_id!r} is not an entitlement"
+                )
+            entitlement_field, entitlement_type, entitlement_resource = entitlement
+            if type_id != entitlement_type or resource_id != entitlement_resource:
+                raise C1zValidationError(
+                    table,
+                    grant_id,
+                    f"resource {model.resource_key(type_id, resource_id)!r} is not the resource of entitlement "
+                    f"{entitlement_id!r}",
+                )
+            principal = resources.get(principal_type, {}).get(principal_id)
+            if principal is None:
+                raise C1zValidationError(
+                    table,
+                    grant_id,
+                    f"principal {model.resource_key(principal_type, principal_id)!r} is not a resource",
+                )
+            data = messages.grant_bytes(
+                entitlement_field,
+                messages.length_delimited(principal_field, principal),
+                encoded_id,
+                self._grant_tail(grant_id, entitlement_id, is_direct, roles),
+            )
+            rows.append(
+                (
+                    type_id,
+                    resource_id,
+                    entitlement_id,
+                    principal_type,
+                    principal_id,
+                    grant_id,
+                    data,
+                    sync_id,
+                    discovered_at,
+                )
+            )
+            self.grants_by_type[type_id] += 1
+        self._insert(_INSERT_GRANT, rows)
+
+
+def _assert_no_journal(db_path: Path) -> None:
+    """The file readers get must be a plain rollback-journal database with nothing left beside it."""
+    leftovers = [p.name for p in db_path.parent.iterdir() if p.name.startswith(f"{db_path.name}-")]
+    if leftovers:
+        raise C1zError(f"SQLite left {leftovers} beside the database; refusing to package an unfinished file")
+    with db_path.open("rb") as handle:
+        header = handle.read(20)
+    if header[18:20] != b"\x01\x01":
+        raise C1zError("SQLite database is not in rollback-journal (delete) mode")
+
+
+class _HashingWriter:
+    """Writes through to `handle`, counting bytes and hashing them (the size and sha256 of the c1z)."""
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        self.handle = handle
+        self.size = 0
+        self.digest = hashlib.sha256()
+
+    def write(self, data: bytes) -> int:
+        self.handle.write(data)
+        self.digest.update(data)
+        self.size += len(data)
+        return len(data)
+
+    def flush(self) -> None:
+        self.handle.flush()
+
+
+def _compress(db_path: Path, destination: UPath) -> tuple[int, str]:
+    """`C1ZF\\0` + one zstd frame (checksum and content size set) of the database, written atomically."""
+    compressor = zstandard.ZstdCompressor(level=ZSTD_LEVEL, write_checksum=True, write_content_size=True)
+    with open_atomic(destination) as handle, db_path.open("rb") as source:
+        sink = _HashingWriter(handle)
+        sink.write(c1z_format.MAGIC)
+        with compressor.stream_writer(sink, size=db_path.stat().st_size, closefd=False) as stream:
+            shutil.copyfileobj(source, stream, COPY_CHUNK)
+    return sink.size, sink.digest.hexdigest()
