@@ -35,8 +35,8 @@ ALWAYS_ERROR_REJECTS: Final = frozenset({("agents", "missing_id")})
 EMAIL_REGEX: Final = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 RESOURCE_ID_REGEX: Final = r"^[^\s:]+$"
 _ID: Final = r"[^\s:]+"
-ENTITLEMENT_ID_REGEX: Final = rf"^((team|department):{_ID}:member|role:{_ID}:assigned)$"
-GRANT_ID_REGEX: Final = rf"^((team|department):{_ID}:member|role:{_ID}:assigned):agent:{_ID}$"
+ENTITLEMENT_ID_REGEX: Final = rf"^(?:(?:team|department):{_ID}:member|role:{_ID}:assigned)$"
+GRANT_ID_REGEX: Final = rf"^(?:(?:team|department):{_ID}:member|role:{_ID}:assigned):agent:{_ID}$"
 USER_TRAIT_TYPES: Final = tuple(s.id for s in model.RESOURCE_TYPES if s.trait == model.TRAIT_USER)
 SLUG_BY_TYPE: Final = {s.id: s.entitlement_slug for s in model.RESOURCE_TYPES if s.entitlement_slug}
 CURATED_CHECKED: Final = ("resource_types", "resources", "entitlements", "grants")

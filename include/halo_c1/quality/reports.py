@@ -63,12 +63,16 @@ def write_reports_index(lake: Lake) -> UPath:
     for result in sorted(results, key=lambda r: r["snapshot_id"], reverse=True):
         sid = html.escape(result["snapshot_id"])
         verdict = "passed" if result["passed"] else "FAILED"
+        docs = (
+            f'<a href="snapshot={sid}/{DOCS_FOLDER}/index.html">Data Docs</a> · '
+            if result["docs_index"]
+            else ""
+        )
         lines.append(
             f'<tr class="{verdict.lower()}"><td>{sid}</td><td>{verdict}</td>'
             f"<td>{result['failed_errors']}</td><td>{result['failed_warnings']}</td>"
             f"<td>{result['evaluated']}</td><td>{html.escape(result['validated_at'])}</td>"
-            f'<td><a href="snapshot={sid}/{DOCS_FOLDER}/index.html">Data Docs</a> · '
-            f'<a href="snapshot={sid}/{GATE_RESULT_FILE}">result JSON</a></td></tr>'
+            f'<td>{docs}<a href="snapshot={sid}/{GATE_RESULT_FILE}">result JSON</a></td></tr>'
         )
     page = f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>halo-c1 data quality</title>
