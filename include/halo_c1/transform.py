@@ -21,6 +21,9 @@ Decisions where Halo or the spec is silent:
 - Role memberships (kind=role) are always direct; a `via_role_id` on them is ignored. A blank
   `via_role_id` on a team/department row means direct.
 - Entitlement display names: "<name> Team Member", "<name> Department Member", "<name> Role".
+- Row order: resources by (resource_type_id, resource_id), entitlements by entitlement_id, grants by
+  (resource_type_id, resource_id, principal_resource_id), rejected rows by (entity, reason); all
+  text order.
 """
 
 from __future__ import annotations
@@ -300,15 +303,13 @@ def _membership_examples(table: pa.Table, mask: np.ndarray) -> list[str]:
     ]
 
 
-def _sorted_lists(lists: pa.ChunkedArray) -> pa.ListArray:
-    """Sort the values inside each list, vectorised: sort flat values by (parent list, value)."""
-    lists = lists.combine_chunks()
-    flat = pc.list_flatten(lists)
-    parents = pc.list_parent_indices(lists)
-    order = pc.sort_indices(
-        pa.table({"p": parents, "v": flat}), sort_keys=[("p", "ascending"), ("v", "ascending")]
+def _ranks(values: pa.ChunkedArray | pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """The sorted distinct values and each row's index among them, so integer order is text order."""
+    distinct = pc.unique(values)
+    distinct = distinct.take(pc.sort_indices(distinct))
+    return distinct, np.asarray(
+        pc.index_in(values, value_set=distinct).to_numpy(zero_copy_only=False), np.int64
     )
-    return pa.ListArray.from_arrays(lists.offsets, flat.take(order), type=pa.list_(pa.string()))
 
 
 def _grants(
@@ -350,38 +351,46 @@ def _grants(
     rows = memberships.filter(pa.array(ok))
     is_role = pc.equal(rows["kind"], model.ROLE)
     via = rows["via_role_id"]
-    via = pc.if_else(pc.or_(is_role, _blank(via)), pa.scalar(None, pa.string()), via)
-    rows = pa.table(
-        {
-            "kind": rows["kind"],
-            "target": rows["target_id"],
-            "agent": rows["agent_id"],
-            "via": via,
-            "direct": pc.is_null(via),
-        }
+    inherited = ~_bool(pc.or_(is_role, _blank(via)))
+    # Dedupe on integer codes (ranks of kind, target, agent) instead of hashing and sorting text:
+    # np.unique sorts the keys, so grants come out ordered by (kind, target id, agent id).
+    kinds, kind_code = _ranks(rows["kind"])
+    targets, target_code = _ranks(rows["target_id"])
+    agents, agent_code = _ranks(rows["agent_id"])
+    n_targets, n_agents = len(targets), len(agents)
+    keys, group = np.unique(
+        (kind_code * n_targets + target_code) * n_agents + agent_code, return_inverse=True
     )
-    grouped = rows.group_by(["kind", "target", "agent"]).aggregate(
-        [("direct", "any"), ("via", "distinct", pc.CountOptions(mode="only_valid"))]
-    )
-    slug = pc.if_else(pc.equal(grouped["kind"], model.ROLE), model.ASSIGNED, model.MEMBER)
-    entitlement = pc.binary_join_element_wise(grouped["kind"], grouped["target"], slug, ":")
-    grant = pc.binary_join_element_wise(entitlement, model.AGENT, grouped["agent"], ":")
-    count = grouped.num_rows
-    table = pa.Table.from_arrays(
+    direct = np.bincount(group, weights=~inherited, minlength=len(keys)) > 0
+    # Distinct source roles per grant, sorted: unique (group, role rank) pairs are sorted by both.
+    roles, role_code = _ranks(via.filter(pa.array(inherited)))
+    pairs = np.unique(group[inherited] * max(len(roles), 1) + role_code)
+    pair_group, pair_role = np.divmod(pairs, max(len(roles), 1))
+    offsets = np.concatenate([[0], np.cumsum(np.bincount(pair_group, minlength=len(keys)))]).astype(np.int32)
+    source_roles = pa.ListArray.from_arrays(pa.array(offsets), roles.take(pa.array(pair_role)))
+
+    kind_target, agent_index = np.divmod(keys, n_agents)
+    kind_index, target_index = np.divmod(kind_target, n_targets)
+    kind = kinds.take(pa.array(kind_index))
+    target = targets.take(pa.array(target_index))
+    agent = agents.take(pa.array(agent_index))
+    slug = pc.if_else(pc.equal(kind, model.ROLE), model.ASSIGNED, model.MEMBER)
+    entitlement = pc.binary_join_element_wise(kind, target, slug, ":")
+    count = len(keys)
+    return pa.Table.from_arrays(
         [
             pa.array([snapshot_id] * count, pa.string()),
-            grant,
+            pc.binary_join_element_wise(entitlement, model.AGENT, agent, ":"),
             entitlement,
-            grouped["kind"],
-            grouped["target"],
+            kind,
+            target,
             pa.array([model.AGENT] * count, pa.string()),
-            grouped["agent"],
-            grouped["direct_any"],
-            _sorted_lists(grouped["via_distinct"]),
+            agent,
+            pa.array(direct),
+            source_roles,
         ],
         schema=model.CURATED_GRANTS,
     )
-    return table.take(pc.sort_indices(table, sort_keys=[("grant_id", "ascending")]))
 
 
 # ---------------------------------------------------------------------------------------------
