@@ -190,7 +190,39 @@ def test_paginate_reads_every_page_through_the_retry_layer():
     assert read == users
 
 
-def test_throttle_blocks_once_the_rolling_window_is_full():
-    throttle = RollingWindowThrottle(3, 0.3)
-    waits = [throttle.acquire() for _ in range(4)]
-    assert waits[3] > 0.1
+class FakeTime:
+    """A clock that only moves when slept on, or when a test says so."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def test_throttle_blocks_until_the_oldest_slot_leaves_the_rolling_window():
+    time = FakeTime()
+    throttle = RollingWindowThrottle(3, 10.0, clock=time.clock, sleep=time.sleep)
+    for _ in range(3):
+        assert throttle.acquire() == pytest.approx(0.0)
+        time.now += 1.0  # each response takes a second
+        throttle.release()
+    # Slots were stamped when the responses ended: at 1, 2 and 3 s. The fourth waits for 1 + 10 s.
+    waited = throttle.acquire()
+    assert time.now == pytest.approx(11.005)
+    assert waited == pytest.approx(8.005)
+
+
+def test_throttle_counts_requests_in_flight():
+    time = FakeTime()
+    throttle = RollingWindowThrottle(1, 5.0, clock=time.clock, sleep=time.sleep)
+    throttle.acquire()
+    time.now += 2.0
+    throttle.release()
+    throttle.acquire()
+    assert time.now == pytest.approx(7.005)

@@ -9,8 +9,8 @@ Layers, outermost first:
                                        too), one request-log row after it
           httpx.HTTPTransport          or any transport passed in (MockTransport in unit tests)
 
-The throttle is pyrate-limiter's in-memory bucket, a true rolling window like Halo's own limit
-(300 requests per rolling 5 minutes by default), so in normal operation the tenant never answers 429.
+The throttle is a rolling window like Halo's own limit (300 requests per rolling 5 minutes by
+default), stamped at response end, so in normal operation the tenant never answers 429.
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ from __future__ import annotations
 import json
 import logging
 import random
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -27,7 +29,6 @@ from typing import Any
 
 import httpx
 import pyarrow as pa
-from pyrate_limiter import InMemoryBucket, Limiter, Rate
 from tenacity import RetryCallState, RetryError, Retrying, retry_if_exception_type, stop_after_attempt
 
 from include.halo_c1.halo.auth import HaloAuth
@@ -46,27 +47,61 @@ log = logging.getLogger("halo_c1.halo")
 
 TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
 ATTEMPT_EXTENSION = "halo_c1_attempt"
-# Extra spacing between the client's window and the server's, for clock skew and network jitter.
-THROTTLE_BUFFER_MS = 50
+# Extra spacing after a slot frees, so the server's clock has also seen it free.
+THROTTLE_MARGIN_S = 0.005
 
 
 class RollingWindowThrottle:
-    """At most `requests` acquisitions in any rolling `period_s`; `acquire` blocks, returns seconds waited."""
+    """At most `requests` requests in any rolling `period_s`, counted the way the server counts them.
+
+    A slot is stamped when its response *ends* (`release`), not when it was asked for: Halo counts a
+    request when it arrives, which is between the two, so stamping at the end is the one choice that
+    keeps the client's window at least as strict as the server's whatever the latency. That is why
+    this is not pyrate-limiter (installed): its buckets stamp an item at acquisition and cannot move
+    the stamp later, which let a run of this client be refused by a same-budget server.
+
+    >>> throttle = RollingWindowThrottle(300, 300.0)
+    >>> waited = throttle.acquire()   # blocks while 300 slots are in the last 300 s
+    >>> throttle.release()            # the response is complete
+    """
 
     def __init__(
-        self, requests: int, period_s: float, *, clock: Callable[[], float] = time.monotonic
+        self,
+        requests: int,
+        period_s: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.requests = requests
         self.period_s = period_s
         self._clock = clock
-        self._limiter = Limiter(
-            InMemoryBucket([Rate(requests, max(1, round(period_s * 1000)))]), buffer_ms=THROTTLE_BUFFER_MS
-        )
+        self._sleep = sleep
+        self._stamps: deque[float] = deque()
+        self._in_flight = 0
+        self._lock = threading.Lock()
 
     def acquire(self) -> float:
+        """Wait for a free slot and take it; returns the seconds waited."""
         started = self._clock()
-        self._limiter.try_acquire("halo", blocking=True)
-        return self._clock() - started
+        while True:
+            with self._lock:
+                now = self._clock()
+                while self._stamps and self._stamps[0] + self.period_s <= now:
+                    self._stamps.popleft()
+                if len(self._stamps) + self._in_flight < self.requests:
+                    self._in_flight += 1
+                    return now - started
+                wait = (
+                    self._stamps[0] + self.period_s - now if self._stamps else self.period_s / self.requests
+                )
+            self._sleep(max(wait, 0.0) + THROTTLE_MARGIN_S)
+
+    def release(self) -> None:
+        """Stamp the slot taken by `acquire` with the time its response ended."""
+        with self._lock:
+            self._in_flight = max(0, self._in_flight - 1)
+            self._stamps.append(self._clock())
 
 
 @dataclass
@@ -151,6 +186,8 @@ class MeteredTransport(httpx.BaseTransport):
                 error=f"{type(exc).__name__}: {truncate(str(exc), 200)}",
             )
             raise
+        finally:
+            self._throttle.release()
         status = str(response.status_code)
         self._stats.responses_by_status[status] = self._stats.responses_by_status.get(status, 0) + 1
         self._log.record(
