@@ -183,7 +183,7 @@ def haloitsm_to_c1() -> None:
             raise_for_errors(result)
         except QualityGateError as error:
             _fail_fast(error)
-        _annotate(CURATED_ASSET, {"snapshot_id": run.snapshot_id, **transformed.get("tables", {})})
+        _annotate(CURATED_ASSET, {"snapshot_id": run.snapshot_id, **transformed.get("rows", {})})
         return result
 
     @task(multiple_outputs=False, retries=0)

@@ -47,8 +47,9 @@ def run_summary(
         lines.append("resources per type:")
         for rtype, count in sorted(transform.get("resources_by_type", {}).items()):
             lines.append(f"  {rtype:<12} {count}")
-        lines.append(f"entitlements: {transform.get('entitlements')}  grants: {transform.get('grants')}")
-        rejected = transform.get("rejected_rows") or {}
+        rows = transform.get("rows", {})
+        lines.append(f"entitlements: {rows.get('entitlements')}  grants: {rows.get('grants')}")
+        rejected = transform.get("rejected") or {}
         if rejected:
             lines.append(f"rejected raw rows: {rejected}")
     lines.append("changes since the last delivered snapshot:")
@@ -61,7 +62,7 @@ def run_summary(
         )
     if package:
         lines.append(
-            f"c1z: {package.get('path')} ({package.get('size')} bytes, sha256 {package.get('sha256')})"
+            f"c1z: {package.get('path')} ({package.get('size_bytes')} bytes, sha256 {package.get('sha256')})"
         )
     if delivery and delivery.get("delivered"):
         lines.append(f"delivered: {delivery.get('target')} (sha256 {delivery.get('sha256')})")
