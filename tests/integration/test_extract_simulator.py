@@ -163,7 +163,7 @@ def test_extract_recovers_from_transient_faults(start_simulator, tmp_path, fault
     sim = start_simulator(tenant=TENANT, agent_envelope="results", page_cap=PAGE_CAP)
     sim.set_faults(RECOVERABLE_FAULTS[fault])
     with caplog.at_level(logging.INFO, logger="halo_c1.halo"):
-        lake, summary, _ = extract(sim, tmp_path)
+        lake, summary, _ = extract(sim, tmp_path, timeout_s=0.5)
     assert_matches_tenant(lake, sim)
     if fault.startswith("rate_limit"):
         assert summary["responses_429"] > 0
