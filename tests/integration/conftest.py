@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 
-from dev.halo_simulator import SimulatorConfig, running_simulator
 from include.halo_c1.halo import HaloSettings
 
 DEV_CLIENT_ID = "halo-c1-dev"
@@ -51,6 +50,8 @@ def halo_settings(sim: Any, **overrides: Any) -> HaloSettings:
 @pytest.fixture
 def start_simulator() -> Iterator[Callable[..., Any]]:
     """Factory fixture: `start_simulator(**SimulatorConfig fields)` → a running simulator."""
+    from dev.halo_simulator import SimulatorConfig, running_simulator  # only tests that use it need it
+
     with ExitStack() as stack:
 
         def start(**config: Any) -> Any:
