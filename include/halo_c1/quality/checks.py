@@ -15,6 +15,7 @@ would miss) or when the reason covers more than `REJECTED_ERROR_SHARE` of the en
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -27,6 +28,8 @@ import pyarrow.parquet as pq
 from include.halo_c1 import model
 from include.halo_c1.lake import Lake, read_parquet
 from include.halo_c1.transform import REJECT_REASONS
+
+log = logging.getLogger(__name__)
 
 ERROR: Final = "error"
 WARNING: Final = "warning"
@@ -404,6 +407,11 @@ def build_gate_input(lake: Lake, snapshot_id: str, previous_snapshot_id: str | N
     # volume versus the previous snapshot
     if previous_snapshot_id:
         counts, previous_types = _previous_counts(lake, previous_snapshot_id)
+        if not counts:
+            log.warning(
+                "quality gate: previous snapshot %s has no curated tables; volume checks skipped",
+                previous_snapshot_id,
+            )
         for table, count in counts.items():
             if count:
                 checks.append(
