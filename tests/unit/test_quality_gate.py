@@ -301,6 +301,7 @@ def test_gate_reports_show_a_few_example_emails_never_a_dump(tmp_path):
     transform_snapshot(lake, SNAPSHOT)
     result = run_quality_gate(lake, SNAPSHOT)
     assert failed(result)["resources", "email_syntax"]["unexpected_count"] == 40
+    assert failed(result)["resources", "email_syntax"]["examples"] == []  # the result goes to XCom
     shown = set()
     for path in lake.base.joinpath("reports").rglob("*"):
         if path.is_file() and path.suffix in (".html", ".json"):
