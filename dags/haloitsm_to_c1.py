@@ -150,9 +150,9 @@ def haloitsm_to_c1() -> None:
             log.info("raw snapshot %s is archived already: reusing it, no HaloITSM request", run.snapshot_id)
             return {**read_json(lake.raw_manifest(run.snapshot_id)), "reused": True, "requests": 0}
         if run.mode == REDERIVE:
-            raise AirflowSkipException(
-                f"no archived raw snapshot {run.snapshot_id} in {lake.base}: nothing to re-derive, skipping"
-            )
+            message = f"no archived raw snapshot {run.snapshot_id} in {lake.base}: nothing to re-derive, skipping"
+            log.warning("%s", message)
+            raise AirflowSkipException(message)
         try:
             settings = hooks.halo_settings()
             users = settings.include_end_users if run.include_end_users is None else run.include_end_users
@@ -238,12 +238,28 @@ def haloitsm_to_c1() -> None:
         _annotate(C1Z_ASSET, {"snapshot_id": run.snapshot_id, "sha256": result["sha256"]})
         return {**result, "delivered": True}
 
-    @task(trigger_rule="none_failed")
-    def report(**results: Any) -> str:
+    @task(trigger_rule="none_failed", retries=0)
+    def report(
+        plan: dict[str, Any],
+        extract: dict[str, Any] | None,
+        transform: dict[str, Any] | None,
+        quality: dict[str, Any] | None,
+        guard: dict[str, Any] | None,
+        package: dict[str, Any] | None,
+        delivery: dict[str, Any] | None,
+    ) -> str:
         """Log one summary of the run: counts, changes, quality, delivery."""
         from include.halo_c1.summary import run_summary
 
-        text = run_summary(**results)
+        text = run_summary(
+            plan=plan,
+            extract=extract,
+            transform=transform,
+            quality=quality,
+            guard=guard,
+            package=package,
+            delivery=delivery,
+        )
         log.info("%s", text)
         return text
 

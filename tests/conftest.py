@@ -1,11 +1,13 @@
 """Test-session environment: an isolated Airflow home and no analytics, set before anything imports Airflow."""
 
 import os
+import tempfile
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[1]
 
-os.environ.setdefault("AIRFLOW_HOME", str(PROJECT / ".airflow_test"))
+# A fresh Airflow home (SQLite metadata DB) per test session: no run of an earlier session leaks in.
+os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="halo-c1-airflow-"))
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(PROJECT / "dags"))
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "False")

@@ -1,0 +1,177 @@
+"""The DAG, end to end with `dag.test()`, against the HaloITSM simulator (a real HTTP server).
+
+Each test gets its own simulator, lake and delivery target; the connection and variables come from
+AIRFLOW_CONN_*/AIRFLOW_VAR_* environment variables, as in production with env-based secrets.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from include.halo_c1.lake import snapshot_id_for
+
+DAG_ID = "haloitsm_to_c1"
+T1 = datetime(2026, 11, 20, 8, tzinfo=UTC)
+T2 = datetime(2026, 11, 20, 9, tzinfo=UTC)
+T3 = datetime(2026, 11, 20, 10, tzinfo=UTC)
+DEV_ID, DEV_SECRET = "halo-c1-dev", "halo-c1-dev-secret"
+
+pytestmark = pytest.mark.dag
+
+
+@dataclass
+class Pipeline:
+    """One test's world: the simulator, the lake folder, the delivered file and a runner."""
+
+    sim: Any
+    lake: Path
+    delivered: Path
+    run: Callable[..., Any]
+
+    def states(self, dag_run: Any) -> dict[str, str]:
+        return {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
+
+    def curated(self, table: str, moment: datetime) -> Path:
+        return self.lake / "curated" / table / f"snapshot={snapshot_id_for(moment)}" / "part-0.parquet"
+
+    def c1z(self, moment: datetime) -> Path:
+        return self.lake / "c1z" / f"snapshot={snapshot_id_for(moment)}" / "sync.c1z"
+
+    def latest_delivery(self) -> dict[str, Any]:
+        return json.loads((self.lake / "deliveries" / "latest.json").read_text())
+
+    def delivered_sha256(self) -> str:
+        return hashlib.sha256(self.delivered.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def pipeline(dagbag, tmp_path, monkeypatch) -> Iterator[Pipeline]:
+    from dev.halo_simulator import SimulatorConfig, TenantSpec, running_simulator
+
+    spec = TenantSpec(seed=11, agents=30, users=60, teams=5, roles=4, departments=3)
+    config = SimulatorConfig(tenant=spec, client_id=DEV_ID, client_secret=DEV_SECRET)
+    with running_simulator(config) as sim:
+        lake, delivered = tmp_path / "lake", tmp_path / "c1" / "sync.c1z"
+        connection = {
+            "conn_type": "http",
+            "host": sim.base_url,
+            "login": DEV_ID,
+            "password": DEV_SECRET,
+            "extra": {"tenant": "demo", "rate_limit_requests": 1000, "rate_limit_period_s": 1},
+        }
+        monkeypatch.setenv("AIRFLOW_CONN_HALOITSM_DEFAULT", json.dumps(connection))
+        monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_LAKE_URL", f"file://{lake}")
+        monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_DELIVERY_URL", f"file://{delivered}")
+        dag = dagbag.get_dag(DAG_ID)
+
+        def run(moment: datetime, **conf: Any) -> Any:
+            return dag.test(logical_date=moment, run_conf=conf or None)
+
+        yield Pipeline(sim=sim, lake=lake, delivered=delivered, run=run)
+
+
+def test_happy_path_delivers_a_c1z_and_writes_a_report(pipeline):
+    dag_run = pipeline.run(T1)
+
+    assert str(dag_run.state) == "success", pipeline.states(dag_run)
+    assert set(pipeline.states(dag_run).values()) == {"success"}
+    sid = snapshot_id_for(T1)
+    assert pipeline.c1z(T1).read_bytes()[:5] == b"C1ZF\x00"
+    assert pipeline.delivered.read_bytes() == pipeline.c1z(T1).read_bytes()
+    assert pipeline.latest_delivery()["snapshot_id"] == sid
+    for table in ("resource_types", "resources", "entitlements", "grants"):
+        assert pipeline.curated(table, T1).exists()
+    report = pipeline.lake / "reports" / f"snapshot={sid}"
+    assert json.loads((report / "gate_result.json").read_text())["passed"] is True
+    assert (report / "data_docs" / "index.html").exists()
+    assert (pipeline.lake / "reports" / "index.html").exists()
+
+
+def test_error_expectation_blocks_delivery_and_keeps_the_previous_one(pipeline):
+    assert str(pipeline.run(T1).state) == "success"
+    before = pipeline.delivered_sha256()
+    pipeline.sim.tenant.agents.append({"id": None, "name": "Broken agent", "email": "broken@example.com"})
+
+    dag_run = pipeline.run(T2)
+
+    states = pipeline.states(dag_run)
+    assert str(dag_run.state) == "failed"
+    assert states["validate"] == "failed"
+    assert states["package"] == states["deliver"] == "upstream_failed"
+    assert pipeline.delivered_sha256() == before
+    assert pipeline.latest_delivery()["snapshot_id"] == snapshot_id_for(T1)
+    gate = json.loads((pipeline.lake / "reports" / f"snapshot={snapshot_id_for(T2)}" / "gate_result.json").read_text())
+    assert gate["passed"] is False
+    assert any(f["severity"] == "error" and f["name"] == "agents.missing_id" for f in gate["failed"])
+
+
+def test_mass_deletion_is_blocked_then_let_through_by_the_override(pipeline):
+    assert str(pipeline.run(T1).state) == "success"
+    before = pipeline.delivered_sha256()
+    pipeline.sim.tenant.drop_agents(0.4)
+
+    blocked = pipeline.run(T2)
+
+    assert pipeline.states(blocked)["guard"] == "failed"
+    assert pipeline.states(blocked)["deliver"] == "upstream_failed"
+    assert pipeline.delivered_sha256() == before
+
+    allowed = pipeline.run(T3, allow_mass_deletion=True)
+
+    assert str(allowed.state) == "success", pipeline.states(allowed)
+    assert pipeline.delivered.read_bytes() == pipeline.c1z(T3).read_bytes()
+    latest = pipeline.latest_delivery()
+    assert latest["snapshot_id"] == snapshot_id_for(T3)
+    assert latest["extra"]["guard_overridden"] is True
+
+
+def test_dry_run_packages_but_delivers_nothing(pipeline):
+    dag_run = pipeline.run(T1, dry_run=True)
+
+    states = pipeline.states(dag_run)
+    assert str(dag_run.state) == "success"
+    assert states["package"] == "success"
+    assert states["deliver"] == "skipped"
+    assert pipeline.c1z(T1).exists()
+    assert not pipeline.delivered.exists()
+    assert not (pipeline.lake / "deliveries").exists()
+
+
+def test_backfill_rederives_from_archived_raw_without_calling_halo(pipeline):
+    assert str(pipeline.run(T1, dry_run=True).state) == "success"
+    for path in (pipeline.curated("grants", T1), pipeline.curated("resources", T1), pipeline.c1z(T1)):
+        path.unlink()
+    pipeline.sim.reset_counts()
+
+    dag_run = pipeline.run(T1, rederive_only=True)
+
+    states = pipeline.states(dag_run)
+    assert str(dag_run.state) == "success", states
+    assert pipeline.sim.total_requests() == 0
+    assert pipeline.curated("grants", T1).exists()
+    assert pipeline.curated("resources", T1).exists()
+    assert pipeline.c1z(T1).exists()
+    assert states["deliver"] == "skipped"
+    assert not pipeline.delivered.exists()
+
+
+def test_backfill_of_a_date_without_raw_is_skipped_with_a_message(pipeline, caplog):
+    caplog.set_level(logging.INFO)
+
+    dag_run = pipeline.run(T1, rederive_only=True)
+
+    states = pipeline.states(dag_run)
+    assert states["extract"] == "skipped"
+    assert states["transform"] == states["package"] == states["deliver"] == "skipped"
+    assert pipeline.sim.total_requests() == 0
+    assert not pipeline.curated("grants", T1).exists()
+    assert f"no archived raw snapshot {snapshot_id_for(T1)}" in caplog.text
