@@ -150,7 +150,9 @@ def haloitsm_to_c1() -> None:
             log.info("raw snapshot %s is archived already: reusing it, no HaloITSM request", run.snapshot_id)
             return {**read_json(lake.raw_manifest(run.snapshot_id)), "reused": True, "requests": 0}
         if run.mode == REDERIVE:
-            message = f"no archived raw snapshot {run.snapshot_id} in {lake.base}: nothing to re-derive, skipping"
+            message = (
+                f"no archived raw snapshot {run.snapshot_id} in {lake.base}: nothing to re-derive, skipping"
+            )
             log.warning("%s", message)
             raise AirflowSkipException(message)
         try:

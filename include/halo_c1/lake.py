@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import IO, Any
@@ -108,7 +108,7 @@ def is_local(path: UPath) -> bool:
 
 
 @contextmanager
-def open_atomic(path: UPath, mode: str = "wb") -> Iterator[IO[Any]]:
+def open_atomic(path: UPath, mode: str = "wb") -> Generator[IO[Any], None, None]:
     """Open a hidden temporary file beside `path`; move it into place only if the block succeeds."""
     _ensure_parent(path)
     tmp = path.parent / f".tmp-{uuid.uuid4().hex}-{path.name}"
@@ -123,7 +123,7 @@ def open_atomic(path: UPath, mode: str = "wb") -> Iterator[IO[Any]]:
 
 
 @contextmanager
-def parquet_writer(path: UPath, schema: pa.Schema) -> Iterator[pq.ParquetWriter]:
+def parquet_writer(path: UPath, schema: pa.Schema) -> Generator[pq.ParquetWriter, None, None]:
     """A Parquet writer for streaming batches into one file, committed atomically on success."""
     with open_atomic(path) as handle, pq.ParquetWriter(handle, schema, compression="zstd") as writer:
         yield writer

@@ -109,7 +109,9 @@ def test_error_expectation_blocks_delivery_and_keeps_the_previous_one(pipeline):
     assert states["package"] == states["deliver"] == "upstream_failed"
     assert pipeline.delivered_sha256() == before
     assert pipeline.latest_delivery()["snapshot_id"] == snapshot_id_for(T1)
-    gate = json.loads((pipeline.lake / "reports" / f"snapshot={snapshot_id_for(T2)}" / "gate_result.json").read_text())
+    gate = json.loads(
+        (pipeline.lake / "reports" / f"snapshot={snapshot_id_for(T2)}" / "gate_result.json").read_text()
+    )
     assert gate["passed"] is False
     assert any(f["severity"] == "error" and f["name"] == "agents.missing_id" for f in gate["failed"])
 
