@@ -105,7 +105,7 @@ def print_outputs(env: dict[str, str], snapshot_id: str) -> bool:
     outputs = {
         "raw snapshot": lake / "raw" / "_manifests" / f"snapshot={snapshot_id}.json",
         "curated tables": lake / "curated",
-        "quality report": lake / "reports" / f"snapshot={snapshot_id}" / "index.html",
+        "quality report": lake / "reports" / f"snapshot={snapshot_id}" / "data_docs" / "index.html",
         "reports index": lake / "reports" / "index.html",
         "c1z": lake / "c1z" / f"snapshot={snapshot_id}" / "sync.c1z",
         "delivered c1z": delivered,
