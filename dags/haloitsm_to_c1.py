@@ -127,7 +127,7 @@ def haloitsm_to_c1() -> None:
         decided = plan_run(
             logical_date=ctx.get("logical_date"),
             run_after=run.run_after,
-            run_type=str(run.run_type),
+            run_type=getattr(run.run_type, "value", str(run.run_type)),
             params=dict(ctx["params"]),
         )
         log.info("snapshot %s, mode %s: %s", decided.snapshot_id, decided.mode, decided.reason)
