@@ -87,6 +87,8 @@ def airflow_environment() -> dict[str, str]:
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "PYTHONPATH": str(PROJECT_DIR),
             "GX_ANALYTICS_ENABLED": "false",
+            # `airflow standalone` starts its components as `airflow …` from PATH.
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
         }
     )
     for key, value in as_environment(load_settings()).items():

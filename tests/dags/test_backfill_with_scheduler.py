@@ -1,0 +1,155 @@
+"""A real `airflow backfill create`, run by a real scheduler (`airflow standalone`), against the simulator.
+
+Backfill runs have run type `backfill`, which `dag.test()` cannot produce; this test proves the DAG
+recognises them: the date with an archived raw snapshot is re-derived with zero HaloITSM requests and
+nothing delivered, and the date without raw data is skipped with its message.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from include.halo_c1.halo import HaloClient, HaloSettings
+from include.halo_c1.halo.extract import extract_snapshot
+from include.halo_c1.lake import Lake, snapshot_id_for
+from tests.conftest import PROJECT
+
+DAG_ID = "haloitsm_to_c1"
+ARCHIVED = datetime(2026, 11, 20, tzinfo=UTC)
+MISSING = datetime(2026, 11, 21, tzinfo=UTC)
+DEV_ID, DEV_SECRET = "halo-c1-dev", "halo-c1-dev-secret"
+AIRFLOW = str(Path(sys.executable).parent / "airflow")
+
+pytestmark = pytest.mark.dag
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _airflow(env: dict[str, str], *args: str) -> str:
+    result = subprocess.run(
+        [AIRFLOW, *args], env=env, cwd=PROJECT, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, f"airflow {' '.join(args)} failed:\n{result.stderr[-3000:]}"
+    return result.stdout
+
+
+@pytest.fixture
+def standalone(tmp_path, start_simulator_for_backfill) -> Iterator[tuple[dict[str, str], object, Path]]:
+    """`airflow standalone` in its own home, with the DAG scheduled daily and env-var settings."""
+    sim = start_simulator_for_backfill
+    port, lake = _free_port(), tmp_path / "lake"
+    env = {
+        **os.environ,
+        "AIRFLOW_HOME": str(tmp_path / "home"),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT / "dags"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__PARALLELISM": "2",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+        "AIRFLOW__API__PORT": str(port),
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://localhost:{port}/execution/",
+        "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "1",
+        # Only the backfill's runs: no scheduled (live) run of the unpaused DAG may call the simulator.
+        "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
+        "PYTHONPATH": str(PROJECT),
+        "PATH": f"{Path(AIRFLOW).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "HALO_C1_SCHEDULE": "0 0 * * *",
+        "AIRFLOW_CONN_HALOITSM_DEFAULT": json.dumps(
+            {"conn_type": "http", "host": sim.base_url, "login": DEV_ID, "password": DEV_SECRET}
+        ),
+        "AIRFLOW_VAR_HALO_C1_LAKE_URL": f"file://{lake}",
+        "AIRFLOW_VAR_HALO_C1_DELIVERY_URL": f"file://{tmp_path / 'c1' / 'sync.c1z'}",
+    }
+    _airflow(env, "db", "migrate")
+    _airflow(env, "dags", "reserialize")
+    _airflow(env, "pools", "set", "halo_api", "1", "HaloITSM requests")  # a missing pool is never scheduled
+    _airflow(env, "dags", "unpause", DAG_ID)
+    log = (tmp_path / "standalone.log").open("wb")
+    process = subprocess.Popen(
+        [AIRFLOW, "standalone"], env=env, cwd=PROJECT, stdout=log, stderr=log, start_new_session=True
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/api/v2/monitor/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert process.poll() is None, (tmp_path / "standalone.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "airflow standalone did not become healthy in 180 s"
+            time.sleep(2)
+        yield env, sim, lake
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+        subprocess.run(["pkill", "-KILL", "-g", str(process.pid)], check=False)
+
+
+@pytest.fixture
+def start_simulator_for_backfill() -> Iterator[object]:
+    from dev.halo_simulator import SimulatorConfig, TenantSpec, running_simulator
+
+    spec = TenantSpec(seed=5, agents=12, users=20, teams=3, roles=2, departments=2)
+    with running_simulator(SimulatorConfig(tenant=spec, client_id=DEV_ID, client_secret=DEV_SECRET)) as sim:
+        yield sim
+
+
+def _runs(env: dict[str, str]) -> dict[str, dict]:
+    out = _airflow(env, "dags", "list-runs", DAG_ID, "-o", "json")
+    listing = next((line for line in reversed(out.splitlines()) if line.startswith("[")), "[]")
+    runs = json.loads(listing)
+    return {run["run_id"]: run for run in runs}
+
+
+def test_backfill_rederives_archived_dates_and_skips_dates_without_raw(standalone):
+    env, sim, lake_dir = standalone
+    settings = HaloSettings(base_url=sim.base_url, client_id=DEV_ID, client_secret=DEV_SECRET)
+    with HaloClient(settings) as client:
+        extract_snapshot(client, Lake(str(lake_dir)), snapshot_id_for(ARCHIVED))
+    sim.reset_counts()
+
+    _airflow(
+        env, "backfill", "create", "--dag-id", DAG_ID, "--from-date", "2026-11-20", "--to-date", "2026-11-21"
+    )
+
+    deadline = time.monotonic() + 240
+    while True:
+        runs = _runs(env)
+        backfills = {rid: run for rid, run in runs.items() if rid.startswith("backfill__")}
+        if len(backfills) == 2 and all(run["state"] in ("success", "failed") for run in backfills.values()):
+            break
+        assert time.monotonic() < deadline, f"backfill runs did not finish: {backfills}"
+        time.sleep(3)
+
+    assert {run["state"] for run in backfills.values()} == {"success"}, backfills
+    assert sim.total_requests() == 0
+    archived, missing = snapshot_id_for(ARCHIVED), snapshot_id_for(MISSING)
+    assert (lake_dir / "curated" / "grants" / f"snapshot={archived}" / "part-0.parquet").exists()
+    assert (lake_dir / "c1z" / f"snapshot={archived}" / "sync.c1z").exists()
+    assert not (lake_dir / "curated" / "grants" / f"snapshot={missing}").exists()
+    assert not (lake_dir / "deliveries").exists()
+    logs = Path(env["AIRFLOW_HOME"]) / "logs" / f"dag_id={DAG_ID}"
+    extract_logs = "".join(
+        p.read_text() for p in logs.glob("run_id=backfill__*/task_id=extract/attempt=*.log")
+    )
+    assert f"no archived raw snapshot {missing}" in extract_logs
+    assert f"raw snapshot {archived} is archived already" in extract_logs
