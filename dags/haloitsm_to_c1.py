@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.sdk import Asset, Param, dag, get_current_context, task
 
+from include.halo_c1.summary import run_summary
+
 if TYPE_CHECKING:
     from include.halo_c1.runs import RunPlan
 
@@ -240,31 +242,6 @@ def haloitsm_to_c1() -> None:
         _annotate(C1Z_ASSET, {"snapshot_id": run.snapshot_id, "sha256": result["sha256"]})
         return {**result, "delivered": True}
 
-    @task(trigger_rule="none_failed", retries=0)
-    def report(
-        plan: dict[str, Any],
-        extract: dict[str, Any] | None,
-        transform: dict[str, Any] | None,
-        quality: dict[str, Any] | None,
-        guard: dict[str, Any] | None,
-        package: dict[str, Any] | None,
-        delivery: dict[str, Any] | None,
-    ) -> str:
-        """Log one summary of the run: counts, changes, quality, delivery."""
-        from include.halo_c1.summary import run_summary
-
-        text = run_summary(
-            plan=plan,
-            extract=extract,
-            transform=transform,
-            quality=quality,
-            guard=guard,
-            package=package,
-            delivery=delivery,
-        )
-        log.info("%s", text)
-        return text
-
     planned = plan()
     extracted = extract(planned)
     transformed = transform(planned, extracted)
@@ -272,6 +249,7 @@ def haloitsm_to_c1() -> None:
     guarded = guard(planned, validated)
     packaged = package(planned, guarded)
     delivered = deliver(planned, guarded, packaged)
+    report = task(task_id="report", trigger_rule="none_failed", retries=0)(run_summary)
     report(
         plan=planned,
         extract=extracted,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
+
+log = logging.getLogger("halo_c1.summary")
 
 
 def failure_line(stage: str, snapshot_id: str | None, error: BaseException | None) -> str:
@@ -10,6 +13,12 @@ def failure_line(stage: str, snapshot_id: str | None, error: BaseException | Non
     reason = (str(error).strip().splitlines() or [type(error).__name__])[0] if error else "unknown"
     kind = type(error).__name__ if error else "failure"
     return f"halo-c1 stage {stage!r} failed for snapshot {snapshot_id or '?'}: {kind}: {reason}"
+
+
+def _logged(lines: list[str]) -> str:
+    text = "\n".join(lines)
+    log.info("%s", text)
+    return text
 
 
 def _changes(guard: dict[str, Any] | None) -> list[str]:
@@ -36,11 +45,14 @@ def run_summary(
     package: dict[str, Any] | None,
     delivery: dict[str, Any] | None,
 ) -> str:
-    """Counts per resource type, grants, changes since the last delivery, quality, delivery."""
+    """Log and return the run's summary: counts per type, grants, changes, quality, delivery.
+
+    The DAG's last task is this function itself (its parameters are the stages' XCom results).
+    """
     lines = [f"halo-c1 run summary: snapshot {plan['snapshot_id']} ({plan['reason']})"]
     if extract is None:
         lines.append("extract: skipped (see the extract task log)")
-        return "\n".join(lines)
+        return _logged(lines)
     source = "archived raw snapshot" if extract.get("reused") else "HaloITSM API"
     lines.append(f"extract: from {source}; requests {extract.get('requests', 0)}")
     if transform:
@@ -68,4 +80,4 @@ def run_summary(
         lines.append(f"delivered: {delivery.get('target')} (sha256 {delivery.get('sha256')})")
     else:
         lines.append(f"delivered: nothing ({(delivery or {}).get('reason') or plan['reason']})")
-    return "\n".join(lines)
+    return _logged(lines)

@@ -79,7 +79,8 @@ def pipeline(dagbag, tmp_path, monkeypatch) -> Iterator[Pipeline]:
         yield Pipeline(sim=sim, lake=lake, delivered=delivered, run=run)
 
 
-def test_happy_path_delivers_a_c1z_and_writes_a_report(pipeline):
+def test_happy_path_delivers_a_c1z_and_writes_a_report(pipeline, caplog):
+    caplog.set_level(logging.INFO, logger="halo_c1.summary")
     dag_run = pipeline.run(T1)
 
     assert str(dag_run.state) == "success", pipeline.states(dag_run)
@@ -94,6 +95,8 @@ def test_happy_path_delivers_a_c1z_and_writes_a_report(pipeline):
     assert json.loads((report / "gate_result.json").read_text())["passed"] is True
     assert (report / "data_docs" / "index.html").exists()
     assert (pipeline.lake / "reports" / "index.html").exists()
+    assert f"halo-c1 run summary: snapshot {sid}" in caplog.text
+    assert f"delivered: file://{pipeline.delivered}" in caplog.text
 
 
 def test_error_expectation_blocks_delivery_and_keeps_the_previous_one(pipeline):
