@@ -50,6 +50,7 @@ bench: venv
 	$(BIN)/python bench/extract.py
 	$(BIN)/python bench/transform_validate.py
 	$(BIN)/python bench/c1z.py
+	$(BIN)/python bench/delivery_memory.py
 	$(BIN)/python bench/dag_parse.py
 
 lock:
