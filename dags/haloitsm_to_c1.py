@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.sdk import Asset, Param, dag, get_current_context, task
 
-from include.halo_c1.summary import run_summary
+from include.halo_c1.summary import failure_line, run_summary
 
 if TYPE_CHECKING:
     from include.halo_c1.runs import RunPlan
@@ -55,8 +55,7 @@ def _annotate(asset: Asset, extra: dict[str, Any]) -> None:
 
 
 def _on_failure(context: dict[str, Any]) -> None:
-    from include.halo_c1.summary import failure_line
-
+    """One line naming the stage and the reason, for alerting on the task log."""
     plan = context["ti"].xcom_pull(task_ids="plan") or {}
     log.error(failure_line(context["ti"].task_id, plan.get("snapshot_id"), context.get("exception")))
 

@@ -4,7 +4,8 @@ Resource types, resources and entitlements are built as messages. Grants are mil
 are assembled from pre-serialised parts instead (`grant_bytes`): deterministic serialisation writes
 fields in field-number order, so `entitlement (1) + principal (2) + id (3) + annotations (4) +
 sources (5)` concatenated is exactly `Grant.SerializeToString(deterministic=True)`; the tests check
-that byte for byte.
+that byte for byte. `grant_bytes_array` does the same for a whole batch in Arrow, without a Python
+step per grant.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Final
 
+import pyarrow as pa
+import pyarrow.compute as pc
 from google.protobuf import any_pb2
 from google.protobuf.message import Message
 
@@ -203,3 +206,19 @@ GRANT_ID_FIELD: Final = 3
 def grant_bytes(entitlement_field: bytes, principal_field: bytes, grant_id: bytes, tail: bytes) -> bytes:
     """`Grant.SerializeToString(deterministic=True)` from its parts (see the module docstring)."""
     return b"".join((entitlement_field, principal_field, length_delimited(GRANT_ID_FIELD, grant_id), tail))
+
+
+_MAX_GRANT_ID_HEADER: Final = 1024
+# `_GRANT_ID_HEADERS[n]` is the tag and length varint of a grant id field of n bytes.
+_GRANT_ID_HEADERS: Final = pa.array(
+    [_varint(GRANT_ID_FIELD << 3 | 2) + _varint(n) for n in range(_MAX_GRANT_ID_HEADER + 1)], pa.binary()
+)
+
+
+def grant_bytes_array(
+    entitlement_fields: pa.Array, principal_fields: pa.Array, grant_ids: pa.Array, tails: pa.Array
+) -> pa.Array:
+    """`grant_bytes` element-wise over equal-length arrays; grant ids must be 0..1024 UTF-8 bytes."""
+    ids = grant_ids.cast(pa.binary())
+    headers = _GRANT_ID_HEADERS.take(pc.binary_length(ids))
+    return pc.binary_join_element_wise(entitlement_fields, principal_fields, headers, ids, tails, b"")
