@@ -23,10 +23,11 @@ import shutil
 import sqlite3
 import tempfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from itertools import repeat
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import IO, Any, Final, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -42,6 +43,8 @@ from include.halo_c1.c1z.errors import C1zError, C1zValidationError
 from include.halo_c1.lake import Lake, as_path, open_atomic, snapshot_time
 
 log = logging.getLogger(__name__)
+
+_Prepared = TypeVar("_Prepared")
 
 MAX_ID_BYTES: Final = 1024
 MAX_DISPLAY_NAME_BYTES: Final = 1024
@@ -114,7 +117,6 @@ def write_c1z(
                 ("resource_types", builder.add_resource_types),
                 ("resources", builder.add_resources),
                 ("entitlements", builder.add_entitlements),
-                ("grants", builder.add_grants),
             ):
                 for batch in _curated_batches(lake, table, snapshot_id, batch_rows):
                     add(batch)
@@ -122,6 +124,9 @@ def write_c1z(
                     builder.check_child_types()
                 elif table == "resources":
                     builder.check_parents()
+            grants = _curated_batches(lake, "grants", snapshot_id, batch_rows)
+            for batch, rows in _prepared_ahead(grants, builder.grant_rows):
+                builder.add_grants(batch, rows)
             builder.finish()
             counts = builder.counts()
         finally:
@@ -170,6 +175,26 @@ def _pylists(batch: pa.RecordBatch) -> dict[str, list[Any]]:
         name: (column.cast(pa.int64()) if pa.types.is_timestamp(column.type) else column).to_pylist()
         for name, column in zip(batch.schema.names, batch.columns, strict=True)
     }
+
+
+def _prepared_ahead(
+    batches: Iterator[pa.RecordBatch], prepare: Callable[[pa.RecordBatch], _Prepared]
+) -> Iterator[tuple[pa.RecordBatch, _Prepared]]:
+    """Yield each batch with `prepare(batch)`, reading and preparing the next one in a thread meanwhile.
+
+    SQLite and Arrow release the GIL while they work, so the next batch's reading and encoding
+    overlap the current batch's inserts on a second core. At most two batches are in memory.
+    """
+
+    def step() -> tuple[pa.RecordBatch, _Prepared] | None:
+        batch = next(batches, None)
+        return None if batch is None else (batch, prepare(batch))
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(step)
+        while (item := pending.result()) is not None:
+            pending = pool.submit(step)
+            yield item
 
 
 def _all(mask: pa.Array) -> bool:
@@ -476,14 +501,20 @@ class _SyncBuilder:
         self._tails[cache_key] = tail
         return tail
 
-    def add_grants(self, batch: pa.RecordBatch) -> None:
-        """Encode and insert a batch of grants in Arrow; row by row only when a row breaks a check.
+    def grant_rows(self, batch: pa.RecordBatch) -> list[list[Any]] | None:
+        """The batch's v1_grants columns up to `data`, encoded in Arrow; None when a row breaks a check.
 
-        The vectorised path checks everything the row path checks but cannot say which row failed
-        first, so a failing batch is redone row by row, which raises the exact error it always did.
+        The vectorised checks cover everything the row path checks but cannot say which row failed
+        first; `add_grants` then redoes the batch row by row, which raises the exact error.
         """
         data = self._grant_data(batch)
         if data is None:
+            return None
+        return [*(batch.column(name).to_pylist() for name in _GRANT_KEY_COLUMNS), data.to_pylist()]
+
+    def add_grants(self, batch: pa.RecordBatch, rows: list[list[Any]] | None) -> None:
+        """Insert a batch of grants prepared by `grant_rows` (row by row when it returned None)."""
+        if rows is None:
             self._add_grants_by_row(_pylists(batch))
             return
         counts = pc.value_counts(batch.column("resource_type_id"))
@@ -491,13 +522,7 @@ class _SyncBuilder:
             dict(zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True))
         )
         self.connection.executemany(
-            _INSERT_GRANT,
-            zip(
-                *(batch.column(name).to_pylist() for name in _GRANT_KEY_COLUMNS),
-                data.to_pylist(),
-                repeat(self.sync_id),
-                repeat(self.discovered_at),
-            ),
+            _INSERT_GRANT, zip(*rows, repeat(self.sync_id), repeat(self.discovered_at))
         )
 
     def _grant_data(self, batch: pa.RecordBatch) -> pa.Array | None:
