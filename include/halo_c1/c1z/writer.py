@@ -225,8 +225,6 @@ class _SyncBuilder:
             "synchronous=OFF",
             "locking_mode=EXCLUSIVE",
             f"cache_size=-{SQLITE_CACHE_KIB}",
-            "threads=2",
-            "temp_store=MEMORY",
         ):
             self.connection.execute(f"PRAGMA {pragma}")
         self.connection.execute("BEGIN")
