@@ -118,15 +118,22 @@ def write_c1z(
                 ("resources", builder.add_resources),
                 ("entitlements", builder.add_entitlements),
             ):
+                loaded = 0
                 for batch in _curated_batches(lake, table, snapshot_id, batch_rows):
                     add(batch)
+                    loaded += batch.num_rows
+                log.info("c1z %s: %s rows loaded", table, f"{loaded:,}")
                 if table == "resource_types":
                     builder.check_child_types()
                 elif table == "resources":
                     builder.check_parents()
             grants = _curated_batches(lake, "grants", snapshot_id, batch_rows)
+            loaded = 0
             for batch, rows in _prepared_ahead(grants, builder.grant_rows):
                 builder.add_grants(batch, rows)
+                loaded += batch.num_rows
+                log.info("c1z grants: %s rows loaded", f"{loaded:,}")
+            log.info("c1z: building the grant indexes and finishing the sync")
             builder.finish()
             counts = builder.counts()
         finally:
