@@ -1,10 +1,13 @@
 """The DAG file imports cleanly, follows the project's policies and parses without heavy imports."""
 
+import copy
 import itertools
 import json
 import os
 import subprocess
 import sys
+
+import pytest
 
 from tests.conftest import PROJECT
 
@@ -70,3 +73,22 @@ def test_dag_file_parses_without_heavy_imports():
         },
     )
     assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+
+
+@pytest.mark.parametrize(
+    "conf",
+    [{"max_drop_ratio": 1.5}, {"snapshot_id": "yesterday"}, {"dry_run": "yes"}, {"include_end_users": 1}],
+)
+def test_invalid_manual_trigger_params_are_rejected(dagbag, conf):
+    from airflow.sdk.exceptions import ParamValidationError
+
+    params = copy.deepcopy(dagbag.get_dag(DAG_ID).params)
+    with pytest.raises(ParamValidationError):
+        params.update(conf)
+        params.validate()
+
+
+def test_valid_manual_trigger_params_pass(dagbag):
+    params = copy.deepcopy(dagbag.get_dag(DAG_ID).params)
+    params.update({"max_drop_ratio": 0.3, "snapshot_id": "20261120T000000Z", "dry_run": True})
+    assert params.validate()["max_drop_ratio"] == pytest.approx(0.3)
