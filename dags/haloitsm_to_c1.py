@@ -226,18 +226,21 @@ def haloitsm_to_c1() -> None:
         from airflow.sdk.exceptions import AirflowSkipException
 
         from include.halo_c1 import hooks
-        from include.halo_c1.deliver import deliver_c1z
+        from include.halo_c1.deliver import StaleSnapshotError, deliver_c1z
 
         run = _plan(plan)
         if not run.deliver:
             raise AirflowSkipException(f"not delivering snapshot {run.snapshot_id}: {run.reason}")
-        result = deliver_c1z(
-            hooks.lake(),
-            run.snapshot_id,
-            hooks.delivery_target(),
-            counts={**guarded["counts"], "sync_id": packaged.get("sync_id")},
-            extra={"guard_overridden": guarded["overridden"], "drops": guarded["drops"]},
-        )
+        try:
+            result = deliver_c1z(
+                hooks.lake(),
+                run.snapshot_id,
+                hooks.delivery_target(),
+                counts={**guarded["counts"], "sync_id": packaged.get("sync_id")},
+                extra={"guard_overridden": guarded["overridden"], "drops": guarded["drops"]},
+            )
+        except StaleSnapshotError as error:
+            _fail_fast(error)
         _annotate(C1Z_ASSET, {"snapshot_id": run.snapshot_id, "sha256": result["sha256"]})
         return {**result, "delivered": True}
 

@@ -15,6 +15,7 @@ from upath import UPath
 from include.halo_c1.deliver import (
     DeliveryError,
     MassDeletionError,
+    StaleSnapshotError,
     check_deletion_safety,
     deliver_c1z,
     last_delivery,
@@ -274,3 +275,17 @@ def test_public_url_drops_credentials_and_query() -> None:
     assert public_url("s3://AKIA1:s3cr3t@bucket/halo/sync.c1z") == "s3://bucket/halo/sync.c1z"
     assert public_url("abfs://container/halo/sync.c1z?sv=2024&sig=s3cr3t") == "abfs://container/halo/sync.c1z"
     assert public_url("s3://aws_default@bucket/sync.c1z") == "s3://aws_default@bucket/sync.c1z"
+
+
+def test_an_older_snapshot_never_replaces_a_newer_delivery(tmp_path) -> None:
+    lake = Lake(str(tmp_path / "lake"))
+    target = tmp_path / "c1" / "sync.c1z"
+    newer = _packaged(lake, SECOND, _c1z_bytes("newer", 5_000))
+    _packaged(lake, FIRST, _c1z_bytes("older", 5_000))
+    deliver_c1z(lake, SECOND, str(target))
+
+    with pytest.raises(StaleSnapshotError, match=f"older than the delivered snapshot {SECOND}"):
+        deliver_c1z(lake, FIRST, str(target))
+
+    assert target.read_bytes() == newer
+    assert last_delivery(lake)["snapshot_id"] == SECOND

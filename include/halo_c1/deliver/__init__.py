@@ -1,7 +1,7 @@
 """Guard and delivery: the last two stages, between a packaged c1z and C1."""
 
 from include.halo_c1.deliver.counts import snapshot_counts
-from include.halo_c1.deliver.errors import DeliverError, DeliveryError, MassDeletionError
+from include.halo_c1.deliver.errors import DeliverError, DeliveryError, MassDeletionError, StaleSnapshotError
 from include.halo_c1.deliver.guard import (
     DEFAULT_MAX_DROP_RATIO,
     check_deletion_safety,
@@ -15,6 +15,7 @@ __all__ = [
     "DeliverError",
     "DeliveryError",
     "MassDeletionError",
+    "StaleSnapshotError",
     "check_deletion_safety",
     "deliver_c1z",
     "last_delivery",

@@ -2,6 +2,7 @@
 
 DeliverError                 any failure of the guard or delivery stage
 ├── MassDeletionError        the deletion-safety guard blocked the snapshot
+├── StaleSnapshotError       the snapshot is older than the one C1 already has
 └── DeliveryError            the c1z could not be put in place at the target
 """
 
@@ -24,3 +25,7 @@ class MassDeletionError(DeliverError):
 
 class DeliveryError(DeliverError):
     """The c1z did not reach the target; the object already there (if any) is untouched."""
+
+
+class StaleSnapshotError(DeliverError):
+    """Delivering this snapshot would replace newer access data in C1 with older data."""

@@ -24,8 +24,8 @@ from urllib.parse import urlsplit, urlunsplit
 from upath import UPath
 
 from include.halo_c1.deliver.counts import snapshot_counts
-from include.halo_c1.deliver.errors import DeliveryError
-from include.halo_c1.deliver.manifest import record_delivery
+from include.halo_c1.deliver.errors import DeliveryError, StaleSnapshotError
+from include.halo_c1.deliver.manifest import last_delivery, record_delivery
 from include.halo_c1.lake import Lake, as_path, is_local
 
 log = logging.getLogger(__name__)
@@ -182,6 +182,12 @@ def deliver_c1z(
     if not source.exists():
         raise DeliveryError(
             f"no c1z for snapshot {snapshot_id} at {public_url(source)}; run the package task first"
+        )
+    previous = last_delivery(lake)
+    if previous and snapshot_id < previous["snapshot_id"]:
+        raise StaleSnapshotError(
+            f"snapshot {snapshot_id} is older than the delivered snapshot {previous['snapshot_id']}: "
+            "not replacing newer access data in C1 with older data"
         )
     checked = _manifest_counts(lake, snapshot_id, counts)
     extra = dict(extra or {})
