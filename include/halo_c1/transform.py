@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 
 MAX_EXAMPLES: Final = 3
 SYSTEM_AGENT_ID: Final = "1"
+NO_DEPARTMENT: Final = "0"  # Halo's department id on a team or row that belongs to no department
 SYSTEM_AGENT_NAME: Final = "unassigned"
 # Before this, a Halo date is its "no date" sentinel (1900-01-01), not a real login.
 FIRST_REAL_LOGIN: Final = pd.Timestamp("1901-01-01", tz="UTC")
@@ -130,6 +131,26 @@ def _clean(values: pd.Series) -> pd.Series:
     """Trimmed text with blank → null."""
     trimmed = values.astype("str").str.strip()
     return trimmed.where(trimmed.notna() & (trimmed != ""), None)
+
+
+def _department_id(values: pd.Series) -> pd.Series:
+    """A department reference: Halo writes 0 (or blank) where something belongs to no department."""
+    cleaned = _clean(values)
+    return cleaned.where(cleaned != NO_DEPARTMENT, None)
+
+
+def _without_department_zero(memberships: pa.Table) -> pa.Table:
+    """Department memberships naming department 0 name no department: their target becomes null."""
+    column = memberships.column("target_id")
+    zero = pc.fill_null(
+        pc.and_(
+            pc.equal(memberships.column("kind"), model.DEPARTMENT),
+            pc.equal(pc.utf8_trim_whitespace(column), NO_DEPARTMENT),
+        ),
+        False,
+    )
+    index = memberships.schema.get_field_index("target_id")
+    return memberships.set_column(index, "target_id", pc.if_else(zero, pa.scalar(None, pa.string()), column))
 
 
 def _flag(values: pd.Series) -> pd.Series:
@@ -461,11 +482,12 @@ def transform_snapshot(lake: Lake, snapshot_id: str) -> dict[str, Any]:
     users = None if raw_users is None else _accept_ids(raw_users, "user_id", "users", rejects)
     teams = _accept_ids(_read_raw(lake, "teams", snapshot_id), "team_id", "teams", rejects)
     roles = _accept_ids(_read_raw(lake, "roles", snapshot_id), "role_id", "roles", rejects)
-    memberships = _read_memberships(lake, snapshot_id)
+    teams["department_id"] = _department_id(teams["department_id"])
+    memberships = _without_department_zero(_read_memberships(lake, snapshot_id))
 
     team_frame = _group_resources(model.TEAM, teams["team_id"], teams["name"], "Team")
     team_frame["status"] = np.where(_flag(teams["inactive"]), model.STATUS_DISABLED, model.STATUS_ENABLED)
-    department_of_team = _clean(teams["department_id"])
+    department_of_team = teams["department_id"]
     team_frame["parent_resource_type_id"] = department_of_team.where(
         department_of_team.isna(), model.DEPARTMENT
     )

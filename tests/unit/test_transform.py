@@ -215,3 +215,20 @@ def test_transform_raw_entity_without_a_column_names_it(lake):
     write_parquet(lake.raw_file("roles", SNAPSHOT), pa.table({"role_id": ["r1"], "raw_json": ["{}"]}))
     with pytest.raises(RawSnapshotError, match=r"'roles' lacks columns \['name'\]"):
         transform_snapshot(lake, SNAPSHOT)
+
+
+def test_transform_reads_department_zero_as_no_department(lake):
+    raw = good_raw()
+    raw["teams"].append(team("6", "Floating", department_id="0", department_name="", inactive=False))
+    raw["agent_memberships"].append(member("12", "department", " 0 "))
+    write_raw(lake, SNAPSHOT, raw)
+
+    transform_snapshot(lake, SNAPSHOT)
+
+    resources = by_key(curated(lake, "resources"), "resource_type_id", "resource_id")
+    assert ("department", "0") not in resources
+    assert resources["team", "6"]["parent_resource_id"] is None
+    assert resources["team", "6"]["parent_resource_type_id"] is None
+    assert not [e for e in curated(lake, "entitlements") if e["entitlement_id"] == "department:0:member"]
+    rejected = by_key(curated(lake, "rejected_rows"), "entity", "reason")
+    assert rejected["agent_memberships", "missing_target_id"]["row_count"] == 1
