@@ -1,6 +1,6 @@
 """The OAuth2 client-credentials flow, against httpx.MockTransport."""
 
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote, quote_plus
 
 import httpx
 import pytest
@@ -137,3 +137,18 @@ def test_repr_hides_the_secret():
 )
 def test_parse_expires_in_defaults_to_an_hour(value, expected):
     assert HaloAuth.parse_expires_in(value) == expected
+
+
+@pytest.mark.parametrize("secret", [SECRET, "p@ss w0rd/+&=x"])
+def test_a_token_endpoint_echoing_the_request_form_never_reveals_the_secret(secret):
+    def echo(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(400, text=f"bad request: {request.content.decode()}")
+
+    auth = HaloAuth(TOKEN_URL, "client", SecretStr(secret), "all", clock=FakeClock())
+    client = httpx.Client(base_url="https://acme.example", auth=auth, transport=httpx.MockTransport(echo))
+    with pytest.raises(HaloAuthError, match=r"refused client 'client' \(HTTP 400\): bad request") as info:
+        client.get("/api/Agent")
+    message = str(info.value)
+    assert "client_secret=" in message
+    for form in (secret, quote_plus(secret), quote(secret, safe="")):
+        assert form not in message

@@ -16,6 +16,7 @@ import httpx
 from pydantic import SecretStr
 
 from include.halo_c1.halo.errors import HaloAuthError, truncate
+from include.halo_c1.halo.redact import scrub
 from include.halo_c1.halo.settings import HaloSettings
 
 log = logging.getLogger("halo_c1.halo")
@@ -111,7 +112,8 @@ class HaloAuth(httpx.Auth):
         if response.status_code != 200:
             raise HaloAuthError(
                 f"HaloITSM token endpoint {self.token_url} refused client {self.client_id!r} "
-                f"(HTTP {response.status_code}): {self.describe_error(payload, response)}"
+                f"(HTTP {response.status_code}): "
+                + scrub(self.describe_error(payload, response), [self._client_secret.get_secret_value()])
             )
         if not isinstance(payload, dict) or not isinstance(payload.get("access_token"), str):
             raise HaloAuthError(

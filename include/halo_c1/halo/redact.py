@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 SECRET_KEY = re.compile(
     r"pass(word|wd|phrase)?$|secret|token|api_?key|private_?key|credential|authori[sz]ation|^pin$",
@@ -36,5 +37,7 @@ def scrub(text: str, secrets: Iterable[str | None]) -> str:
     """`text` with every known secret value replaced by a mask (defence in depth for server echoes)."""
     for secret in secrets:
         if secret and len(secret) >= 4:
-            text = text.replace(secret, MASK)
+            # Also as a form or query would echo it: URL-encoded.
+            for form in {secret, quote_plus(secret), quote(secret, safe="")}:
+                text = text.replace(form, MASK)
     return text
