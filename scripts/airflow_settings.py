@@ -3,10 +3,11 @@
     python -m scripts.airflow_settings apply   # import connections, variables and pools into the metadata DB
     python -m scripts.airflow_settings env     # print them as AIRFLOW_CONN_*/AIRFLOW_VAR_* exports instead
 
-`${PROJECT_DIR}` and other `${VAR}`s in values are expanded from the environment (PROJECT_DIR
-defaults to the project root). Keys follow astro-cli's `settings/types.go`: `conn_id`, `conn_type`,
-`conn_host`, `conn_schema`, `conn_login`, `conn_password`, `conn_port`, `conn_extra`; `pool_name`,
-`pool_slot`, `pool_description`; `variable_name`, `variable_value`.
+`${PROJECT_DIR}` and other `${VAR}`s in hosts, extras and variable values are expanded from the
+environment (PROJECT_DIR defaults to the project root); logins and passwords are taken verbatim.
+Keys follow astro-cli's `settings/types.go`: `conn_id`, `conn_type`, `conn_host`, `conn_schema`,
+`conn_login`, `conn_password`, `conn_port`, `conn_extra`; `pool_name`, `pool_slot`,
+`pool_description`; `variable_name`, `variable_value`.
 """
 
 from __future__ import annotations
@@ -28,9 +29,10 @@ SETTINGS_FILE = PROJECT_DIR / "airflow_settings.yaml"
 
 
 def _expand(value: Any) -> Any:
+    """`${VAR}` from the environment; an unknown `$…` is left as written (it may belong to a value)."""
     if isinstance(value, str):
         env = {"PROJECT_DIR": str(PROJECT_DIR), **os.environ}
-        return Template(value).substitute(env)
+        return Template(value).safe_substitute(env)
     if isinstance(value, dict):
         return {key: _expand(item) for key, item in value.items()}
     return value
@@ -48,8 +50,8 @@ def load_settings(path: Path = SETTINGS_FILE) -> dict[str, Any]:
             "conn_type": conn["conn_type"],
             "host": _expand(conn.get("conn_host")),
             "schema": conn.get("conn_schema"),
-            "login": _expand(conn.get("conn_login")),
-            "password": _expand(conn.get("conn_password")),
+            "login": conn.get("conn_login"),
+            "password": conn.get("conn_password"),  # verbatim: a `$` in a secret is not a variable
             "port": conn.get("conn_port"),
             "extra": json.dumps(extra) if isinstance(extra, dict) else extra,
         }
