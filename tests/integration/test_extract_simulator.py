@@ -32,6 +32,7 @@ from include.halo_c1.halo import (
     HaloPagingError,
     HaloResponseError,
     HaloRetriesExhausted,
+    HaloSnapshotExistsError,
     HaloUnreachableError,
     extract_snapshot,
 )
@@ -273,14 +274,16 @@ def test_unreachable_host_is_named(tmp_path):
     assert not Lake(tmp_path / "lake").has_raw(SNAPSHOT)
 
 
-def test_failed_rerun_leaves_the_earlier_complete_snapshot_untouched(start_simulator, tmp_path):
+def test_rerun_is_refused_and_a_failed_run_leaves_the_earlier_snapshot_untouched(start_simulator, tmp_path):
     sim = start_simulator(tenant=TENANT, agent_envelope="agents", page_cap=PAGE_CAP)
     lake, first, _ = extract(sim, tmp_path)
     before = {entity: lake.raw_file(entity, SNAPSHOT).read_bytes() for entity in first["files"]}
     manifest = lake.raw_manifest(SNAPSHOT).read_bytes()
-    sim.set_faults(Faults(server_error=ServerError(times=None, path="/api/Users")))
-    with pytest.raises(HaloRetriesExhausted):
+    sim.reset_counts()
+    with pytest.raises(HaloSnapshotExistsError, match=f"raw snapshot {SNAPSHOT} .* is complete already"):
         extract(sim, tmp_path)
+    assert sim.total_requests() == 0
+    sim.set_faults(Faults(server_error=ServerError(times=None, path="/api/Users")))
     assert lake.raw_manifest(SNAPSHOT).read_bytes() == manifest
     assert {entity: lake.raw_file(entity, SNAPSHOT).read_bytes() for entity in first["files"]} == before
     with pytest.raises(HaloError):

@@ -69,11 +69,11 @@ class FakeHalo:
         )
 
 
-def run(tmp_path, fake, **overrides):
+def run(tmp_path, fake, snapshot=SNAPSHOT, **overrides):
     settings = HaloSettings(base_url="https://acme.example", client_id="c", client_secret=SECRET, **overrides)
     lake = Lake(tmp_path)
     with HaloClient(settings, transport=httpx.MockTransport(fake)) as client:
-        return lake, extract_snapshot(client, lake, SNAPSHOT)
+        return lake, extract_snapshot(client, lake, snapshot)
 
 
 def table(lake, entity):
@@ -140,7 +140,8 @@ def test_persistent_anomaly_fails_without_a_manifest_and_keeps_the_earlier_snaps
     with pytest.raises(
         HaloPagingError, match=r"agents: listing still inconsistent after 2 restart\(s\).*id 3"
     ):
-        run(tmp_path, FakeHalo(glitches=99))
+        run(tmp_path, FakeHalo(glitches=99), snapshot="20261128T050000Z")
+    assert not lake.has_raw("20261128T050000Z")
     assert lake.has_raw(SNAPSHOT)
     assert {e: lake.raw_file(e, SNAPSHOT).read_bytes() for e in first["files"]} == before
     assert not [p for p in tmp_path.rglob(".tmp-*")]

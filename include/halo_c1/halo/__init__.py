@@ -9,6 +9,7 @@ from include.halo_c1.halo.errors import (
     HaloPagingError,
     HaloResponseError,
     HaloRetriesExhausted,
+    HaloSnapshotExistsError,
     HaloUnreachableError,
 )
 from include.halo_c1.halo.extract import extract_snapshot
@@ -28,6 +29,7 @@ __all__ = [
     "HaloResponseError",
     "HaloRetriesExhausted",
     "HaloSettings",
+    "HaloSnapshotExistsError",
     "HaloUnreachableError",
     "Page",
     "RequestLog",

@@ -6,7 +6,8 @@
     ├── HaloResponseError                      a permanent HTTP failure (400, 401 after a refresh, 403, 404)
     ├── HaloUnreachableError                   the host could not be reached, even after retries
     ├── HaloRetriesExhausted                   a transient failure (429, 5xx, timeout, drop) outlived retries
-    └── HaloPagingError                        a listing was inconsistent or malformed
+    ├── HaloPagingError                        a listing was inconsistent or malformed
+    └── HaloSnapshotExistsError                the raw snapshot is archived already (immutable)
 
 Every message names what failed (method, path, token URL, host, entity) and never holds a secret:
 callers build messages from sanitized URLs and truncated bodies only.
@@ -59,3 +60,7 @@ class HaloPagingError(HaloError):
     def __init__(self, message: str, *, restartable: bool) -> None:
         self.restartable = restartable
         super().__init__(message)
+
+
+class HaloSnapshotExistsError(HaloError):
+    """The raw snapshot is complete in the lake already; archived snapshots are never rewritten."""

@@ -19,7 +19,8 @@ Consistency: every file is written page by page (memory stays bounded) to a hidd
 A listing that changes while it is read (see `paging`) is read again from page 1, at most
 `settings.max_listing_restarts` times, discarding what was written for it; then the run fails. Files
 are moved into place only when every entity succeeded, and the manifest is written last, so a
-failed run leaves no manifest and leaves an earlier complete copy of the same snapshot untouched.
+failed run leaves no manifest. A complete raw snapshot is immutable: extracting into it again is
+refused before any request, so the archive a backfill re-derives from never changes.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ import pyarrow.parquet as pq
 
 from include.halo_c1 import model
 from include.halo_c1.halo.client import HaloClient
-from include.halo_c1.halo.errors import HaloPagingError
+from include.halo_c1.halo.errors import HaloPagingError, HaloSnapshotExistsError
 from include.halo_c1.halo.paging import normalize_id
 from include.halo_c1.halo.redact import strip_secret_keys
 from include.halo_c1.lake import Lake, parquet_writer, write_json
@@ -382,6 +383,11 @@ def extract_snapshot(
     Raises the client's `HaloError` (or a storage error) on failure; then no file of this run is
     committed and no manifest is written.
     """
+    if lake.has_raw(snapshot_id):
+        raise HaloSnapshotExistsError(
+            f"raw snapshot {snapshot_id} in {lake.base} is complete already; archived snapshots are "
+            "immutable (re-derive from it, or extract into a new snapshot)"
+        )
     started = datetime.now(UTC)
     run = _Extraction(client, lake, snapshot_id)
     log.info("extracting HaloITSM %s into snapshot %s", client.settings.base_url, snapshot_id)
@@ -399,9 +405,6 @@ def extract_snapshot(
             run.tables["users"].reset()
             log.info("users: skipped (include_end_users is off); writing an empty users table")
         run.tables["request_log"].write(client.request_log.rows)
-        if lake.has_raw(snapshot_id):
-            log.info("snapshot %s already had a complete raw copy; replacing it", snapshot_id)
-            lake.raw_manifest(snapshot_id).unlink()
         for table in run.tables.values():
             table.commit()
     except BaseException:
