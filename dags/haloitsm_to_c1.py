@@ -125,12 +125,15 @@ def haloitsm_to_c1() -> None:
 
         ctx = get_current_context()
         run = ctx["dag_run"]
-        decided = plan_run(
-            logical_date=ctx.get("logical_date"),
-            run_after=run.run_after,
-            run_type=getattr(run.run_type, "value", str(run.run_type)),
-            params=dict(ctx["params"]),
-        )
+        try:
+            decided = plan_run(
+                logical_date=ctx.get("logical_date"),
+                run_after=run.run_after,
+                run_type=getattr(run.run_type, "value", str(run.run_type)),
+                params=dict(ctx["params"]),
+            )
+        except ValueError as error:
+            _fail_fast(error)
         log.info("snapshot %s, mode %s: %s", decided.snapshot_id, decided.mode, decided.reason)
         return decided.to_dict()
 
@@ -186,7 +189,9 @@ def haloitsm_to_c1() -> None:
             raise_for_errors(result)
         except QualityGateError as error:
             _fail_fast(error)
-        _annotate(CURATED_ASSET, {"snapshot_id": run.snapshot_id, **transformed.get("rows", {})})
+        _annotate(
+            CURATED_ASSET, {"snapshot_id": run.snapshot_id, "mode": run.mode, **transformed.get("rows", {})}
+        )
         return result
 
     @task(multiple_outputs=False, retries=0)

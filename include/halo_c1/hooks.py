@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from upath import UPath
 
-    from include.halo_c1.halo.client import HaloClient
     from include.halo_c1.halo.settings import HaloSettings
     from include.halo_c1.lake import Lake
 
@@ -41,12 +40,6 @@ def halo_settings(conn_id: str = HALO_CONN_ID) -> HaloSettings:
         password=conn.password or "",
         extra=conn.extra_dejson,
     )
-
-
-def halo_client(conn_id: str = HALO_CONN_ID) -> HaloClient:
-    from include.halo_c1.halo.client import HaloClient
-
-    return HaloClient(halo_settings(conn_id))
 
 
 def _variable(key: str, default: Any = None) -> Any:
@@ -86,12 +79,13 @@ def delivery_target() -> UPath:
 
 
 def max_drop_ratio(override: float | None = None) -> float:
-    """The deletion guard's threshold: the run's param, else `halo_c1_max_drop_ratio`, else 20%."""
-    value = override if override is not None else _variable(MAX_DROP_RATIO_VARIABLE, default="0.2")
+    """The deletion guard's threshold: the run's param, else `halo_c1_max_drop_ratio`, else the guard's 20%."""
+    from include.halo_c1.deliver import DEFAULT_MAX_DROP_RATIO, validate_max_drop_ratio
+
+    value = override if override is not None else _variable(MAX_DROP_RATIO_VARIABLE, default=None)
+    if value is None:
+        return DEFAULT_MAX_DROP_RATIO
     try:
-        ratio = float(value)
-    except (TypeError, ValueError):
-        raise ConfigurationError(f"{MAX_DROP_RATIO_VARIABLE} must be a number, got {value!r}") from None
-    if not 0 < ratio < 1:
-        raise ConfigurationError(f"{MAX_DROP_RATIO_VARIABLE} must be between 0 and 1, got {ratio}")
-    return ratio
+        return validate_max_drop_ratio(float(value))
+    except ValueError as error:
+        raise ConfigurationError(f"{MAX_DROP_RATIO_VARIABLE} / param max_drop_ratio: {error}") from None

@@ -23,6 +23,8 @@ def _logged(lines: list[str]) -> str:
 
 def _changes(guard: dict[str, Any] | None) -> list[str]:
     """Before → after per resource type and for grants, from the deletion guard's report."""
+    if guard and guard.get("skipped"):
+        return [f"  (not compared: {guard['skipped']})"]
     if not guard or not guard.get("previous_snapshot_id"):
         return ["  (no delivered snapshot to compare with)"]
     changes = {**guard.get("resources", {}), "grants": guard.get("grants", {})}
@@ -79,5 +81,5 @@ def run_summary(
     if delivery and delivery.get("delivered"):
         lines.append(f"delivered: {delivery.get('target')} (sha256 {delivery.get('sha256')})")
     else:
-        lines.append(f"delivered: nothing ({(delivery or {}).get('reason') or plan['reason']})")
+        lines.append(f"delivered: nothing ({plan['reason']})")
     return _logged(lines)

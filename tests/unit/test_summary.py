@@ -48,3 +48,18 @@ def test_summary_of_a_skipped_run_says_so():
         delivery=None,
     )
     assert "extract: skipped" in text
+
+
+def test_summary_of_a_rederived_run_says_why_nothing_was_compared():
+    text = run_summary(
+        plan={"snapshot_id": "S1", "reason": "backfill run"},
+        extract={"requests": 0, "reused": True},
+        transform=None,
+        quality=None,
+        guard={"passed": True, "skipped": "re-derived snapshots are never delivered"},
+        package=None,
+        delivery=None,
+    )
+    assert "extract: from archived raw snapshot; requests 0" in text
+    assert "(not compared: re-derived snapshots are never delivered)" in text
+    assert "delivered: nothing (backfill run)" in text
