@@ -190,3 +190,19 @@ def test_row_builders_normalise_ids_and_strip_secrets():
     assert odd["raw_json"] == '{"id": {"weird": 1}, "name": 5}'
     broken = membership_row("12", "team", 42, "GET /api/Agent")
     assert (broken["target_id"], broken["raw_json"]) == (None, "42")
+
+
+def test_a_team_deleted_between_list_and_detail_has_no_members_and_the_run_goes_on(tmp_path, caplog):
+    class TeamVanishes(FakeHalo):
+        def __call__(self, request):
+            if request.url.path == "/api/Team/1":
+                self.paths.append(request.url.path)
+                return httpx.Response(404, json={"Message": "Team not found"})
+            return super().__call__(request)
+
+    caplog.set_level("WARNING")
+    lake, _ = run(tmp_path, TeamVanishes(inline=False))
+
+    assert lake.has_raw(SNAPSHOT)
+    assert [m for m in table(lake, "agent_memberships") if m["kind"] == "team"] == []
+    assert "team 1 was deleted during the extraction" in caplog.text

@@ -37,7 +37,7 @@ import pyarrow.parquet as pq
 
 from include.halo_c1 import model
 from include.halo_c1.halo.client import HaloClient
-from include.halo_c1.halo.errors import HaloPagingError, HaloSnapshotExistsError
+from include.halo_c1.halo.errors import HaloPagingError, HaloResponseError, HaloSnapshotExistsError
 from include.halo_c1.halo.paging import normalize_id
 from include.halo_c1.halo.redact import strip_secret_keys
 from include.halo_c1.lake import Lake, parquet_writer, write_json
@@ -321,7 +321,13 @@ class _Extraction:
                 if team_id is None:
                     continue
                 source = f"GET /api/Team/{team_id}?includeagents=true"
-                detail = self.client.get_json(f"/api/Team/{team_id}", {"includeagents": "true"})
+                try:
+                    detail = self.client.get_json(f"/api/Team/{team_id}", {"includeagents": "true"})
+                except HaloResponseError as error:
+                    if error.status != 404:
+                        raise
+                    log.warning("team %s was deleted during the extraction: no members recorded", team_id)
+                    detail = None
                 self.fallback_requests += 1
                 items = detail.get("agents") if isinstance(detail, dict) else None
                 rows = []
