@@ -39,7 +39,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from include.halo_c1 import model
-from include.halo_c1.lake import Lake, write_parquet
+from include.halo_c1.lake import Lake, read_json, write_parquet
 
 log = logging.getLogger(__name__)
 
@@ -478,7 +478,11 @@ def transform_snapshot(lake: Lake, snapshot_id: str) -> dict[str, Any]:
     )
     excluded["system_agent"] = int(is_system.sum())
     agents = agents[~is_system.fillna(False)]
-    raw_users = _read_raw(lake, "users", snapshot_id, required=False)
+    if not lake.has_raw(snapshot_id):
+        raise RawSnapshotError(f"raw snapshot {snapshot_id} is not complete: no manifest in {lake.base}")
+    # Extraction with end users switched off records it in the manifest (and leaves an empty table).
+    users_extracted = read_json(lake.raw_manifest(snapshot_id)).get("include_end_users", True)
+    raw_users = _read_raw(lake, "users", snapshot_id, required=False) if users_extracted else None
     users = None if raw_users is None else _accept_ids(raw_users, "user_id", "users", rejects)
     teams = _accept_ids(_read_raw(lake, "teams", snapshot_id), "team_id", "teams", rejects)
     roles = _accept_ids(_read_raw(lake, "roles", snapshot_id), "role_id", "roles", rejects)

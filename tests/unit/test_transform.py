@@ -8,7 +8,7 @@ import pyarrow as pa
 import pytest
 
 from include.halo_c1 import model
-from include.halo_c1.lake import Lake, read_parquet, write_parquet
+from include.halo_c1.lake import Lake, read_json, read_parquet, write_json, write_parquet
 from include.halo_c1.transform import RawSnapshotError, transform_snapshot
 from tests.unit.raw_fixtures import (
     ROLE_ADMIN,
@@ -232,3 +232,22 @@ def test_transform_reads_department_zero_as_no_department(lake):
     assert not [e for e in curated(lake, "entitlements") if e["entitlement_id"] == "department:0:member"]
     rejected = by_key(curated(lake, "rejected_rows"), "entity", "reason")
     assert rejected["agent_memberships", "missing_target_id"]["row_count"] == 1
+
+
+def test_transform_of_a_snapshot_extracted_without_end_users_has_none(lake):
+    raw = good_raw()
+    write_raw(lake, SNAPSHOT, raw)
+    manifest = lake.raw_manifest(SNAPSHOT)
+    write_json(manifest, {**read_json(manifest), "include_end_users": False})
+
+    stats = transform_snapshot(lake, SNAPSHOT)
+
+    assert stats["end_users_extracted"] is False
+    assert "user" not in stats["resources_by_type"] or stats["resources_by_type"]["user"] == 0
+
+
+def test_transform_of_an_incomplete_raw_snapshot_names_it(lake):
+    write_raw(lake, SNAPSHOT, good_raw())
+    lake.raw_manifest(SNAPSHOT).unlink()
+    with pytest.raises(RawSnapshotError, match=f"raw snapshot {SNAPSHOT} is not complete"):
+        transform_snapshot(lake, SNAPSHOT)
