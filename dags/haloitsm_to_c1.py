@@ -167,15 +167,18 @@ def haloitsm_to_c1() -> None:
         except (HaloConfigError, HaloAuthError, HaloResponseError) as error:
             _fail_fast(error)
 
-    @task(multiple_outputs=False, retries=0)
+    @task(multiple_outputs=False)
     def transform(plan: dict[str, Any], _extracted: dict[str, Any]) -> dict[str, Any]:
         """Map raw HaloITSM rows to the access model's curated tables."""
         from include.halo_c1 import hooks
-        from include.halo_c1.transform import transform_snapshot
+        from include.halo_c1.transform import RawSnapshotError, transform_snapshot
 
-        return transform_snapshot(hooks.lake(), _plan(plan).snapshot_id)
+        try:
+            return transform_snapshot(hooks.lake(), _plan(plan).snapshot_id)
+        except RawSnapshotError as error:
+            _fail_fast(error)
 
-    @task(multiple_outputs=False, retries=0, outlets=[CURATED_ASSET])
+    @task(multiple_outputs=False, outlets=[CURATED_ASSET])
     def validate(plan: dict[str, Any], transformed: dict[str, Any]) -> dict[str, Any]:
         """Gate the curated tables with Great Expectations; write Data Docs and dq_history."""
         from include.halo_c1 import hooks
@@ -194,7 +197,7 @@ def haloitsm_to_c1() -> None:
         )
         return result
 
-    @task(multiple_outputs=False, retries=0)
+    @task(multiple_outputs=False)
     def guard(plan: dict[str, Any], _validated: dict[str, Any]) -> dict[str, Any]:
         """Refuse a sudden mass deletion versus the last delivered snapshot, unless allowed once."""
         from include.halo_c1 import hooks
@@ -211,18 +214,19 @@ def haloitsm_to_c1() -> None:
                 max_drop_ratio=hooks.max_drop_ratio(run.max_drop_ratio),
                 allow_mass_deletion=run.allow_mass_deletion,
             )
-        except MassDeletionError as error:
+        except (MassDeletionError, hooks.ConfigurationError) as error:
             _fail_fast(error)
 
-    @task(multiple_outputs=False, retries=0)
+    @task(multiple_outputs=False)
     def package(plan: dict[str, Any], _guarded: dict[str, Any]) -> dict[str, Any]:
         """Write the snapshot as a Baton v1 .c1z in the lake."""
         from include.halo_c1 import hooks
-        from include.halo_c1.c1z.writer import C1zValidationError, write_c1z
+        from include.halo_c1.c1z.errors import C1zError
+        from include.halo_c1.c1z.writer import write_c1z
 
         try:
             return write_c1z(hooks.lake(), _plan(plan).snapshot_id)
-        except C1zValidationError as error:
+        except C1zError as error:
             _fail_fast(error)
 
     @task(multiple_outputs=False, outlets=[C1Z_ASSET])

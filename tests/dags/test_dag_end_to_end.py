@@ -109,6 +109,7 @@ def test_error_expectation_blocks_delivery_and_keeps_the_previous_one(pipeline):
     states = pipeline.states(dag_run)
     assert str(dag_run.state) == "failed"
     assert states["validate"] == "failed"
+    assert dag_run.get_task_instance("validate").try_number == 1  # a failed gate is not retried
     assert states["package"] == states["deliver"] == "upstream_failed"
     assert pipeline.delivered_sha256() == before
     assert pipeline.latest_delivery()["snapshot_id"] == snapshot_id_for(T1)
@@ -127,6 +128,7 @@ def test_mass_deletion_is_blocked_then_let_through_by_the_override(pipeline):
     blocked = pipeline.run(T2)
 
     assert pipeline.states(blocked)["guard"] == "failed"
+    assert blocked.get_task_instance("guard").try_number == 1  # a blocked guard is not retried
     assert pipeline.states(blocked)["deliver"] == "upstream_failed"
     assert pipeline.delivered_sha256() == before
 
