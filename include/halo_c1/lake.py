@@ -98,13 +98,13 @@ class Lake:
         return self.base / "deliveries" / "latest.json"
 
 
-def _ensure_parent(path: UPath) -> None:
-    if path.protocol in ("", "file", "local"):
-        path.parent.mkdir(parents=True, exist_ok=True)
-
-
 def is_local(path: UPath) -> bool:
     return path.protocol in ("", "file", "local")
+
+
+def _ensure_parent(path: UPath) -> None:
+    if is_local(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
 
 
 @contextmanager
@@ -138,6 +138,12 @@ def write_parquet(path: UPath, table: pa.Table) -> None:
 def read_parquet(path: UPath, columns: list[str] | None = None) -> pa.Table:
     with path.open("rb") as handle:
         return pq.read_table(handle, columns=columns)
+
+
+def parquet_row_count(path: UPath) -> int:
+    """Rows in a Parquet file, from its footer: no row is read."""
+    with path.open("rb") as handle:
+        return pq.ParquetFile(handle).metadata.num_rows
 
 
 def write_json(path: UPath, payload: Any) -> None:

@@ -9,10 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from upath import UPath
 
-from include.halo_c1.lake import Lake, read_parquet
+from include.halo_c1.lake import Lake, parquet_row_count, read_parquet
 
 
 def _require(path: UPath, snapshot_id: str, table: str) -> None:
@@ -35,6 +34,4 @@ def snapshot_counts(lake: Lake, snapshot_id: str) -> dict[str, Any]:
 
     types = read_parquet(resources_path, columns=["resource_type_id"]).column("resource_type_id")
     per_type = {str(item["values"]): int(item["counts"]) for item in pc.value_counts(types).to_pylist()}
-    with grants_path.open("rb") as handle:
-        grants = pq.ParquetFile(handle).metadata.num_rows
-    return {"resources": dict(sorted(per_type.items())), "grants": int(grants)}
+    return {"resources": dict(sorted(per_type.items())), "grants": parquet_row_count(grants_path)}

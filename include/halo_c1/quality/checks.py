@@ -23,10 +23,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from include.halo_c1 import model
-from include.halo_c1.lake import Lake, read_parquet
+from include.halo_c1.lake import Lake, parquet_row_count, read_parquet
 from include.halo_c1.transform import REJECT_REASONS
 
 log = logging.getLogger(__name__)
@@ -137,8 +136,7 @@ def _previous_counts(lake: Lake, previous_snapshot_id: str) -> tuple[dict[str, i
     for table in CURATED_CHECKED:
         path = lake.curated_file(table, previous_snapshot_id)
         if path.exists():
-            with path.open("rb") as handle:
-                counts[table] = pq.ParquetFile(handle).metadata.num_rows
+            counts[table] = parquet_row_count(path)
     types: list[str] = []
     resources = lake.curated_file("resources", previous_snapshot_id)
     if resources.exists():
@@ -150,10 +148,7 @@ def _previous_counts(lake: Lake, previous_snapshot_id: str) -> tuple[dict[str, i
 
 def _raw_row_count(lake: Lake, entity: str, snapshot_id: str) -> int | None:
     path = lake.raw_file(entity, snapshot_id)
-    if not path.exists():
-        return None
-    with path.open("rb") as handle:
-        return pq.ParquetFile(handle).metadata.num_rows
+    return parquet_row_count(path) if path.exists() else None
 
 
 def build_gate_input(lake: Lake, snapshot_id: str, previous_snapshot_id: str | None = None) -> GateInput:
