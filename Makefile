@@ -8,7 +8,7 @@ export PYTHONPATH := $(CURDIR)
 export UV_COMPILE_BYTECODE := 1
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: help venv test run lint fmt proto proto-check bench lock airflow-standalone airflow-stop clean
+.PHONY: help venv system-deps test run lint fmt proto proto-check bench lock airflow-standalone airflow-stop clean
 
 help:
 	@echo "make run    - run the DAG end to end against the bundled HaloITSM simulator"
@@ -26,7 +26,10 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/uv pip install --python $(BIN)/python --compile-bytecode --quiet -r requirements-dev.txt
 	@rm -f $(VENV)/.installed-* && touch $@
 
-test: venv
+system-deps:
+	scripts/system_deps.sh
+
+test: venv system-deps
 	$(BIN)/python -m pytest
 
 run: venv
