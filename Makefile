@@ -4,7 +4,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt | sha1sum | cut -c1-12)
-export PYTHONPATH := $(CURDIR)
+export PYTHONPATH := $(CURDIR):$(CURDIR)/include
 export UV_COMPILE_BYTECODE := 1
 export GX_ANALYTICS_ENABLED := false
 
@@ -44,10 +44,10 @@ fmt: venv
 	$(BIN)/ruff format .
 
 proto: venv
-	$(BIN)/python -m include.halo_c1.c1z.codegen
+	$(BIN)/python -m halo_c1.c1z.codegen
 
 proto-check: venv
-	$(BIN)/python -m include.halo_c1.c1z.codegen --check
+	$(BIN)/python -m halo_c1.c1z.codegen --check
 
 bench: venv
 	$(BIN)/python bench/extract.py

@@ -1,6 +1,6 @@
 """Benchmark: packaging a curated snapshot as a c1z versus writing the same rows as Parquet.
 
-    PYTHONPATH=. .venv/bin/python bench/c1z.py [--resources 100000] [--grants 1000000]
+    PYTHONPATH=.:include .venv/bin/python bench/c1z.py [--resources 100000] [--grants 1000000]
 
 Builds a synthetic curated snapshot (the model's schemas) in a temporary lake, then prints, from one
 run: the time to write the four curated tables with pyarrow (the floor), the c1z write time, their
@@ -24,8 +24,8 @@ import pyarrow.compute as pc
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from include.halo_c1 import model
-from include.halo_c1.lake import Lake, write_parquet
+from halo_c1 import model
+from halo_c1.lake import Lake, write_parquet
 
 SNAPSHOT = "20261127T050000Z"
 
@@ -165,7 +165,7 @@ def _write_curated(lake: Lake, tables: dict[str, pa.Table]) -> float:
 
 
 def _child_write_c1z(lake_url: str, queue: multiprocessing.Queue) -> None:
-    from include.halo_c1.c1z.writer import write_c1z
+    from halo_c1.c1z.writer import write_c1z
 
     started = time.perf_counter()
     summary = write_c1z(Lake(lake_url), SNAPSHOT)

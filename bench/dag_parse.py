@@ -18,7 +18,7 @@ from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[1]
 DAG_FILE = PROJECT / "dags" / "haloitsm_to_c1.py"
-HEAVY = ["pandas", "pyarrow", "great_expectations", "httpx", "include.halo_c1.transform"]
+HEAVY = ["pandas", "pyarrow", "great_expectations", "httpx", "halo_c1.transform"]
 
 FLOOR = "import time; t = time.perf_counter(); import airflow.sdk; print(time.perf_counter() - t)"
 PARSE = (
@@ -31,7 +31,7 @@ PARSE = (
 def _run(code: str) -> str:
     env = {
         **os.environ,
-        "PYTHONPATH": str(PROJECT),
+        "PYTHONPATH": f"{PROJECT}{os.pathsep}{PROJECT / 'include'}",
         "AIRFLOW_HOME": str(PROJECT / ".airflow_test"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
     }

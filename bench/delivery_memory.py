@@ -1,6 +1,6 @@
 """Benchmark: memory of delivering a c1z to S3, streamed with bounded buffers versus fsspec defaults.
 
-    PYTHONPATH=. .venv/bin/python bench/delivery_memory.py [--size-mib 256] [--chunk-mib 8]
+    PYTHONPATH=.:include .venv/bin/python bench/delivery_memory.py [--size-mib 256] [--chunk-mib 8]
 
 Starts moto's S3 server in a child process on 127.0.0.1 (so its stored objects do not count), writes
 a random stand-in c1z of `--size-mib` to a local lake, and prints, from one run, the Python peak
@@ -28,7 +28,7 @@ from upath import UPath
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from include.halo_c1.deliver import publish_atomically
+from halo_c1.deliver import publish_atomically
 
 BUCKET = "delivery-bench"
 

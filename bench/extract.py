@@ -1,6 +1,6 @@
 """Benchmark: a full extraction against the simulator under a shared rate-limit budget.
 
-    PYTHONPATH=. .venv/bin/python bench/extract.py [--agents 500] [--teams 40] [--roles 25] \
+    PYTHONPATH=.:include .venv/bin/python bench/extract.py [--agents 500] [--teams 40] [--roles 25] \
         [--users 20000] [--page-cap 50] [--budget 20/1]
 
 The simulator (in this process, on 127.0.0.1) enforces a rolling window of `--budget` requests per
@@ -28,8 +28,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dev.halo_simulator import Faults, RateLimit, SimulatorConfig, TenantSpec, running_simulator
-from include.halo_c1.halo import HaloClient, HaloSettings, extract_snapshot
-from include.halo_c1.lake import Lake
+from halo_c1.halo import HaloClient, HaloSettings, extract_snapshot
+from halo_c1.lake import Lake
 
 SNAPSHOT = "20261127T050000Z"
 

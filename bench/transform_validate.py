@@ -5,7 +5,7 @@ rows), the transform time and its ratio to the floor (goal ≤ 3×), the GX impo
 with and without Data Docs (goal ≤ 10 s), and the peak RSS (goal ≤ 2 GiB). The raw snapshot is
 generated in a child process so the peak RSS reported is the pipeline's, not the generator's.
 
-    PYTHONPATH=. .venv/bin/python bench/transform_validate.py --principals 100000 --memberships 1000000
+    PYTHONPATH=.:include .venv/bin/python bench/transform_validate.py --principals 100000 --memberships 1000000
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from include.halo_c1 import model
-from include.halo_c1.lake import Lake, write_json, write_parquet
+from halo_c1 import model
+from halo_c1.lake import Lake, write_json, write_parquet
 
 SNAPSHOT = "20261127T050000Z"
 
@@ -183,8 +183,8 @@ def main() -> None:
         floor_dir = Path(tmp) / "floor"
         floor_dir.mkdir()
 
-        from include.halo_c1.quality import run_quality_gate
-        from include.halo_c1.transform import transform_snapshot
+        from halo_c1.quality import run_quality_gate
+        from halo_c1.transform import transform_snapshot
 
         floor_runs, transform_runs = [], []
         for _ in range(args.repeat):

@@ -24,10 +24,10 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.sdk import Asset, Param, dag, get_current_context, task
 
-from include.halo_c1.summary import failure_line, run_summary
+from halo_c1.summary import failure_line, run_summary
 
 if TYPE_CHECKING:
-    from include.halo_c1.runs import RunPlan
+    from halo_c1.runs import RunPlan
 
 log = logging.getLogger("halo_c1.dag")
 
@@ -37,7 +37,7 @@ SNAPSHOT_ID_PATTERN = r"^\d{8}T\d{6}Z$"
 
 
 def _plan(plan: dict[str, Any]) -> RunPlan:
-    from include.halo_c1.runs import RunPlan
+    from halo_c1.runs import RunPlan
 
     return RunPlan.from_dict(plan)
 
@@ -121,7 +121,7 @@ def haloitsm_to_c1() -> None:
     @task(multiple_outputs=False)
     def plan() -> dict[str, Any]:
         """Fix the snapshot id and the run's mode once, so every task agrees on them."""
-        from include.halo_c1.runs import plan_run
+        from halo_c1.runs import plan_run
 
         ctx = get_current_context()
         run = ctx["dag_run"]
@@ -142,12 +142,12 @@ def haloitsm_to_c1() -> None:
         """Land the tenant's identities in the raw zone (or reuse the archived raw snapshot)."""
         from airflow.sdk.exceptions import AirflowSkipException
 
-        from include.halo_c1 import hooks
-        from include.halo_c1.halo.client import HaloClient
-        from include.halo_c1.halo.errors import HaloAuthError, HaloConfigError, HaloResponseError
-        from include.halo_c1.halo.extract import extract_snapshot
-        from include.halo_c1.lake import read_json
-        from include.halo_c1.runs import REDERIVE
+        from halo_c1 import hooks
+        from halo_c1.halo.client import HaloClient
+        from halo_c1.halo.errors import HaloAuthError, HaloConfigError, HaloResponseError
+        from halo_c1.halo.extract import extract_snapshot
+        from halo_c1.lake import read_json
+        from halo_c1.runs import REDERIVE
 
         run, lake = _plan(plan), hooks.lake()
         if lake.has_raw(run.snapshot_id):
@@ -170,8 +170,8 @@ def haloitsm_to_c1() -> None:
     @task(multiple_outputs=False)
     def transform(plan: dict[str, Any], _extracted: dict[str, Any]) -> dict[str, Any]:
         """Map raw HaloITSM rows to the access model's curated tables."""
-        from include.halo_c1 import hooks
-        from include.halo_c1.transform import RawSnapshotError, transform_snapshot
+        from halo_c1 import hooks
+        from halo_c1.transform import RawSnapshotError, transform_snapshot
 
         try:
             return transform_snapshot(hooks.lake(), _plan(plan).snapshot_id)
@@ -181,9 +181,9 @@ def haloitsm_to_c1() -> None:
     @task(multiple_outputs=False, outlets=[CURATED_ASSET])
     def validate(plan: dict[str, Any], transformed: dict[str, Any]) -> dict[str, Any]:
         """Gate the curated tables with Great Expectations; write Data Docs and dq_history."""
-        from include.halo_c1 import hooks
-        from include.halo_c1.deliver import last_delivery
-        from include.halo_c1.quality.gate import QualityGateError, raise_for_errors, run_quality_gate
+        from halo_c1 import hooks
+        from halo_c1.deliver import last_delivery
+        from halo_c1.quality.gate import QualityGateError, raise_for_errors, run_quality_gate
 
         lake, run = hooks.lake(), _plan(plan)
         previous = last_delivery(lake)
@@ -200,9 +200,9 @@ def haloitsm_to_c1() -> None:
     @task(multiple_outputs=False)
     def guard(plan: dict[str, Any], _validated: dict[str, Any]) -> dict[str, Any]:
         """Refuse a sudden mass deletion versus the last delivered snapshot, unless allowed once."""
-        from include.halo_c1 import hooks
-        from include.halo_c1.deliver import MassDeletionError, check_deletion_safety
-        from include.halo_c1.runs import REDERIVE
+        from halo_c1 import hooks
+        from halo_c1.deliver import MassDeletionError, check_deletion_safety
+        from halo_c1.runs import REDERIVE
 
         run = _plan(plan)
         if run.mode == REDERIVE:
@@ -220,9 +220,9 @@ def haloitsm_to_c1() -> None:
     @task(multiple_outputs=False)
     def package(plan: dict[str, Any], _guarded: dict[str, Any]) -> dict[str, Any]:
         """Write the snapshot as a Baton v1 .c1z in the lake."""
-        from include.halo_c1 import hooks
-        from include.halo_c1.c1z.errors import C1zError
-        from include.halo_c1.c1z.writer import write_c1z
+        from halo_c1 import hooks
+        from halo_c1.c1z.errors import C1zError
+        from halo_c1.c1z.writer import write_c1z
 
         try:
             return write_c1z(hooks.lake(), _plan(plan).snapshot_id)
@@ -234,8 +234,8 @@ def haloitsm_to_c1() -> None:
         """Put the c1z where C1 imports it, atomically, and record the delivery."""
         from airflow.sdk.exceptions import AirflowSkipException
 
-        from include.halo_c1 import hooks
-        from include.halo_c1.deliver import StaleSnapshotError, deliver_c1z
+        from halo_c1 import hooks
+        from halo_c1.deliver import StaleSnapshotError, deliver_c1z
 
         run = _plan(plan)
         if not run.deliver:

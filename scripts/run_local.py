@@ -85,7 +85,7 @@ def airflow_environment() -> dict[str, str]:
             "AIRFLOW_HOME": str(PROJECT_DIR / ".airflow"),
             "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_DIR / "dags"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "PYTHONPATH": str(PROJECT_DIR),
+            "PYTHONPATH": f"{PROJECT_DIR}{os.pathsep}{PROJECT_DIR / 'include'}",
             "GX_ANALYTICS_ENABLED": "false",
             # `airflow standalone` starts its components as `airflow …` from PATH.
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from include.halo_c1 import model
-from include.halo_c1.lake import Lake, write_parquet
+from halo_c1 import model
+from halo_c1.lake import Lake, write_parquet
 
 
 def resources_table(snapshot_id: str, per_type: dict[str, int]) -> pa.Table:

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from upath import UPath
 
-    from include.halo_c1.halo.settings import HaloSettings
-    from include.halo_c1.lake import Lake
+    from halo_c1.halo.settings import HaloSettings
+    from halo_c1.lake import Lake
 
 HALO_CONN_ID = "haloitsm_default"
 LAKE_URL_VARIABLE = "halo_c1_lake_url"
@@ -31,7 +31,7 @@ def halo_settings(conn_id: str = HALO_CONN_ID) -> HaloSettings:
     """HaloITSM client settings from the Airflow connection (host, login, password, extra)."""
     from airflow.sdk import BaseHook
 
-    from include.halo_c1.halo.settings import HaloSettings
+    from halo_c1.halo.settings import HaloSettings
 
     conn = BaseHook.get_connection(conn_id)
     return HaloSettings.from_connection_fields(
@@ -56,7 +56,7 @@ def _object_storage_path(url: str, conn_id: str | None) -> UPath:
 
 def lake() -> Lake:
     """The lake from `halo_c1_lake_url` (and `halo_c1_lake_conn_id` for object storage)."""
-    from include.halo_c1.lake import Lake
+    from halo_c1.lake import Lake
 
     url = _variable(LAKE_URL_VARIABLE)
     if not url:
@@ -80,7 +80,7 @@ def delivery_target() -> UPath:
 
 def max_drop_ratio(override: float | None = None) -> float:
     """The deletion guard's threshold: the run's param, else `halo_c1_max_drop_ratio`, else the guard's 20%."""
-    from include.halo_c1.deliver import DEFAULT_MAX_DROP_RATIO, validate_max_drop_ratio
+    from halo_c1.deliver import DEFAULT_MAX_DROP_RATIO, validate_max_drop_ratio
 
     value = override if override is not None else _variable(MAX_DROP_RATIO_VARIABLE, default=None)
     if value is None:

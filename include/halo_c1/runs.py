@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from include.halo_c1.lake import snapshot_id_for, snapshot_time
+from halo_c1.lake import snapshot_id_for, snapshot_time
 
 LIVE = "live"
 REDERIVE = "rederive"

@@ -38,8 +38,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from include.halo_c1 import model
-from include.halo_c1.lake import Lake, read_json, write_parquet
+from halo_c1 import model
+from halo_c1.lake import Lake, read_json, write_parquet
 
 log = logging.getLogger(__name__)
 

@@ -21,9 +21,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from include.halo_c1.halo import HaloClient, HaloSettings
-from include.halo_c1.halo.extract import extract_snapshot
-from include.halo_c1.lake import Lake, snapshot_id_for
+from halo_c1.halo import HaloClient, HaloSettings
+from halo_c1.halo.extract import extract_snapshot
+from halo_c1.lake import Lake, snapshot_id_for
 from tests.conftest import PROJECT
 
 DAG_ID = "haloitsm_to_c1"
@@ -66,7 +66,7 @@ def standalone(tmp_path, start_simulator_for_backfill) -> Iterator[tuple[dict[st
         "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "1",
         # Only the backfill's runs: no scheduled (live) run of the unpaused DAG may call the simulator.
         "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
-        "PYTHONPATH": str(PROJECT),
+        "PYTHONPATH": f"{PROJECT}{os.pathsep}{PROJECT / 'include'}",
         "PATH": f"{Path(AIRFLOW).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         "HALO_C1_SCHEDULE": "0 0 * * *",
         "AIRFLOW_CONN_HALOITSM_DEFAULT": json.dumps(

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from include.halo_c1.lake import snapshot_id_for
+from halo_c1.lake import snapshot_id_for
 
 DAG_ID = "haloitsm_to_c1"
 T1 = datetime(2026, 11, 20, 8, tzinfo=UTC)

@@ -65,7 +65,7 @@ def test_dag_file_parses_without_heavy_imports():
     code = (
         "import runpy, sys, json;"
         f"runpy.run_path({str(PROJECT / 'dags' / (DAG_ID + '.py'))!r});"
-        "heavy = ['pandas', 'pyarrow', 'great_expectations', 'include.halo_c1.transform', 'include.halo_c1.halo'];"
+        "heavy = ['pandas', 'pyarrow', 'great_expectations', 'halo_c1.transform', 'halo_c1.halo'];"
         "print(json.dumps([m for m in heavy if m in sys.modules]))"
     )
     result = subprocess.run(
@@ -75,7 +75,7 @@ def test_dag_file_parses_without_heavy_imports():
         cwd=PROJECT,
         check=True,
         env={
-            "PYTHONPATH": str(PROJECT),
+            "PYTHONPATH": f"{PROJECT}{os.pathsep}{PROJECT / 'include'}",
             "AIRFLOW_HOME": os.environ["AIRFLOW_HOME"],
             "PATH": "/usr/bin:/bin",
         },

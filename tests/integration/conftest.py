@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from include.halo_c1.halo import HaloSettings
+from halo_c1.halo import HaloSettings
 
 DEV_CLIENT_ID = "halo-c1-dev"
 DEV_CLIENT_SECRET = "halo-c1-dev-secret"

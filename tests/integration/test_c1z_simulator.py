@@ -7,13 +7,13 @@ from typing import Any
 import pytest
 
 from dev.halo_simulator import TenantSpec
-from include.halo_c1 import model
-from include.halo_c1.c1z.pb.c1.connector.v2 import annotation_trait_pb2
-from include.halo_c1.c1z.reader import C1zReader
-from include.halo_c1.c1z.writer import write_c1z
-from include.halo_c1.halo import HaloClient, extract_snapshot
-from include.halo_c1.lake import Lake, read_parquet
-from include.halo_c1.transform import transform_snapshot
+from halo_c1 import model
+from halo_c1.c1z.pb.c1.connector.v2 import annotation_trait_pb2
+from halo_c1.c1z.reader import C1zReader
+from halo_c1.c1z.writer import write_c1z
+from halo_c1.halo import HaloClient, extract_snapshot
+from halo_c1.lake import Lake, read_parquet
+from halo_c1.transform import transform_snapshot
 from tests.integration.conftest import halo_settings
 
 pytestmark = pytest.mark.integration

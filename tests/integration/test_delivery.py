@@ -12,7 +12,7 @@ import pytest
 from fsspec.implementations.local import LocalFileSystem
 from upath import UPath
 
-from include.halo_c1.deliver import (
+from halo_c1.deliver import (
     DeliveryError,
     MassDeletionError,
     StaleSnapshotError,
@@ -21,7 +21,7 @@ from include.halo_c1.deliver import (
     last_delivery,
     public_url,
 )
-from include.halo_c1.lake import Lake, read_json
+from halo_c1.lake import Lake, read_json
 from tests.curated_fixtures import write_curated
 
 if TYPE_CHECKING:

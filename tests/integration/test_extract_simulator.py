@@ -25,7 +25,7 @@ from dev.halo_simulator.faults import (
     SlowResponse,
     TokenExpiry,
 )
-from include.halo_c1.halo import (
+from halo_c1.halo import (
     HaloAuthError,
     HaloClient,
     HaloError,
@@ -36,8 +36,8 @@ from include.halo_c1.halo import (
     HaloUnreachableError,
     extract_snapshot,
 )
-from include.halo_c1.halo.paging import normalize_id
-from include.halo_c1.lake import Lake, read_parquet
+from halo_c1.halo.paging import normalize_id
+from halo_c1.lake import Lake, read_parquet
 from tests.integration.conftest import DEV_CLIENT_SECRET, halo_settings
 
 pytestmark = pytest.mark.integration

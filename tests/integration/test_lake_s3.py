@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import pytest
 
-from include.halo_c1 import model
-from include.halo_c1.lake import Lake, parquet_writer, read_json, read_parquet, write_json, write_parquet
+from halo_c1 import model
+from halo_c1.lake import Lake, parquet_writer, read_json, read_parquet, write_json, write_parquet
 
 if TYPE_CHECKING:
     from tests.integration.s3_server import S3Server

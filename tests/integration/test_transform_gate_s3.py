@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from include.halo_c1.lake import Lake, read_json, read_parquet
-from include.halo_c1.quality import run_quality_gate
-from include.halo_c1.transform import transform_snapshot
+from halo_c1.lake import Lake, read_json, read_parquet
+from halo_c1.quality import run_quality_gate
+from halo_c1.transform import transform_snapshot
 from tests.unit.raw_fixtures import PREVIOUS, SNAPSHOT, good_raw, write_raw
 
 if TYPE_CHECKING:

@@ -9,11 +9,11 @@ from __future__ import annotations
 import pytest
 
 from dev.halo_simulator import TenantSpec
-from include.halo_c1.halo import HaloClient, extract_snapshot
-from include.halo_c1.halo.paging import normalize_id
-from include.halo_c1.lake import Lake, read_parquet
-from include.halo_c1.quality import raise_for_errors, run_quality_gate
-from include.halo_c1.transform import transform_snapshot
+from halo_c1.halo import HaloClient, extract_snapshot
+from halo_c1.halo.paging import normalize_id
+from halo_c1.lake import Lake, read_parquet
+from halo_c1.quality import raise_for_errors, run_quality_gate
+from halo_c1.transform import transform_snapshot
 from tests.integration.conftest import halo_settings
 
 pytestmark = pytest.mark.integration

@@ -42,7 +42,7 @@ def test_cli_serves_until_sigterm_and_logs_counts_per_endpoint():
         "50/60",
         "--retry-after",
     ]
-    env = {**os.environ, "PYTHONPATH": str(PROJECT)}
+    env = {**os.environ, "PYTHONPATH": f"{PROJECT}{os.pathsep}{PROJECT / 'include'}"}
     proc = subprocess.Popen(
         command, cwd=PROJECT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -76,7 +76,7 @@ def test_cli_rejects_a_bad_rate_limit():
     result = subprocess.run(
         [sys.executable, "-m", "dev.halo_simulator", "--rate-limit", "lots"],
         cwd=PROJECT,
-        env={**os.environ, "PYTHONPATH": str(PROJECT)},
+        env={**os.environ, "PYTHONPATH": f"{PROJECT}{os.pathsep}{PROJECT / 'include'}"},
         capture_output=True,
         text=True,
         timeout=30,

@@ -7,8 +7,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from include.halo_c1 import model
-from include.halo_c1.lake import Lake, write_parquet
+from halo_c1 import model
+from halo_c1.lake import Lake, write_parquet
 
 SNAPSHOT = "20261127T050000Z"
 ROLE_GUID = "7f1c0c1e-5b2a-4c1e-9d8e-0a1b2c3d4e5f"

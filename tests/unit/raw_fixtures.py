@@ -7,8 +7,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from include.halo_c1 import model
-from include.halo_c1.lake import Lake, write_json, write_parquet
+from halo_c1 import model
+from halo_c1.lake import Lake, write_json, write_parquet
 
 SNAPSHOT = "20261127T050000Z"
 PREVIOUS = "20261126T050000Z"

@@ -9,11 +9,11 @@ import sqlite3
 import pytest
 import zstandard
 
-from include.halo_c1.c1z import codegen
-from include.halo_c1.c1z.errors import C1zFormatError
-from include.halo_c1.c1z.reader import C1zReader, main
-from include.halo_c1.c1z.writer import write_c1z
-from include.halo_c1.lake import Lake
+from halo_c1.c1z import codegen
+from halo_c1.c1z.errors import C1zFormatError
+from halo_c1.c1z.reader import C1zReader, main
+from halo_c1.c1z.writer import write_c1z
+from halo_c1.lake import Lake
 from tests.unit.c1z_curated import SNAPSHOT, curated_rows, write_curated
 
 
@@ -29,7 +29,7 @@ def test_c1z_codegen_check_names_a_stale_file(tmp_path):
     (committed / "c1" / "connector" / "v2" / "asset_pb2.pyi").unlink()
     assert codegen.stale_files(committed) == ["c1/connector/v2/asset_pb2.pyi", "c1/connector/v2/grant_pb2.py"]
     with pytest.raises(
-        codegen.StaleGeneratedCode, match=r"grant_pb2\.py.*python -m include\.halo_c1\.c1z\.codegen"
+        codegen.StaleGeneratedCode, match=r"grant_pb2\.py.*python -m halo_c1\.c1z\.codegen"
     ):
         codegen.check(committed)
 

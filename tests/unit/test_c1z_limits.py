@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from include.halo_c1.c1z.errors import C1zError, C1zValidationError
-from include.halo_c1.c1z.writer import write_c1z
-from include.halo_c1.lake import Lake
+from halo_c1.c1z.errors import C1zError, C1zValidationError
+from halo_c1.c1z.writer import write_c1z
+from halo_c1.lake import Lake
 from tests.unit.c1z_curated import SNAPSHOT, curated_rows, write_curated
 
 Rows = dict[str, list[dict[str, Any]]]

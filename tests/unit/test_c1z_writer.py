@@ -10,15 +10,15 @@ import pytest
 import zstandard
 from google.protobuf import any_pb2
 
-from include.halo_c1.c1z.pb.c1.connector.v2 import (
+from halo_c1.c1z.pb.c1.connector.v2 import (
     annotation_grant_pb2,
     annotation_resource_tree_pb2,
     annotation_trait_pb2,
     resource_pb2,
 )
-from include.halo_c1.c1z.reader import C1zReader
-from include.halo_c1.c1z.writer import sync_id_for, write_c1z
-from include.halo_c1.lake import Lake
+from halo_c1.c1z.reader import C1zReader
+from halo_c1.c1z.writer import sync_id_for, write_c1z
+from halo_c1.lake import Lake
 from tests.unit.c1z_curated import LAST_LOGIN, ROLE_GUID, SNAPSHOT, curated_rows, write_curated
 
 # shared/spec/c1z-and-c1.md §A2, typed from the spec (not imported from the writer), in creation order.

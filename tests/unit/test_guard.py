@@ -6,8 +6,8 @@ import logging
 
 import pytest
 
-from include.halo_c1.deliver import MassDeletionError, check_deletion_safety, record_delivery, snapshot_counts
-from include.halo_c1.lake import Lake
+from halo_c1.deliver import MassDeletionError, check_deletion_safety, record_delivery, snapshot_counts
+from halo_c1.lake import Lake
 from tests.curated_fixtures import write_curated
 
 PREVIOUS = "20261126T050000Z"
@@ -68,7 +68,7 @@ def test_guard_passes_a_deliberate_override_and_records_it(lake: Lake, caplog) -
     _delivered(lake, BASELINE, grants=100)
     write_curated(lake, CURRENT, {**BASELINE, "team": 1}, grants=40)
 
-    with caplog.at_level(logging.WARNING, logger="include.halo_c1.deliver.guard"):
+    with caplog.at_level(logging.WARNING, logger="halo_c1.deliver.guard"):
         result = check_deletion_safety(lake, CURRENT, allow_mass_deletion=True)
 
     assert result["passed"] is True

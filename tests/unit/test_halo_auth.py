@@ -6,8 +6,8 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from include.halo_c1.halo.auth import HaloAuth
-from include.halo_c1.halo.errors import HaloAuthError
+from halo_c1.halo.auth import HaloAuth
+from halo_c1.halo.errors import HaloAuthError
 
 TOKEN_URL = "https://acme.example/auth/token?tenant=acme"
 SECRET = "s3cr3t-value-never-shown"

@@ -7,8 +7,8 @@ import types
 import httpx
 import pytest
 
-import include.halo_c1.halo as halo
-from include.halo_c1.halo import (
+import halo_c1.halo as halo
+from halo_c1.halo import (
     HaloClient,
     HaloResponseError,
     HaloRetriesExhausted,

@@ -5,15 +5,15 @@ import json
 import httpx
 import pytest
 
-from include.halo_c1.halo import (
+from halo_c1.halo import (
     HaloClient,
     HaloPagingError,
     HaloResponseError,
     HaloSettings,
     extract_snapshot,
 )
-from include.halo_c1.halo.extract import agent_row, membership_row, user_row
-from include.halo_c1.lake import Lake, read_json, read_parquet
+from halo_c1.halo.extract import agent_row, membership_row, user_row
+from halo_c1.lake import Lake, read_json, read_parquet
 
 SNAPSHOT = "20261127T050000Z"
 SECRET = "s3cr3t-value-never-shown"

@@ -2,8 +2,8 @@
 
 import pytest
 
-from include.halo_c1.halo.errors import HaloPagingError
-from include.halo_c1.halo.paging import HaloPagePaginator, normalize_id, parse_envelope
+from halo_c1.halo.errors import HaloPagingError
+from halo_c1.halo.paging import HaloPagePaginator, normalize_id, parse_envelope
 
 
 @pytest.mark.parametrize(

@@ -2,8 +2,8 @@
 
 import pytest
 
-from include.halo_c1.halo.errors import HaloConfigError
-from include.halo_c1.halo.settings import HaloSettings
+from halo_c1.halo.errors import HaloConfigError
+from halo_c1.halo.settings import HaloSettings
 
 SECRET = "s3cr3t-value-never-shown"
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from include.halo_c1.hooks import ConfigurationError, max_drop_ratio
+from halo_c1.hooks import ConfigurationError, max_drop_ratio
 
 
 def test_the_runs_threshold_wins_and_is_validated():

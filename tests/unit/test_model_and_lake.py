@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import pyarrow as pa
 import pytest
 
-from include.halo_c1 import model
-from include.halo_c1.lake import Lake, read_parquet, snapshot_id_for, snapshot_time, write_parquet
+from halo_c1 import model
+from halo_c1.lake import Lake, read_parquet, snapshot_id_for, snapshot_time, write_parquet
 
 
 def test_entitlement_and_grant_ids_are_the_baton_sdk_formats():
@@ -43,7 +43,7 @@ def test_failed_write_leaves_previous_file_and_no_temporary(tmp_path):
         yield pa.record_batch({"x": [3]})
         raise Boom
 
-    from include.halo_c1.lake import parquet_writer
+    from halo_c1.lake import parquet_writer
 
     with pytest.raises(Boom), parquet_writer(path, good.schema) as writer:
         for batch in bad_batches():

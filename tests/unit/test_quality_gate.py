@@ -12,9 +12,9 @@ from collections.abc import Callable
 import pyarrow as pa
 import pytest
 
-from include.halo_c1.lake import Lake, read_json, read_parquet, write_parquet
-from include.halo_c1.quality import QualityGateError, raise_for_errors, run_quality_gate
-from include.halo_c1.transform import transform_snapshot
+from halo_c1.lake import Lake, read_json, read_parquet, write_parquet
+from halo_c1.quality import QualityGateError, raise_for_errors, run_quality_gate
+from halo_c1.transform import transform_snapshot
 from tests.unit.raw_fixtures import PREVIOUS, ROLE_ADMIN, SNAPSHOT, good_raw, member, user, write_raw
 
 Rows = list[dict]

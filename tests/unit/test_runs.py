@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from include.halo_c1.runs import LIVE, REDERIVE, plan_run
+from halo_c1.runs import LIVE, REDERIVE, plan_run
 
 HOUR = datetime(2026, 11, 27, 5, tzinfo=UTC)
 LATER = datetime(2026, 11, 27, 5, 7, 30, tzinfo=UTC)

@@ -1,6 +1,6 @@
 """The run summary and the one-line failure message."""
 
-from include.halo_c1.summary import failure_line, run_summary
+from halo_c1.summary import failure_line, run_summary
 
 
 def test_failure_line_names_stage_snapshot_and_first_line_of_reason():

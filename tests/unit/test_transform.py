@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import pyarrow as pa
 import pytest
 
-from include.halo_c1 import model
-from include.halo_c1.lake import Lake, read_json, read_parquet, write_json, write_parquet
-from include.halo_c1.transform import RawSnapshotError, transform_snapshot
+from halo_c1 import model
+from halo_c1.lake import Lake, read_json, read_parquet, write_json, write_parquet
+from halo_c1.transform import RawSnapshotError, transform_snapshot
 from tests.unit.raw_fixtures import (
     ROLE_ADMIN,
     ROLE_DESK,

@@ -1,12 +1,12 @@
 """Regenerate (or check) the committed Python code for the c1z .proto files.
 
-    python -m include.halo_c1.c1z.codegen           # rewrite include/halo_c1/c1z/pb/
-    python -m include.halo_c1.c1z.codegen --check   # exit 1 if pb/ differs from a fresh generation
+    python -m halo_c1.c1z.codegen           # rewrite include/halo_c1/c1z/pb/
+    python -m halo_c1.c1z.codegen --check   # exit 1 if pb/ differs from a fresh generation
 
 The generated modules are committed so that running the pipeline needs no protoc. protoc emits
 absolute imports between our files (`from c1.connector.v2 import resource_pb2`), which would only
 work with `pb/` itself on `sys.path`; they are rewritten to relative imports (`from . import
-resource_pb2`), so the modules import as `include.halo_c1.c1z.pb.c1.connector.v2.*` wherever the
+resource_pb2`), so the modules import as `halo_c1.c1z.pb.c1.connector.v2.*` wherever the
 project lives, without touching `sys.path`.
 """
 
@@ -87,7 +87,7 @@ def check(committed_root: Path = PB_ROOT) -> None:
     if stale:
         raise StaleGeneratedCode(
             f"generated code in {committed_root} is stale ({', '.join(stale)}); "
-            "regenerate with: python -m include.halo_c1.c1z.codegen"
+            "regenerate with: python -m halo_c1.c1z.codegen"
         )
 
 

@@ -18,8 +18,8 @@ import pyarrow.compute as pc
 from google.protobuf import any_pb2
 from google.protobuf.message import Message
 
-from include.halo_c1 import model
-from include.halo_c1.c1z.pb.c1.connector.v2 import (
+from halo_c1 import model
+from halo_c1.c1z.pb.c1.connector.v2 import (
     annotation_grant_pb2,
     annotation_resource_tree_pb2,
     annotation_trait_pb2,

@@ -2,7 +2,7 @@
 
 For tests and operators:
 
-    python -m include.halo_c1.c1z.reader path/to/sync.c1z     # the sync and counts per table / type
+    python -m halo_c1.c1z.reader path/to/sync.c1z     # the sync and counts per table / type
 
     with C1zReader.open(path) as c1z:
         for row in c1z.rows("v1_grants"):
@@ -25,10 +25,10 @@ import zstandard
 from google.protobuf.message import DecodeError, Message
 from upath import UPath
 
-from include.halo_c1.c1z import format as c1z_format
-from include.halo_c1.c1z.errors import C1zFormatError
-from include.halo_c1.c1z.pb.c1.connector.v2 import entitlement_pb2, grant_pb2, resource_pb2
-from include.halo_c1.lake import as_path
+from halo_c1.c1z import format as c1z_format
+from halo_c1.c1z.errors import C1zFormatError
+from halo_c1.c1z.pb.c1.connector.v2 import entitlement_pb2, grant_pb2, resource_pb2
+from halo_c1.lake import as_path
 
 # Decoded-size cap of baton-sdk v0.7.27 readers (3 GiB); v0.25.0 allows 10 GiB.
 MAX_DECODED_BYTES: Final = 3 * 1024**3

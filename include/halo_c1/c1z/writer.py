@@ -36,11 +36,11 @@ import pyarrow.parquet as pq
 import zstandard
 from upath import UPath
 
-from include.halo_c1 import model
-from include.halo_c1.c1z import format as c1z_format
-from include.halo_c1.c1z import messages
-from include.halo_c1.c1z.errors import C1zError, C1zValidationError
-from include.halo_c1.lake import Lake, as_path, open_atomic, snapshot_time
+from halo_c1 import model
+from halo_c1.c1z import format as c1z_format
+from halo_c1.c1z import messages
+from halo_c1.c1z.errors import C1zError, C1zValidationError
+from halo_c1.lake import Lake, as_path, open_atomic, snapshot_time
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from typing import Any
 import pyarrow.compute as pc
 from upath import UPath
 
-from include.halo_c1.lake import Lake, parquet_row_count, read_parquet
+from halo_c1.lake import Lake, parquet_row_count, read_parquet
 
 
 def _require(path: UPath, snapshot_id: str, table: str) -> None:

@@ -13,10 +13,10 @@ import logging
 import math
 from typing import Any
 
-from include.halo_c1.deliver.counts import snapshot_counts
-from include.halo_c1.deliver.errors import MassDeletionError
-from include.halo_c1.deliver.manifest import last_delivery
-from include.halo_c1.lake import Lake
+from halo_c1.deliver.counts import snapshot_counts
+from halo_c1.deliver.errors import MassDeletionError
+from halo_c1.deliver.manifest import last_delivery
+from halo_c1.lake import Lake
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from include.halo_c1.lake import Lake, read_json, write_json
+from halo_c1.lake import Lake, read_json, write_json
 
 
 def last_delivery(lake: Lake) -> dict[str, Any] | None:

@@ -23,10 +23,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 from upath import UPath
 
-from include.halo_c1.deliver.counts import snapshot_counts
-from include.halo_c1.deliver.errors import DeliveryError, StaleSnapshotError
-from include.halo_c1.deliver.manifest import last_delivery, record_delivery
-from include.halo_c1.lake import Lake, as_path, is_local
+from halo_c1.deliver.counts import snapshot_counts
+from halo_c1.deliver.errors import DeliveryError, StaleSnapshotError
+from halo_c1.deliver.manifest import last_delivery, record_delivery
+from halo_c1.lake import Lake, as_path, is_local
 
 log = logging.getLogger(__name__)
 

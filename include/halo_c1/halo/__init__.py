@@ -1,8 +1,8 @@
 """HaloITSM side of halo-c1: settings, OAuth2 auth, the HTTP client (throttle, retry, paging), extraction."""
 
-from include.halo_c1.halo.auth import HaloAuth
-from include.halo_c1.halo.client import ClientStats, HaloClient, RequestLog, RollingWindowThrottle
-from include.halo_c1.halo.errors import (
+from halo_c1.halo.auth import HaloAuth
+from halo_c1.halo.client import ClientStats, HaloClient, RequestLog, RollingWindowThrottle
+from halo_c1.halo.errors import (
     HaloAuthError,
     HaloConfigError,
     HaloError,
@@ -12,9 +12,9 @@ from include.halo_c1.halo.errors import (
     HaloSnapshotExistsError,
     HaloUnreachableError,
 )
-from include.halo_c1.halo.extract import extract_snapshot
-from include.halo_c1.halo.paging import Envelope, HaloPagePaginator, Page, normalize_id, parse_envelope
-from include.halo_c1.halo.settings import HaloSettings
+from halo_c1.halo.extract import extract_snapshot
+from halo_c1.halo.paging import Envelope, HaloPagePaginator, Page, normalize_id, parse_envelope
+from halo_c1.halo.settings import HaloSettings
 
 __all__ = [
     "ClientStats",

@@ -15,9 +15,9 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from include.halo_c1.halo.errors import HaloAuthError, truncate
-from include.halo_c1.halo.redact import scrub
-from include.halo_c1.halo.settings import HaloSettings
+from halo_c1.halo.errors import HaloAuthError, truncate
+from halo_c1.halo.redact import scrub
+from halo_c1.halo.settings import HaloSettings
 
 log = logging.getLogger("halo_c1.halo")
 

@@ -31,17 +31,17 @@ import httpx
 import pyarrow as pa
 from tenacity import RetryCallState, RetryError, Retrying, retry_if_exception_type, stop_after_attempt
 
-from include.halo_c1.halo.auth import HaloAuth
-from include.halo_c1.halo.errors import (
+from halo_c1.halo.auth import HaloAuth
+from halo_c1.halo.errors import (
     HaloResponseError,
     HaloRetriesExhausted,
     HaloUnreachableError,
     truncate,
 )
-from include.halo_c1.halo.paging import HaloPagePaginator, Page, parse_envelope
-from include.halo_c1.halo.redact import sanitize_params, scrub
-from include.halo_c1.halo.settings import HaloSettings
-from include.halo_c1.model import RAW_REQUEST_LOG
+from halo_c1.halo.paging import HaloPagePaginator, Page, parse_envelope
+from halo_c1.halo.redact import sanitize_params, scrub
+from halo_c1.halo.settings import HaloSettings
+from halo_c1.model import RAW_REQUEST_LOG
 
 log = logging.getLogger("halo_c1.halo")
 

@@ -35,12 +35,12 @@ from typing import Any, TypeVar
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from include.halo_c1 import model
-from include.halo_c1.halo.client import HaloClient
-from include.halo_c1.halo.errors import HaloPagingError, HaloResponseError, HaloSnapshotExistsError
-from include.halo_c1.halo.paging import normalize_id
-from include.halo_c1.halo.redact import strip_secret_keys
-from include.halo_c1.lake import Lake, parquet_writer, write_json
+from halo_c1 import model
+from halo_c1.halo.client import HaloClient
+from halo_c1.halo.errors import HaloPagingError, HaloResponseError, HaloSnapshotExistsError
+from halo_c1.halo.paging import normalize_id
+from halo_c1.halo.redact import strip_secret_keys
+from halo_c1.lake import Lake, parquet_writer, write_json
 
 log = logging.getLogger("halo_c1.halo")
 

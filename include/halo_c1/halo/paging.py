@@ -19,7 +19,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from include.halo_c1.halo.errors import HaloPagingError
+from halo_c1.halo.errors import HaloPagingError
 
 ROW_KEYS = ("results", "agents", "users", "teams", "roles")
 

@@ -7,7 +7,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from include.halo_c1.halo.errors import HaloConfigError
+from halo_c1.halo.errors import HaloConfigError
 
 # Where each setting comes from in the Airflow connection (ARCHITECTURE.md §4).
 _CONNECTION_FIELD = {"base_url": "host", "client_id": "login", "client_secret": "password"}

@@ -24,9 +24,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from include.halo_c1 import model
-from include.halo_c1.lake import Lake, parquet_row_count, read_parquet
-from include.halo_c1.transform import REJECT_REASONS
+from halo_c1 import model
+from halo_c1.lake import Lake, parquet_row_count, read_parquet
+from halo_c1.transform import REJECT_REASONS
 
 log = logging.getLogger(__name__)
 

@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-from include.halo_c1.lake import Lake, write_json
-from include.halo_c1.quality.checks import ERROR, WARNING, Check, build_gate_input
-from include.halo_c1.quality.reports import (
+from halo_c1.lake import Lake, write_json
+from halo_c1.quality.checks import ERROR, WARNING, Check, build_gate_input
+from halo_c1.quality.reports import (
     DOCS_FOLDER,
     GATE_RESULT_FILE,
     copy_tree,

@@ -14,8 +14,8 @@ from typing import Any, Final
 import pyarrow as pa
 from upath import UPath
 
-from include.halo_c1 import model
-from include.halo_c1.lake import Lake, open_atomic, read_json, write_parquet
+from halo_c1 import model
+from halo_c1.lake import Lake, open_atomic, read_json, write_parquet
 
 GATE_RESULT_FILE: Final = "gate_result.json"
 DOCS_FOLDER: Final = "data_docs"
