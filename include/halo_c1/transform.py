@@ -39,6 +39,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from halo_c1 import model
+from halo_c1.errors import PermanentError
 from halo_c1.lake import Lake, read_json, write_parquet
 
 log = logging.getLogger(__name__)
@@ -81,7 +82,7 @@ ENTITLEMENT_LABELS: Final = {
 }
 
 
-class RawSnapshotError(ValueError):
+class RawSnapshotError(PermanentError, ValueError):
     """The raw snapshot is missing a required entity or column."""
 
 

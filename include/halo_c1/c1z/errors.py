@@ -7,9 +7,11 @@ C1zError
 
 from __future__ import annotations
 
+from halo_c1.errors import PermanentError
 
-class C1zError(Exception):
-    """Base class of c1z packaging and reading errors."""
+
+class C1zError(PermanentError):
+    """Base class of c1z packaging and reading errors; all deterministic, so never retried."""
 
 
 class C1zValidationError(C1zError):

@@ -1,19 +1,23 @@
 """Errors raised by the HaloITSM client and the extraction.
 
     HaloError
-    ├── HaloConfigError (also a ValueError)   settings or connection fields are invalid
-    ├── HaloAuthError                          the token endpoint refused us or answered nonsense
-    ├── HaloResponseError                      a permanent HTTP failure (400, 401 after a refresh, 403, 404)
+    ├── HaloConfigError (a ConfigurationError) settings or connection fields are invalid
+    ├── HaloAuthError (permanent)              the token endpoint refused us or answered nonsense
+    ├── HaloResponseError (permanent)          a permanent HTTP failure (400, 401 after a refresh, 403, 404)
     ├── HaloUnreachableError                   the host could not be reached, even after retries
     ├── HaloRetriesExhausted                   a transient failure (429, 5xx, timeout, drop) outlived retries
     ├── HaloPagingError                        a listing was inconsistent or malformed
-    └── HaloSnapshotExistsError                the raw snapshot is archived already (immutable)
+    └── HaloSnapshotExistsError (permanent)    the raw snapshot is archived already (immutable)
+
+"(permanent)" marks a `halo_c1.errors.PermanentError`: the DAG fails it without retry.
 
 Every message names what failed (method, path, token URL, host, entity) and never holds a secret:
 callers build messages from sanitized URLs and truncated bodies only.
 """
 
 from __future__ import annotations
+
+from halo_c1.errors import ConfigurationError, PermanentError
 
 MAX_MESSAGE_CHARS = 300
 
@@ -28,15 +32,15 @@ class HaloError(Exception):
     """Base class of every HaloITSM client and extraction error."""
 
 
-class HaloConfigError(HaloError, ValueError):
+class HaloConfigError(HaloError, ConfigurationError):
     """Settings or Airflow connection fields are invalid; the message names each bad field."""
 
 
-class HaloAuthError(HaloError):
+class HaloAuthError(HaloError, PermanentError):
     """The token endpoint rejected the credentials or scope, or answered something unusable."""
 
 
-class HaloResponseError(HaloError):
+class HaloResponseError(HaloError, PermanentError):
     """A permanent HTTP failure: retrying would not help."""
 
     def __init__(self, method: str, path: str, status: int, message: str) -> None:
@@ -62,5 +66,5 @@ class HaloPagingError(HaloError):
         super().__init__(message)
 
 
-class HaloSnapshotExistsError(HaloError):
+class HaloSnapshotExistsError(HaloError, PermanentError):
     """The raw snapshot is complete in the lake already; archived snapshots are never rewritten."""
