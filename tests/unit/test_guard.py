@@ -69,7 +69,7 @@ def test_guard_passes_a_deliberate_override_and_records_it(lake: Lake, caplog) -
     _delivered(lake, BASELINE, grants=100)
     write_curated(lake, CURRENT, {**BASELINE, "team": 1}, grants=40)
 
-    with caplog.at_level(logging.WARNING, logger="halo_c1.deliver.guard"):
+    with caplog.at_level(logging.WARNING, logger="halo_c1.guard"):
         result = check_deletion_safety(lake, CURRENT, last_delivery(lake), allow_mass_deletion=True)
 
     assert result["passed"] is True
