@@ -106,9 +106,7 @@ def test_api_answers_on_loopback_only_and_never_anonymously(api_server):
         httpx.get(f"http://127.0.0.2:{port}/api/v2/monitor/health", timeout=2)
 
     assert httpx.get(f"{url}/api/v2/dags", timeout=10).status_code == 401
-    trigger = httpx.post(
-        f"{url}/api/v2/dags/haloitsm_to_c1/dagRuns", json={"logical_date": None}, timeout=10
-    )
+    trigger = httpx.post(f"{url}/api/v2/dags/haloitsm_to_c1/dagRuns", json={"logical_date": None}, timeout=10)
     assert trigger.status_code == 401
 
     password = json.loads((home / PASSWORDS_FILE).read_text())["admin"]
