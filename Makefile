@@ -16,7 +16,7 @@ help:
 	@echo "make lint   - ruff (with the Airflow AIR rules)"
 	@echo "make bench  - run the benchmarks under bench/"
 	@echo "make proto  - regenerate include/halo_c1/c1z/pb and include/halo_c1/c1/pb from the .proto files"
-	@echo "make airflow-standalone / airflow-stop - the real scheduler and UI on http://127.0.0.1:8080"
+	@echo "make airflow-standalone / airflow-stop - the real scheduler and UI on http://127.0.0.1:8080 (login: admin)"
 
 venv: $(STAMP)
 

@@ -269,6 +269,30 @@ CURATED_TABLES: Final[dict[str, pa.Schema]] = {
     "rejected_rows": CURATED_REJECTED_ROWS,
 }
 
+# The access change log: one row per change between a snapshot and the snapshot delivered to C1
+# before it (`halo_c1.changelog`). Which columns are set depends on `change`: grant rows carry the
+# grant, its entitlement and its principal; resource rows the resource; entitlement rows the
+# entitlement; `previous_*` hold a changed grant's origin before the change.
+ACCESS_CHANGES: Final = pa.schema(
+    [
+        pa.field("snapshot_id", pa.string(), nullable=False),
+        pa.field("previous_snapshot_id", pa.string(), nullable=False),
+        pa.field("change", pa.string(), nullable=False),
+        pa.field("resource_type_id", pa.string(), nullable=False),
+        pa.field("resource_id", pa.string()),
+        pa.field("display_name", pa.string()),
+        pa.field("entitlement_id", pa.string()),
+        pa.field("grant_id", pa.string()),
+        pa.field("principal_resource_type_id", pa.string()),
+        pa.field("principal_resource_id", pa.string()),
+        pa.field("principal_display_name", pa.string()),
+        pa.field("is_direct", pa.bool_()),
+        pa.field("source_role_ids", pa.list_(pa.string())),
+        pa.field("previous_is_direct", pa.bool_()),
+        pa.field("previous_source_role_ids", pa.list_(pa.string())),
+    ]
+)
+
 # One row per expectation per snapshot, for data-quality trends.
 DQ_HISTORY: Final = pa.schema(
     [

@@ -68,3 +68,47 @@ def test_transform_and_gate_of_extracted_tenant_match_the_simulator(start_simula
         "api_agent_holding_role",
         "email_syntax",
     }
+
+
+CURATED_TABLES = ("resource_types", "resources", "entitlements", "grants", "rejected_rows")
+
+
+def _tenant_with_an_agent_only_department():
+    """The seeded tenant, plus a department that only one agent's own row names (no team has it)."""
+    from dev.halo_simulator.tenant import build_tenant
+
+    tenant = build_tenant(TENANT)
+    agent = tenant.non_system_agents()[0]
+    agent["departments"] = [
+        *agent["departments"],
+        {
+            "id": 9901,
+            "agent_id": agent["id"],
+            "department_id": 99,
+            "department_name": "Legal",
+            "role_id": None,
+        },
+    ]
+    return tenant, str(agent["id"])
+
+
+def test_per_group_membership_mode_gives_the_same_curated_tables_as_inline(start_simulator, tmp_path):
+    tenant, agent_id = _tenant_with_an_agent_only_department()
+    curated = {}
+    for inline in (True, False):
+        sim = start_simulator(tenant=tenant, membership_inline=inline, agent_envelope="results", page_cap=7)
+        lake = Lake(str(tmp_path / f"inline={inline}"))
+        with HaloClient(halo_settings(sim)) as client:
+            extract_snapshot(client, lake, SNAPSHOT)
+        transform_snapshot(lake, SNAPSHOT)
+        curated[inline] = {name: read_parquet(lake.curated_file(name, SNAPSHOT)) for name in CURATED_TABLES}
+
+    grants = curated[False]["grants"].to_pylist()
+    inherited_departments = [
+        g for g in grants if g["resource_type_id"] == "department" and g["source_role_ids"]
+    ]
+    assert inherited_departments, "the tenant must hold role-inherited department memberships"
+    assert any(not g["is_direct"] for g in inherited_departments)
+    assert f"department:99:member:agent:{agent_id}" in {g["grant_id"] for g in grants}
+    for name in CURATED_TABLES:
+        assert curated[False][name].equals(curated[True][name]), name

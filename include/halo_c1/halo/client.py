@@ -35,6 +35,7 @@ from halo_c1.halo.auth import HaloAuth
 from halo_c1.halo.errors import (
     HaloResponseError,
     HaloRetriesExhausted,
+    HaloTokenResponseError,
     HaloUnreachableError,
     truncate,
 )
@@ -355,6 +356,8 @@ class HaloClient:
                 f"cannot connect ({self._scrub(str(exc)) or type(exc).__name__})",
                 unreachable_host=exc.request.url.host,
             ) from exc
+        except HaloTokenResponseError as exc:
+            raise TransientFailure(self._scrub(str(exc))) from exc
         except httpx.TimeoutException as exc:
             raise TransientFailure(f"timed out ({type(exc).__name__})") from exc
         except httpx.TransportError as exc:

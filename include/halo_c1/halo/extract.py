@@ -7,13 +7,16 @@ What is read (ARCHITECTURE.md §2, haloitsm-api.md §2.8):
     agents       GET /api/Agent?includedisabled=true&includeapiagents=true&includeroles=true
                      &includeunassigned=false&include_membership_info=true&pageinate=true…  (paged)
     memberships  the `teams`/`departments`/`roles` arrays on the agent rows (no extra request);
-                 only for a kind the list rows do not carry, one request per group:
-                 GET /api/Team/{id}?includeagents=true per team, GET /api/Agent?role=<id> per role,
-                 GET /api/Agent?department_id=<id> per department seen on teams (each paged)
+                 only for a kind the list rows do not carry: GET /api/Team/{id}?includeagents=true
+                 per team, GET /api/Agent?role=<id> per role (each paged), and for departments
+                 GET /api/Agent/{id}?includedetails=true per agent lacking them
     users        GET /api/Users?includeactive=true&includeinactive=true&pageinate=true…  (paged)
 
 So a tenant whose agent list carries memberships costs 2 + ⌈agents/cap⌉ + ⌈users/cap⌉ requests plus
-the token; without inline memberships add T + R·⌈members/cap⌉ + D·⌈members/cap⌉.
+the token; without inline memberships add T + R·⌈members/cap⌉ + A (agents). Departments are read per
+agent because nothing else says the same thing: `GET /api/Agent?department_id=` names the members of
+a department already known from a team (not one referenced only by an agent), and not whether a
+membership was inherited from a role, so both membership modes yield the same curated tables.
 
 Consistency: every file is written page by page (memory stays bounded) to a hidden temporary file.
 A listing that changes while it is read (see `paging`) is read again from page 1, at most
@@ -312,9 +315,11 @@ class _Extraction:
     def memberships_per_group(
         self, lacking: dict[str, set[str]], teams: list[dict[str, Any]], roles: list[dict[str, Any]]
     ) -> None:
-        """For each kind the agent list did not carry, ask per group (not per agent)."""
+        """For each kind the agent list did not carry, ask per group; departments per agent (see above)."""
         for kind in MEMBERSHIP_ARRAYS:
             self.membership_sources[kind] = "agent list" if not lacking[kind] else "per group"
+        if lacking["department"]:
+            self.membership_sources["department"] = "per agent"
         if lacking["team"]:
             for team in teams:
                 team_id = normalize_id(team.get("id"))
@@ -353,19 +358,27 @@ class _Extraction:
                     ]
                 )
         if lacking["department"]:
-            names = {normalize_id(t.get("department_id")): _text(t.get("department_name")) for t in teams}
-            for department_id in sorted(d for d in names if is_department_id(d)):
-                source = f"GET /api/Agent?department_id={department_id}"
-                members = self.members_of(
-                    source, "/api/Agent", {**AGENT_PARAMS, "department_id": department_id}
-                )
-                item = {"department_id": department_id, "department_name": names[department_id]}
-                self.write_memberships(
-                    [
-                        membership_row(agent_id, "department", item, source)
-                        for agent_id in self._lacking_ids(members, lacking["department"])
-                    ]
-                )
+            for agent_id in sorted(lacking["department"], key=lambda value: (len(value), value)):
+                self.departments_of_agent(agent_id)
+
+    def departments_of_agent(self, agent_id: str) -> None:
+        """One agent's department rows (direct and role-inherited) from its detail record."""
+        source = f"GET /api/Agent/{agent_id}?includedetails=true"
+        try:
+            detail = self.client.get_json(f"/api/Agent/{agent_id}", {"includedetails": "true"})
+        except HaloResponseError as error:
+            if error.status != 404:
+                raise
+            log.warning("agent %s was deleted during the extraction: no departments recorded", agent_id)
+            return
+        self.fallback_requests += 1
+        items = detail.get("departments") if isinstance(detail, dict) else None
+        if not isinstance(items, list):
+            raise HaloPagingError(
+                f"{source} carries no departments list; the agent's department memberships cannot be read",
+                restartable=False,
+            )
+        self.write_memberships([membership_row(agent_id, "department", item, source) for item in items])
 
     @staticmethod
     def _lacking_ids(members: Iterable[dict[str, Any]], lacking: set[str]) -> list[str]:
