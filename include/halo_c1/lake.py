@@ -1,7 +1,7 @@
 """The lake: where each stage's output lives, snapshot ids, and atomic writes.
 
 The lake is a `UPath` (Airflow's `ObjectStoragePath` is one), so the same code writes to
-`file://`, `s3://`, `gs://` or `abfs://`. Layout, Hive-style so DuckDB/Spark/Athena read it:
+`file://`, `s3://` or `abfs://` (Azure Blob). Layout, Hive-style so DuckDB/Spark/Athena read it:
 
     raw/entity=<entity>/snapshot=<id>/part-0.parquet
     raw/_manifests/snapshot=<id>.json          written last: its presence means the raw snapshot is complete
