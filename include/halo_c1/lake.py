@@ -11,6 +11,8 @@ The lake is a `UPath` (Airflow's `ObjectStoragePath` is one), so the same code w
     c1z/snapshot=<id>/sync.c1z
     deliveries/snapshot=<id>.json               one manifest per delivery
     deliveries/latest.json                      the last delivered snapshot (what the guard compares with)
+    provisioning/audit/date=<YYYY-MM-DD>/<time>-<task>.parquet   one row per grant/revoke (append-only)
+    provisioning/leases/agent=<id>.json         the per-agent writer lease while a grant/revoke runs
 
 Every file is written under a hidden temporary name in its final folder and then moved into place,
 so a reader never sees half a file and a failed run never replaces a good one.
@@ -102,6 +104,14 @@ class Lake:
 
     def latest_delivery(self) -> UPath:
         return self.base / "deliveries" / "latest.json"
+
+    def provisioning_audit_dir(self, day: str | None = None) -> UPath:
+        """The audit table (Hive-partitioned by `date=YYYY-MM-DD`), or one day's folder of it."""
+        folder = self.base / "provisioning" / "audit"
+        return folder / f"date={day}" if day else folder
+
+    def provisioning_lease(self, agent_id: str) -> UPath:
+        return self.base / "provisioning" / "leases" / f"agent={agent_id}.json"
 
 
 GROUP_READABLE_ENV = "HALO_C1_GROUP_READABLE"

@@ -152,7 +152,7 @@ def _flags(row: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
     }
 
 
-def _via_role(value: Any) -> str | None:
+def via_role(value: Any) -> str | None:
     """A membership row's `role_id`: set means inherited from that role; blank means direct."""
     role_id = normalize_id(value)
     return role_id if role_id and role_id.strip() and role_id != "0" else None
@@ -211,7 +211,7 @@ def membership_row(agent_id: str | None, kind: str, item: Any, source: str) -> d
     else:
         target_id = normalize_id(item.get(f"{kind}_id"))
         target_name = _text(item.get(f"{kind}_name"))
-        via_role_id = _via_role(item.get("role_id"))
+        via_role_id = via_role(item.get("role_id"))
     return {
         "agent_id": agent_id,
         "kind": kind,
