@@ -48,6 +48,8 @@ DELIVERY_URL_VARIABLE = "halo_c1_delivery_url"
 DELIVERY_CONN_VARIABLE = "halo_c1_delivery_conn_id"
 MAX_DROP_RATIO_VARIABLE = "halo_c1_max_drop_ratio"
 DEFAULT_DELIVERY_TARGET = "object_storage"
+# The Azure SDK logs every request's and response's headers at INFO: hundreds of lines per task.
+AZURE_HTTP_LOGGER = "azure.core.pipeline.policies.http_logging_policy"
 
 
 def halo_settings(conn_id: str = HALO_CONN_ID) -> HaloSettings:
@@ -74,7 +76,10 @@ def _variable(key: str, default: Any = None) -> Any:
 def _object_storage_path(url: str, conn_id: str | None) -> UPath:
     from airflow.sdk import ObjectStoragePath
 
-    return ObjectStoragePath(url, conn_id=conn_id or None)
+    path = ObjectStoragePath(url, conn_id=conn_id or None)
+    if path.protocol in ("abfs", "abfss"):
+        logging.getLogger(AZURE_HTTP_LOGGER).setLevel(logging.WARNING)
+    return path
 
 
 def lake() -> Lake:

@@ -97,6 +97,7 @@ class PackageResult(StageResult):
     size_bytes: int
     sha256: str
     counts: dict[str, int]
+    truncated: dict[str, dict[str, Any]] = field(default_factory=dict)  # field -> count, max_bytes, examples
 
 
 @dataclass(frozen=True)

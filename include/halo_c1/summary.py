@@ -115,6 +115,11 @@ def summarize(
         )
     if package:
         lines.append(f"c1z: {package.path} ({package.size_bytes} bytes, sha256 {package.sha256})")
+        for field_name, cut in package.truncated.items():
+            lines.append(
+                f"  warning: {cut['count']} {field_name} value(s) cut to C1's {cut['max_bytes']} bytes in the c1z "
+                f"(whole in the curated tables), e.g. {', '.join(cut['examples'])}"
+            )
     if delivery:
         lines.append(f"delivered: {delivery.target} (sha256 {delivery.sha256})")
     else:

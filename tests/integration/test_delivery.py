@@ -19,6 +19,7 @@ from halo_c1.deliver import (
     DeliveryRefused,
     ObjectStorageTarget,
     StaleSnapshotError,
+    Target,
     deliver_snapshot,
     last_delivery,
     public_url,
@@ -120,11 +121,15 @@ def _packaged(lake: Lake, snapshot_id: str, content: bytes, per_type: dict[str, 
     return content
 
 
-def deliver_c1z(lake: Lake, snapshot_id: str, target: UPath | str, *, chunk_size: int = CHUNK_SIZE) -> dict:
+def deliver_c1z(
+    lake: Lake, snapshot_id: str, target: UPath | str | Target, *, chunk_size: int = CHUNK_SIZE
+) -> dict:
     """What the guard and deliver stages do for a snapshot: compare with the last delivery (deletions
-    allowed: these tests are about delivery), then deliver through the object-storage target."""
+    allowed: these tests are about delivery), then deliver through the target (a path: object storage)."""
     check_deletion_safety(lake, snapshot_id, last_delivery(lake), allow_mass_deletion=True)
-    return deliver_snapshot(lake, snapshot_id, ObjectStorageTarget(as_path(target), chunk_size=chunk_size))
+    if isinstance(target, UPath | str):
+        target = ObjectStorageTarget(as_path(target), chunk_size=chunk_size)
+    return deliver_snapshot(lake, snapshot_id, target)
 
 
 def _s3_lake(s3: S3Server) -> Lake:

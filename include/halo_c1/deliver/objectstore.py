@@ -25,7 +25,7 @@ from upath import UPath
 
 from halo_c1.deliver.errors import DeliveryError
 from halo_c1.errors import ConfigurationError
-from halo_c1.lake import as_path, is_local
+from halo_c1.lake import as_path, make_local_dirs, restrict_local
 
 log = logging.getLogger(__name__)
 
@@ -172,9 +172,9 @@ class ObjectStorageTarget:
         `chunk_size` (plus the object store's upload buffer) whatever the size."""
         temporary = self.path.parent / f"{self.path.name}.tmp-{uuid.uuid4().hex}"
         try:
-            if is_local(self.path):
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+            make_local_dirs(self.path.parent)
             sha256, size = _copy_hashing(c1z, temporary, self.chunk_size)
+            restrict_local(temporary)
             _verify(temporary, sha256, size, self.chunk_size)
         except Exception as exc:
             _discard(temporary)
