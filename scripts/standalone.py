@@ -8,6 +8,11 @@ starts the HaloITSM simulator (unless HALO_C1_USE_SIMULATOR=0) and `airflow stan
 background (logs in .airflow/standalone.log), and waits until the API answers healthy.
 `stop` signals standalone's children first and the parent last: SIGTERM to the parent alone
 orphans its scheduler and workers (shared/spec/airflow-gx-notes.md §3).
+
+The UI and REST API listen on 127.0.0.1 only and always ask for a login (user `admin`, password
+generated into `.airflow/simple_auth_manager_passwords.json.generated`): the lake holds every agent's
+and end user's name and email, and the API can trigger runs. To listen elsewhere on purpose, set
+`HALO_C1_STANDALONE_HOST` (e.g. `0.0.0.0`) and `HALO_C1_STANDALONE_PORT`; the login stays.
 """
 
 from __future__ import annotations
@@ -27,7 +32,42 @@ from scripts.run_local import DEMO_TENANT, PROJECT_DIR, SIMULATOR_PORT, airflow_
 
 HOME = PROJECT_DIR / ".airflow"
 PIDS = {"standalone": HOME / "standalone.pid", "simulator": HOME / "simulator.pid"}
-HEALTH_URL = "http://127.0.0.1:8080/api/v2/monitor/health"
+HOST_VARIABLE, PORT_VARIABLE = "HALO_C1_STANDALONE_HOST", "HALO_C1_STANDALONE_PORT"
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+PASSWORDS_FILE = "simple_auth_manager_passwords.json.generated"
+
+
+def listen_address(environ: dict[str, str]) -> tuple[str, int]:
+    """Where the UI and API listen: 127.0.0.1:8080 unless the environment says otherwise on purpose."""
+    host = environ.get(HOST_VARIABLE, "").strip() or "127.0.0.1"
+    port = environ.get(PORT_VARIABLE, "").strip() or "8080"
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise SystemExit(f"{PORT_VARIABLE} must be a TCP port number, got {port!r}")
+    return host, int(port)
+
+
+def local_url(host: str, port: int) -> str:
+    """The URL this machine reaches the API on (a wildcard bind is reached on loopback)."""
+    reachable = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    return f"http://{f'[{reachable}]' if ':' in reachable else reachable}:{port}"
+
+
+def standalone_environment(base: dict[str, str], host: str, port: int) -> dict[str, str]:
+    """`base` with the API bound to `host:port` and a login required for the UI and the REST API.
+
+    `simple_auth_manager_all_admins` is forced off: with it on, every request (also from another
+    host, also to the REST API) is an anonymous admin.
+    """
+    return {
+        **base,
+        "AIRFLOW__API__HOST": host,
+        "AIRFLOW__API__PORT": str(port),
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{local_url(host, port)}/execution/",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+        "AIRFLOW__CORE__PARALLELISM": "4",
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
+    }
 
 
 def _spawn(name: str, command: list[str], env: dict[str, str]) -> None:
@@ -40,14 +80,9 @@ def _spawn(name: str, command: list[str], env: dict[str, str]) -> None:
 
 def start() -> int:
     HOME.mkdir(exist_ok=True)
-    env = airflow_environment()
-    env.update(
-        {
-            "AIRFLOW__CORE__PARALLELISM": "4",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
-            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
-        }
-    )
+    host, port = listen_address(dict(os.environ))
+    env = standalone_environment(airflow_environment(), host, port)
+    url = local_url(host, port)
     # The metadata DB holds the settings so the UI shows them; env-var copies would hide them.
     for key in [k for k in env if k.startswith(("AIRFLOW_CONN_", "AIRFLOW_VAR_"))]:
         del env[key]
@@ -65,8 +100,11 @@ def start() -> int:
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         try:
-            if httpx.get(HEALTH_URL, timeout=2).status_code == 200:
-                print("Airflow is up: http://127.0.0.1:8080 (all users are admins locally)")
+            if httpx.get(f"{url}/api/v2/monitor/health", timeout=2).status_code == 200:
+                print(f"Airflow is up: {url} (listening on {host}:{port})")
+                print(f"log in as `admin` with the password in {HOME / PASSWORDS_FILE}")
+                if host not in LOOPBACK_HOSTS:
+                    print(f"NOTE: {HOST_VARIABLE}={host}: other hosts can reach the login page")
                 print(f"logs: {HOME / 'standalone.log'}; stop with `make airflow-stop`")
                 return 0
         except httpx.HTTPError:

@@ -68,3 +68,81 @@ def test_transform_and_gate_of_extracted_tenant_match_the_simulator(start_simula
         "api_agent_holding_role",
         "email_syntax",
     }
+
+
+CURATED_TABLES = ("resource_types", "resources", "entitlements", "grants", "rejected_rows")
+
+
+def _tenant_with_an_agent_only_department():
+    """The seeded tenant, plus a department that only one agent's own row names (no team has it)."""
+    from dev.halo_simulator.tenant import build_tenant
+
+    tenant = build_tenant(TENANT)
+    agent = tenant.non_system_agents()[0]
+    agent["departments"] = [
+        *agent["departments"],
+        {
+            "id": 9901,
+            "agent_id": agent["id"],
+            "department_id": 99,
+            "department_name": "Legal",
+            "role_id": None,
+        },
+    ]
+    return tenant, str(agent["id"])
+
+
+def test_per_group_membership_mode_gives_the_same_curated_tables_as_inline(start_simulator, tmp_path):
+    tenant, agent_id = _tenant_with_an_agent_only_department()
+    curated = {}
+    for inline in (True, False):
+        sim = start_simulator(tenant=tenant, membership_inline=inline, agent_envelope="results", page_cap=7)
+        lake = Lake(str(tmp_path / f"inline={inline}"))
+        with HaloClient(halo_settings(sim)) as client:
+            extract_snapshot(client, lake, SNAPSHOT)
+        transform_snapshot(lake, SNAPSHOT)
+        curated[inline] = {name: read_parquet(lake.curated_file(name, SNAPSHOT)) for name in CURATED_TABLES}
+
+    grants = curated[False]["grants"].to_pylist()
+    inherited_departments = [
+        g for g in grants if g["resource_type_id"] == "department" and g["source_role_ids"]
+    ]
+    assert inherited_departments, "the tenant must hold role-inherited department memberships"
+    assert any(not g["is_direct"] for g in inherited_departments)
+    assert f"department:99:member:agent:{agent_id}" in {g["grant_id"] for g in grants}
+    for name in CURATED_TABLES:
+        assert curated[False][name].equals(curated[True][name]), name
+
+
+def test_flags_halo_does_not_send_reject_the_row_instead_of_enabling_it(start_simulator, tmp_path):
+    from dev.halo_simulator.tenant import build_tenant
+
+    tenant = build_tenant(TENANT)
+    agents = tenant.non_system_agents()
+    odd = {str(agents[0]["id"]): "yes", str(agents[1]["id"]): 1, str(agents[2]["id"]): "disabled"}
+    for agent in agents[:3]:
+        agent["isdisabled"] = odd[str(agent["id"])]
+    tenant.users[0]["inactive"] = "no"
+    tenant.teams[0]["inactive"] = 0
+    sim = start_simulator(tenant=tenant)
+    lake = Lake(str(tmp_path / "lake"))
+    with HaloClient(halo_settings(sim)) as client:
+        extract_snapshot(client, lake, SNAPSHOT)
+    stats = transform_snapshot(lake, SNAPSHOT)
+
+    flagged = {key: count for key, count in stats["rejected"].items() if key.endswith("/invalid_flag")}
+    assert flagged == {"agents/invalid_flag": 3, "users/invalid_flag": 1, "teams/invalid_flag": 1}
+    # Their memberships go with them, counted too (never silently dropped).
+    assert set(stats["rejected"]) - set(flagged) <= {
+        "agent_memberships/unknown_agent",
+        "agent_memberships/unknown_team",
+    }
+    resources = read_parquet(lake.curated_file("resources", SNAPSHOT)).to_pylist()
+    kept = {(r["resource_type_id"], r["resource_id"]) for r in resources}
+    assert not {("agent", agent_id) for agent_id in odd} & kept
+    assert ("user", str(tenant.users[0]["id"])) not in kept
+    assert ("team", str(tenant.teams[0]["id"])) not in kept
+    rejected = {
+        r["entity"]: r for r in read_parquet(lake.curated_file("rejected_rows", SNAPSHOT)).to_pylist()
+    }
+    assert f"{agents[0]['id']} (isdisabled='yes')" in rejected["agents"]["examples"]

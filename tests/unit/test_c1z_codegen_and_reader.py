@@ -28,9 +28,7 @@ def test_c1z_codegen_check_names_a_stale_file(tmp_path):
     stale.write_text(stale.read_text() + "\n")
     (committed / "c1" / "connector" / "v2" / "asset_pb2.pyi").unlink()
     assert codegen.stale_files(committed) == ["c1/connector/v2/asset_pb2.pyi", "c1/connector/v2/grant_pb2.py"]
-    with pytest.raises(
-        codegen.StaleGeneratedCode, match=r"grant_pb2\.py.*python -m halo_c1\.c1z\.codegen"
-    ):
+    with pytest.raises(codegen.StaleGeneratedCode, match=r"grant_pb2\.py.*python -m halo_c1\.c1z\.codegen"):
         codegen.check(committed)
 
 

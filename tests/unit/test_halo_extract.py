@@ -22,11 +22,21 @@ TEAMS = [{"id": 1, "name": "1st Line", "department_id": 7.0, "department_name": 
 ROLES = [{"id": "r-admin", "name": "Admin"}]
 
 
+def departments_of(agent_id):
+    """Agent 6 holds department 7 only through the admin role, and department 9 that no team names."""
+    if agent_id == 6:
+        return [
+            {"department_id": 7, "department_name": "IT", "role_id": "r-admin"},
+            {"department_id": 9, "department_name": "Legal", "role_id": ""},
+        ]
+    return [{"department_id": 7, "department_name": "IT", "role_id": None}]
+
+
 def agent(agent_id, *, inline=True):
     row = {"id": agent_id, "name": f"Agent {agent_id}", "email": f"a{agent_id}@x", "password": "hunter2"}
     if inline:
         row["teams"] = [{"team_id": 1, "team_name": "1st Line", "role_id": "r-admin" if agent_id % 2 else ""}]
-        row["departments"] = [{"department_id": 7, "department_name": "IT", "role_id": None}]
+        row["departments"] = departments_of(agent_id)
         row["roles"] = [{"id": "r-admin", "name": "Admin"}]
     return row
 
@@ -54,6 +64,9 @@ class FakeHalo:
             return httpx.Response(200, json=ROLES)
         if path == "/api/Agent":
             return self.page(self.agents, params, "results", glitch="role" not in params)
+        if path.startswith("/api/Agent/") and params.get("includedetails") == "true":
+            agent_id = int(path.rsplit("/", 1)[1])
+            return httpx.Response(200, json={**agent(agent_id), "departments": departments_of(agent_id)})
         if path == "/api/Users":
             return self.page(self.users, params, "users")
         return httpx.Response(404, json={"Message": "no such thing"})
@@ -88,13 +101,13 @@ def test_extract_writes_every_entity_and_the_manifest_last(tmp_path):
     assert table(lake, "teams")[0]["department_id"] == "7"
     assert [r["role_id"] for r in table(lake, "roles")] == ["r-admin"]
     assert len(table(lake, "users")) == 5
-    assert summary["counts"] == {"agents": 5, "agent_memberships": 15, "teams": 1, "roles": 1, "users": 5}
+    assert summary["counts"] == {"agents": 5, "agent_memberships": 16, "teams": 1, "roles": 1, "users": 5}
     assert summary["membership_sources"] == {
         "team": "agent list",
         "department": "agent list",
         "role": "agent list",
     }
-    assert summary["distinct_department_ids"] == 1
+    assert summary["distinct_department_ids"] == 2
     assert summary["requests"] == len(fake.paths) == 1 + 2 + 3 + 3
     assert read_json(lake.raw_manifest(SNAPSHOT)) == json.loads(json.dumps(summary))
     assert len(table(lake, "request_log")) == summary["requests"]
@@ -118,20 +131,40 @@ def test_memberships_fall_back_to_one_request_per_group(tmp_path):
     assert {(r["kind"], r["target_id"], r["source"]) for r in memberships} == {
         ("team", "1", "GET /api/Team/1?includeagents=true"),
         ("role", "r-admin", "GET /api/Agent?role=r-admin"),
-        ("department", "7", "GET /api/Agent?department_id=7"),
+        *(("department", "7", f"GET /api/Agent/{i}?includedetails=true") for i in range(2, 7)),
+        ("department", "9", "GET /api/Agent/6?includedetails=true"),
     }
-    assert len(memberships) == 15
-    assert summary["membership_sources"]["team"] == "per group"
-    # 1 team + 3 pages for the role + 3 pages for the department, never one request per agent.
-    assert summary["membership_fallback_requests"] == 7
+    assert len(memberships) == 16
+    assert summary["membership_sources"] == {
+        "team": "per group",
+        "role": "per group",
+        "department": "per agent",
+    }
+    # 1 team + 3 pages for the role + one detail per agent for departments.
+    assert summary["membership_fallback_requests"] == 1 + 3 + 5
     assert fake.paths.count("/api/Team/1") == 1
+
+
+def test_per_agent_departments_keep_role_inheritance_and_agent_only_departments(tmp_path):
+    inline, _ = run(tmp_path / "inline", FakeHalo())
+    per_group, _ = run(tmp_path / "per_group", FakeHalo(inline=False))
+
+    def departments(lake):
+        rows = table(lake, "agent_memberships")
+        return sorted(
+            (r["agent_id"], r["target_id"], r["via_role_id"]) for r in rows if r["kind"] == "department"
+        )
+
+    assert departments(per_group) == departments(inline)
+    assert ("6", "7", "r-admin") in departments(per_group)
+    assert ("6", "9", None) in departments(per_group)
 
 
 def test_listing_that_changes_while_read_is_restarted_from_page_one(tmp_path):
     lake, summary = run(tmp_path, FakeHalo(glitches=1))
     assert summary["listing_restarts"] == 1
     assert [r["agent_id"] for r in table(lake, "agents")] == ["2", "3", "4", "5", "6"]
-    assert summary["counts"]["agent_memberships"] == 15
+    assert summary["counts"]["agent_memberships"] == 16
 
 
 def test_persistent_anomaly_fails_without_a_manifest_and_keeps_the_earlier_snapshot(tmp_path):
@@ -206,3 +239,19 @@ def test_a_team_deleted_between_list_and_detail_has_no_members_and_the_run_goes_
     assert lake.has_raw(SNAPSHOT)
     assert [m for m in table(lake, "agent_memberships") if m["kind"] == "team"] == []
     assert "team 1 was deleted during the extraction" in caplog.text
+
+
+@pytest.mark.parametrize("value", ["yes", "no", 1, 0, 2, 1.0, "enabled", "", {"x": 1}])
+def test_a_flag_that_is_not_a_boolean_is_recorded_never_guessed(value):
+    row = agent_row({"id": 12, "name": "A", "isdisabled": value})
+    assert row["isdisabled"] is None
+    assert row["invalid_flags"] == [f"isdisabled={value!r}"]
+    assert user_row({"id": 3, "inactive": value, "isserviceaccount": False})["invalid_flags"] == [
+        f"inactive={value!r}"
+    ]
+
+
+@pytest.mark.parametrize(("value", "expected"), [(True, True), (False, False), ("TRUE", True), (None, None)])
+def test_booleans_and_absent_flags_parse(value, expected):
+    row = agent_row({"id": 12, "isdisabled": value})
+    assert (row["isdisabled"], row["invalid_flags"]) == (expected, None)

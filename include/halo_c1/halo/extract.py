@@ -7,13 +7,16 @@ What is read (ARCHITECTURE.md §2, haloitsm-api.md §2.8):
     agents       GET /api/Agent?includedisabled=true&includeapiagents=true&includeroles=true
                      &includeunassigned=false&include_membership_info=true&pageinate=true…  (paged)
     memberships  the `teams`/`departments`/`roles` arrays on the agent rows (no extra request);
-                 only for a kind the list rows do not carry, one request per group:
-                 GET /api/Team/{id}?includeagents=true per team, GET /api/Agent?role=<id> per role,
-                 GET /api/Agent?department_id=<id> per department seen on teams (each paged)
+                 only for a kind the list rows do not carry: GET /api/Team/{id}?includeagents=true
+                 per team, GET /api/Agent?role=<id> per role (each paged), and for departments
+                 GET /api/Agent/{id}?includedetails=true per agent lacking them
     users        GET /api/Users?includeactive=true&includeinactive=true&pageinate=true…  (paged)
 
 So a tenant whose agent list carries memberships costs 2 + ⌈agents/cap⌉ + ⌈users/cap⌉ requests plus
-the token; without inline memberships add T + R·⌈members/cap⌉ + D·⌈members/cap⌉.
+the token; without inline memberships add T + R·⌈members/cap⌉ + A (agents). Departments are read per
+agent because nothing else says the same thing: `GET /api/Agent?department_id=` names the members of
+a department already known from a team (not one referenced only by an agent), and not whether a
+membership was inherited from a role, so both membership modes yield the same curated tables.
 
 Consistency: every file is written page by page (memory stays bounded) to a hidden temporary file.
 A listing that changes while it is read (see `paging`) is read again from page 1, at most
@@ -37,7 +40,7 @@ import pyarrow.parquet as pq
 
 from halo_c1 import model
 from halo_c1.halo.client import HaloClient
-from halo_c1.halo.errors import HaloPagingError, HaloResponseError, HaloSnapshotExistsError
+from halo_c1.halo.errors import HaloPagingError, HaloResponseError, HaloSnapshotExistsError, truncate
 from halo_c1.halo.paging import normalize_id
 from halo_c1.halo.redact import strip_secret_keys
 from halo_c1.lake import Lake, parquet_writer, write_json
@@ -123,17 +126,33 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else str(value)
 
 
-def _flag(value: Any) -> bool | None:
-    if isinstance(value, bool):
+_NOT_A_FLAG = object()
+
+
+def _flag(value: Any) -> Any:
+    """A HaloITSM boolean: JSON true/false (or the strings "true"/"false"); null when absent.
+
+    Anything else ("yes", "no", 1, 0, "enabled") is `_NOT_A_FLAG`: Halo does not send it, so its
+    meaning is a guess, and a guess of "not disabled" would make an account ENABLED in C1.
+    """
+    if value is None or isinstance(value, bool):
         return value
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
         return value.strip().lower() == "true"
-    if isinstance(value, int) and value in (0, 1):
-        return bool(value)
-    return None
+    return _NOT_A_FLAG
 
 
-def _via_role(value: Any) -> str | None:
+def _flags(row: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    """The flag columns, plus `invalid_flags` naming (with the value) any that is not a boolean."""
+    parsed = {name: _flag(row.get(name)) for name in names}
+    invalid = [f"{name}={truncate(repr(row.get(name)), 40)}" for name in names if parsed[name] is _NOT_A_FLAG]
+    return {
+        **{name: None if value is _NOT_A_FLAG else value for name, value in parsed.items()},
+        "invalid_flags": invalid or None,
+    }
+
+
+def via_role(value: Any) -> str | None:
     """A membership row's `role_id`: set means inherited from that role; blank means direct."""
     role_id = normalize_id(value)
     return role_id if role_id and role_id.strip() and role_id != "0" else None
@@ -151,8 +170,7 @@ def agent_row(row: dict[str, Any]) -> dict[str, Any]:
             key: _text(row.get(key))
             for key in ("name", "firstname", "surname", "email", "ad", "lastlogindate")
         },
-        "isdisabled": _flag(row.get("isdisabled")),
-        "isapiagent": _flag(row.get("isapiagent")),
+        **_flags(row, ("isdisabled", "isapiagent")),
         "raw_json": raw_json(row),
     }
 
@@ -163,7 +181,7 @@ def team_row(row: dict[str, Any]) -> dict[str, Any]:
         "name": _text(row.get("name")),
         "department_id": normalize_id(row.get("department_id")),
         "department_name": _text(row.get("department_name")),
-        "inactive": _flag(row.get("inactive")),
+        **_flags(row, ("inactive",)),
         "raw_json": raw_json(row),
     }
 
@@ -177,8 +195,7 @@ def user_row(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "user_id": normalize_id(row.get("id")),
         **{key: _text(row.get(key)) for key in texts},
-        "inactive": _flag(row.get("inactive")),
-        "isserviceaccount": _flag(row.get("isserviceaccount")),
+        **_flags(row, ("inactive", "isserviceaccount")),
         "raw_json": raw_json(row),
     }
 
@@ -194,7 +211,7 @@ def membership_row(agent_id: str | None, kind: str, item: Any, source: str) -> d
     else:
         target_id = normalize_id(item.get(f"{kind}_id"))
         target_name = _text(item.get(f"{kind}_name"))
-        via_role_id = _via_role(item.get("role_id"))
+        via_role_id = via_role(item.get("role_id"))
     return {
         "agent_id": agent_id,
         "kind": kind,
@@ -312,9 +329,11 @@ class _Extraction:
     def memberships_per_group(
         self, lacking: dict[str, set[str]], teams: list[dict[str, Any]], roles: list[dict[str, Any]]
     ) -> None:
-        """For each kind the agent list did not carry, ask per group (not per agent)."""
+        """For each kind the agent list did not carry, ask per group; departments per agent (see above)."""
         for kind in MEMBERSHIP_ARRAYS:
             self.membership_sources[kind] = "agent list" if not lacking[kind] else "per group"
+        if lacking["department"]:
+            self.membership_sources["department"] = "per agent"
         if lacking["team"]:
             for team in teams:
                 team_id = normalize_id(team.get("id"))
@@ -353,19 +372,27 @@ class _Extraction:
                     ]
                 )
         if lacking["department"]:
-            names = {normalize_id(t.get("department_id")): _text(t.get("department_name")) for t in teams}
-            for department_id in sorted(d for d in names if is_department_id(d)):
-                source = f"GET /api/Agent?department_id={department_id}"
-                members = self.members_of(
-                    source, "/api/Agent", {**AGENT_PARAMS, "department_id": department_id}
-                )
-                item = {"department_id": department_id, "department_name": names[department_id]}
-                self.write_memberships(
-                    [
-                        membership_row(agent_id, "department", item, source)
-                        for agent_id in self._lacking_ids(members, lacking["department"])
-                    ]
-                )
+            for agent_id in sorted(lacking["department"], key=lambda value: (len(value), value)):
+                self.departments_of_agent(agent_id)
+
+    def departments_of_agent(self, agent_id: str) -> None:
+        """One agent's department rows (direct and role-inherited) from its detail record."""
+        source = f"GET /api/Agent/{agent_id}?includedetails=true"
+        try:
+            detail = self.client.get_json(f"/api/Agent/{agent_id}", {"includedetails": "true"})
+        except HaloResponseError as error:
+            if error.status != 404:
+                raise
+            log.warning("agent %s was deleted during the extraction: no departments recorded", agent_id)
+            return
+        self.fallback_requests += 1
+        items = detail.get("departments") if isinstance(detail, dict) else None
+        if not isinstance(items, list):
+            raise HaloPagingError(
+                f"{source} carries no departments list; the agent's department memberships cannot be read",
+                restartable=False,
+            )
+        self.write_memberships([membership_row(agent_id, "department", item, source) for item in items])
 
     @staticmethod
     def _lacking_ids(members: Iterable[dict[str, Any]], lacking: set[str]) -> list[str]:

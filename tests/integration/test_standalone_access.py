@@ -1,0 +1,118 @@
+"""`make airflow-standalone` stays local: the API server with the standalone's settings, for real.
+
+The real `airflow api-server` runs with `scripts.standalone.standalone_environment` in its own Airflow
+home on a free port: it must answer on 127.0.0.1 only, refuse anonymous REST calls, and accept the
+generated admin login.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from scripts.standalone import (
+    PASSWORDS_FILE,
+    listen_address,
+    local_url,
+    standalone_environment,
+)
+from tests.conftest import PROJECT
+
+AIRFLOW = str(Path(sys.executable).parent / "airflow")
+
+pytestmark = pytest.mark.integration
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_listens_on_loopback_unless_asked_otherwise():
+    assert listen_address({}) == ("127.0.0.1", 8080)
+    assert listen_address({"HALO_C1_STANDALONE_HOST": "0.0.0.0", "HALO_C1_STANDALONE_PORT": "9090"}) == (
+        "0.0.0.0",
+        9090,
+    )
+    with pytest.raises(SystemExit, match="HALO_C1_STANDALONE_PORT must be a TCP port"):
+        listen_address({"HALO_C1_STANDALONE_PORT": "http"})
+    assert local_url("0.0.0.0", 9090) == "http://127.0.0.1:9090"
+
+
+def test_a_login_is_required_even_if_the_environment_turns_it_off():
+    env = standalone_environment({"AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True"}, "0.0.0.0", 8081)
+
+    assert env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS"] == "False"
+    assert env["AIRFLOW__API__HOST"] == "0.0.0.0"
+    assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://127.0.0.1:8081/execution/"
+
+
+@pytest.fixture
+def api_server(tmp_path) -> Iterator[tuple[str, int, Path]]:
+    """`airflow api-server` with the standalone's environment in a fresh home; (url, port, home)."""
+    port, home = _free_port(), tmp_path / "home"
+    base = {
+        **os.environ,
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGS_FOLDER": str(tmp_path / "no-dags"),
+        "AIRFLOW__API__WORKERS": "1",
+    }
+    env = standalone_environment(base, "127.0.0.1", port)
+    subprocess.run([AIRFLOW, "db", "migrate"], env=env, cwd=PROJECT, check=True, capture_output=True)
+    log = (tmp_path / "api.log").open("wb")
+    process = subprocess.Popen(
+        [AIRFLOW, "api-server"], env=env, cwd=PROJECT, stdout=log, stderr=log, start_new_session=True
+    )
+    url = local_url("127.0.0.1", port)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{url}/api/v2/monitor/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert process.poll() is None, (tmp_path / "api.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "api-server did not become healthy in 120 s"
+            time.sleep(1)
+        yield url, port, home
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+
+def test_api_answers_on_loopback_only_and_never_anonymously(api_server):
+    url, port, home = api_server
+
+    # Bound to 127.0.0.1 itself, not to every address: another address of this host is refused
+    # (127.0.0.2 is this host too; a 0.0.0.0 bind would answer there).
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"http://127.0.0.2:{port}/api/v2/monitor/health", timeout=2)
+
+    assert httpx.get(f"{url}/api/v2/dags", timeout=10).status_code == 401
+    trigger = httpx.post(f"{url}/api/v2/dags/haloitsm_to_c1/dagRuns", json={"logical_date": None}, timeout=10)
+    assert trigger.status_code == 401
+
+    password = json.loads((home / PASSWORDS_FILE).read_text())["admin"]
+    wrong = httpx.post(f"{url}/auth/token", json={"username": "admin", "password": "admin"}, timeout=10)
+    assert wrong.status_code in (401, 403)
+    token = httpx.post(f"{url}/auth/token", json={"username": "admin", "password": password}, timeout=10)
+    assert token.status_code in (200, 201), token.text
+    headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    assert httpx.get(f"{url}/api/v2/dags", headers=headers, timeout=10).status_code == 200
