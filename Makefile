@@ -15,7 +15,7 @@ help:
 	@echo "make test   - run every test"
 	@echo "make lint   - ruff (with the Airflow AIR rules)"
 	@echo "make bench  - run the benchmarks under bench/"
-	@echo "make proto  - regenerate include/halo_c1/c1z/pb from the .proto files"
+	@echo "make proto  - regenerate include/halo_c1/c1z/pb and include/halo_c1/c1/pb from the .proto files"
 	@echo "make airflow-standalone / airflow-stop - the real scheduler and UI on http://127.0.0.1:8080 (login: admin)"
 
 venv: $(STAMP)
@@ -45,9 +45,11 @@ fmt: venv
 
 proto: venv
 	$(BIN)/python -m halo_c1.c1z.codegen
+	$(BIN)/python -m halo_c1.c1.codegen
 
 proto-check: venv
 	$(BIN)/python -m halo_c1.c1z.codegen --check
+	$(BIN)/python -m halo_c1.c1.codegen --check
 
 bench: venv
 	$(BIN)/python bench/extract.py

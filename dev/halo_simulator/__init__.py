@@ -10,6 +10,10 @@ switches between the plausible readings.
         ...  # talk to sim.base_url with client id/secret sim.config.client_id / client_secret
         sim.set_faults(Faults(server_error=ServerError(status=502, times=2, path="/api/Users")))
 
+Writes: `POST /api/Agent` upserts agents; what a posted `teams`/`roles` list means is switchable
+(`SimulatorConfig(list_semantics=...)`, see `writes.py`), inherited rows follow the roles after
+every write, and `sim.write_counts()` / `GET /_sim/stats` count the writes.
+
 `python -m dev.halo_simulator --help` serves one from the command line.
 """
 
@@ -29,10 +33,12 @@ from .faults import (
 )
 from .server import Simulator, running_simulator
 from .tenant import UNASSIGNED_AGENT_ID, Membership, Tenant, TenantSpec, build_tenant
+from .writes import LIST_SEMANTICS
 
 __all__ = [
     "AGENT_ENVELOPES",
     "KNOWN_SCOPES",
+    "LIST_SEMANTICS",
     "UNASSIGNED_AGENT_ID",
     "DropConnection",
     "DuplicateRow",

@@ -17,6 +17,7 @@ from .config import AGENT_ENVELOPES, SimulatorConfig
 from .faults import Faults, RateLimit
 from .server import Simulator
 from .tenant import TenantSpec
+from .writes import LIST_SEMANTICS
 
 log = logging.getLogger("halo_simulator")
 
@@ -59,6 +60,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--client-id", default=SimulatorConfig.client_id)
     p.add_argument("--client-secret", default=SimulatorConfig.client_secret)
     p.add_argument("--token-expires-in", type=int, default=3600)
+    p.add_argument(
+        "--list-semantics",
+        choices=LIST_SEMANTICS,
+        default="replace",
+        help="what a posted teams/departments/roles list does on POST /api/Agent",
+    )
     return p.parse_args(argv)
 
 
@@ -84,6 +91,7 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
         membership_inline=args.membership_inline,
         page_cap=args.page_cap,
         token_expires_in=args.token_expires_in,
+        list_semantics=args.list_semantics,
     )
 
 

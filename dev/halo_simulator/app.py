@@ -20,6 +20,9 @@ protocols), calls `abort()` on its asyncio transport and returns once uvicorn ha
 connection go (`cycle.disconnected`), so uvicorn sends and logs nothing. If that private attribute
 ever disappears, the gate raises instead and the client gets a 500.
 
+`POST /api/Agent` upserts agents (writes.py); `GET /api/Team/{id}` and `GET /api/Roles/{id}` answer
+404 for unknown ids.
+
 Agent list filters (`GET /api/Agent`), all ANDed: `includeenabled` (default true), `includedisabled`,
 `includeapiagents`, `includeunassigned` (default false each; an API agent that is disabled needs both
 flags), `role` (role string id or its `id_int`), `team_id`, `team` (name), `department_id` (agents
@@ -31,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import secrets
 import threading
 import time
@@ -50,6 +54,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .config import SimulatorConfig
 from .faults import FaultBook, Faults, retry_after_seconds
 from .tenant import Row, Tenant, _int_id, build_tenant
+from .writes import AgentWriter, WriteRejected
 
 # Scopes Halo knows (spec §1.4, PS Classes/HaloAuth.psm1). There is no read:agents or read:users.
 _SCOPE_AREAS = (
@@ -95,6 +100,8 @@ class SimulatorState:
         self._tokens: dict[str, float] = {}
         self._requests: Counter[str] = Counter()
         self._statuses: Counter[int] = Counter()
+        self._writes: Counter[str] = Counter()
+        self.write_hook: Callable[[Tenant], None] | None = None
 
     # -- tokens ----------------------------------------------------------------------------------
 
@@ -134,10 +141,20 @@ class SimulatorState:
         with self._lock:
             return dict(sorted(self._statuses.items()))
 
+    def count_write(self, key: str, n: int = 1) -> None:
+        with self._lock:
+            self._writes[key] += n
+
+    def write_counts(self) -> dict[str, int]:
+        """`posts` (accepted POST /api/Agent), `agents_updated`, `agents_created`, `rejected` (400s)."""
+        with self._lock:
+            return {k: self._writes[k] for k in ("posts", "agents_updated", "agents_created", "rejected")}
+
     def reset_counts(self) -> None:
         with self._lock:
             self._requests.clear()
             self._statuses.clear()
+            self._writes.clear()
 
     def set_faults(self, faults: Faults) -> None:
         self.faults.replace(faults)
@@ -150,6 +167,7 @@ class SimulatorState:
             "by_status": {str(k): v for k, v in statuses.items()},
             "rate_limited": statuses.get(429, 0),
             "faults_fired": self.faults.fired(),
+            "writes": self.write_counts(),
         }
 
 
@@ -363,6 +381,7 @@ class _Api:
             route("POST", "/token", self.token),
             route("GET", "/api/authinfo", self.authinfo),
             route("GET", "/api/Agent", self.agents),
+            route("POST", "/api/Agent", self.post_agents),
             route("GET", "/api/Agent/me", self.agent_me),
             route("GET", "/api/Agent/{id}", self.agent, "/api/Agent/{id:int}"),
             route("GET", "/api/Team", self.teams),
@@ -474,6 +493,31 @@ class _Api:
             if needle and not _matches_search(agent, needle, ("name", "email")):
                 continue
             yield agent
+
+    async def post_agents(self, request: Request) -> Response:
+        """Upsert agents (writes.py); the whole body is checked before anything changes."""
+        try:
+            body = json.loads(await request.body())
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            self.state.count_write("rejected")
+            return JSONResponse({"error": "the body is not JSON"}, 400)
+        writer = AgentWriter(
+            self.tenant, self.config.list_semantics, reject_inherited_rows=self.config.reject_inherited_rows
+        )
+        try:
+            items = writer.validate(body)
+        except WriteRejected as exc:
+            self.state.count_write("rejected")
+            return JSONResponse({"error": str(exc)}, 400)
+        if self.state.write_hook is not None:
+            self.state.write_hook(self.tenant)
+        saved = []
+        for item in items:
+            agent, created = writer.apply(item)
+            self.state.count_write("agents_created" if created else "agents_updated")
+            saved.append(agent)
+        self.state.count_write("posts")
+        return JSONResponse(saved if isinstance(body, list) else saved[0])
 
     async def agent(self, request: Request) -> Response:
         return self._one_agent(

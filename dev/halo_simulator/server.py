@@ -14,7 +14,7 @@ import contextlib
 import socket
 import threading
 import time
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import Any
 
 import uvicorn
@@ -124,6 +124,17 @@ class Simulator:
 
     def reset_counts(self) -> None:
         self._state.reset_counts()
+
+    def write_counts(self) -> dict[str, int]:
+        """`posts`, `agents_updated`, `agents_created`, `rejected` (as in `stats()["writes"]`)."""
+        return self._state.write_counts()
+
+    def on_write(self, hook: Callable[[Tenant], None] | None) -> None:
+        """Run `hook(tenant)` inside each accepted POST /api/Agent, just before it is applied.
+
+        It stands for another HaloITSM user changing the tenant between a client's read and write.
+        """
+        self._state.write_hook = hook
 
     def stats(self) -> dict[str, Any]:
         """What `GET /_sim/stats` answers."""

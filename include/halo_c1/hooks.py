@@ -7,6 +7,7 @@ cheaply at parse time.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -21,6 +22,8 @@ LAKE_CONN_VARIABLE = "halo_c1_lake_conn_id"
 DELIVERY_URL_VARIABLE = "halo_c1_delivery_url"
 DELIVERY_CONN_VARIABLE = "halo_c1_delivery_conn_id"
 MAX_DROP_RATIO_VARIABLE = "halo_c1_max_drop_ratio"
+# The Azure SDK logs every request's and response's headers at INFO: hundreds of lines per task.
+AZURE_HTTP_LOGGER = "azure.core.pipeline.policies.http_logging_policy"
 
 
 class ConfigurationError(ValueError):
@@ -51,7 +54,10 @@ def _variable(key: str, default: Any = None) -> Any:
 def _object_storage_path(url: str, conn_id: str | None) -> UPath:
     from airflow.sdk import ObjectStoragePath
 
-    return ObjectStoragePath(url, conn_id=conn_id or None)
+    path = ObjectStoragePath(url, conn_id=conn_id or None)
+    if path.protocol in ("abfs", "abfss"):
+        logging.getLogger(AZURE_HTTP_LOGGER).setLevel(logging.WARNING)
+    return path
 
 
 def lake() -> Lake:

@@ -1,7 +1,7 @@
 """The lake: where each stage's output lives, snapshot ids, and atomic writes.
 
 The lake is a `UPath` (Airflow's `ObjectStoragePath` is one), so the same code writes to
-`file://`, `s3://`, `gs://` or `abfs://`. Layout, Hive-style so DuckDB/Spark/Athena read it:
+`file://`, `s3://` or `abfs://` (Azure Blob). Layout, Hive-style so DuckDB/Spark/Athena read it:
 
     raw/entity=<entity>/snapshot=<id>/part-0.parquet
     raw/_manifests/snapshot=<id>.json          written last: its presence means the raw snapshot is complete
@@ -11,6 +11,8 @@ The lake is a `UPath` (Airflow's `ObjectStoragePath` is one), so the same code w
     c1z/snapshot=<id>/sync.c1z
     deliveries/snapshot=<id>.json               one manifest per delivery
     deliveries/latest.json                      the last delivered snapshot (what the guard compares with)
+    provisioning/audit/date=<YYYY-MM-DD>/<time>-<task>.parquet   one row per grant/revoke (append-only)
+    provisioning/leases/agent=<id>.json         the per-agent writer lease while a grant/revoke runs
 
 Every file is written under a hidden temporary name in its final folder and then moved into place,
 so a reader never sees half a file and a failed run never replaces a good one.
@@ -96,6 +98,14 @@ class Lake:
 
     def latest_delivery(self) -> UPath:
         return self.base / "deliveries" / "latest.json"
+
+    def provisioning_audit_dir(self, day: str | None = None) -> UPath:
+        """The audit table (Hive-partitioned by `date=YYYY-MM-DD`), or one day's folder of it."""
+        folder = self.base / "provisioning" / "audit"
+        return folder / f"date={day}" if day else folder
+
+    def provisioning_lease(self, agent_id: str) -> UPath:
+        return self.base / "provisioning" / "leases" / f"agent={agent_id}.json"
 
 
 def is_local(path: UPath) -> bool:

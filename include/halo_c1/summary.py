@@ -78,6 +78,11 @@ def run_summary(
         lines.append(
             f"c1z: {package.get('path')} ({package.get('size_bytes')} bytes, sha256 {package.get('sha256')})"
         )
+        for field, cut in (package.get("truncated") or {}).items():
+            lines.append(
+                f"  warning: {cut['count']} {field} value(s) cut to C1's {cut['max_bytes']} bytes in the c1z "
+                f"(whole in the curated tables), e.g. {', '.join(cut['examples'])}"
+            )
     if delivery and delivery.get("delivered"):
         lines.append(f"delivered: {delivery.get('target')} (sha256 {delivery.get('sha256')})")
     else:

@@ -444,6 +444,7 @@ class TestStats:
             "by_status": {"200": 4, "401": 1, "404": 2},
             "rate_limited": 0,
             "faults_fired": {},
+            "writes": {"posts": 0, "agents_updated": 0, "agents_created": 0, "rejected": 0},
         }
         server.reset_counts()
         assert (server.request_counts(), server.total_requests(), server.responses_by_status()) == ({}, 0, {})

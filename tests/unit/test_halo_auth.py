@@ -7,7 +7,7 @@ import pytest
 from pydantic import SecretStr
 
 from halo_c1.halo.auth import HaloAuth
-from halo_c1.halo.errors import HaloAuthError
+from halo_c1.halo.errors import HaloAuthError, HaloTokenResponseError
 
 TOKEN_URL = "https://acme.example/auth/token?tenant=acme"
 SECRET = "s3cr3t-value-never-shown"
@@ -109,7 +109,6 @@ def test_a_second_401_is_returned_not_looped():
             httpx.Response(400, json={"error": "invalid_scope", "error_description": "bad scope"}),
             "invalid_scope: bad scope",
         ),
-        (httpx.Response(200, text="<html>login</html>"), "without an access_token"),
     ],
 )
 def test_token_errors_name_the_token_url_and_halos_error_but_not_the_secret(response, expected):
@@ -118,6 +117,22 @@ def test_token_errors_name_the_token_url_and_halos_error_but_not_the_secret(resp
         client.get("/api/Agent")
     assert TOKEN_URL in str(info.value)
     assert SECRET not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        httpx.Response(200, text="<html>login</html>"),
+        httpx.Response(200, headers={"content-type": "application/json"}, text='{"access_tok'),
+        httpx.Response(200, json={"token_type": "Bearer", "expires_in": 3600}),
+    ],
+)
+def test_a_200_without_a_usable_token_is_a_transient_token_response_error(response):
+    client, _ = client_for(TokenServer(token_response=response))
+    with pytest.raises(HaloTokenResponseError, match="answered HTTP 200 without an access_token") as info:
+        client.get("/api/Agent")
+    assert not isinstance(info.value, HaloAuthError)
+    assert TOKEN_URL in str(info.value)
 
 
 def test_transient_token_failure_is_handed_back_to_the_caller():

@@ -226,3 +226,36 @@ def test_throttle_counts_requests_in_flight():
     throttle.release()
     throttle.acquire()
     assert time.now == pytest.approx(7.005)
+
+
+class TruncatedTokens:
+    """The token endpoint cuts its first `bad` answers short (HTTP 200, half a JSON body)."""
+
+    def __init__(self, bad):
+        self.bad = bad
+        self.token_calls = 0
+
+    def __call__(self, request):
+        if request.url.path == "/auth/token":
+            self.token_calls += 1
+            if self.token_calls <= self.bad:
+                return httpx.Response(200, headers={"content-type": "application/json"}, text='{"access_tok')
+            return httpx.Response(200, json={"access_token": "tok-abcdef", "expires_in": 3600})
+        return ok()
+
+
+def test_a_truncated_token_response_is_retried_like_other_transient_failures():
+    server = TruncatedTokens(bad=2)
+    client, slept = make_client(server)
+    assert client.get_json("/api/Agent") == [{"id": 1}]
+    assert server.token_calls == 3
+    assert len(slept) == 2
+    assert client.stats.retries == 2
+
+
+def test_a_token_endpoint_that_never_answers_a_token_fails_clearly_after_retries():
+    server = TruncatedTokens(bad=10**6)
+    client, _ = make_client(server)
+    with pytest.raises(HaloRetriesExhausted, match=r"after 4 attempt\(s\).*HTTP 200 without an access_token"):
+        client.get_json("/api/Agent")
+    assert server.token_calls == 4

@@ -239,3 +239,19 @@ def test_a_team_deleted_between_list_and_detail_has_no_members_and_the_run_goes_
     assert lake.has_raw(SNAPSHOT)
     assert [m for m in table(lake, "agent_memberships") if m["kind"] == "team"] == []
     assert "team 1 was deleted during the extraction" in caplog.text
+
+
+@pytest.mark.parametrize("value", ["yes", "no", 1, 0, 2, 1.0, "enabled", "", {"x": 1}])
+def test_a_flag_that_is_not_a_boolean_is_recorded_never_guessed(value):
+    row = agent_row({"id": 12, "name": "A", "isdisabled": value})
+    assert row["isdisabled"] is None
+    assert row["invalid_flags"] == [f"isdisabled={value!r}"]
+    assert user_row({"id": 3, "inactive": value, "isserviceaccount": False})["invalid_flags"] == [
+        f"inactive={value!r}"
+    ]
+
+
+@pytest.mark.parametrize(("value", "expected"), [(True, True), (False, False), ("TRUE", True), (None, None)])
+def test_booleans_and_absent_flags_parse(value, expected):
+    row = agent_row({"id": 12, "isdisabled": value})
+    assert (row["isdisabled"], row["invalid_flags"]) == (expected, None)

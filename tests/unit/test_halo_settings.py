@@ -72,3 +72,37 @@ def test_build_names_invalid_settings_by_their_own_name():
         HaloSettings.build(base_url="https://a.example", client_id="id", client_secret=SECRET, max_retries=-1)
     assert isinstance(info.value, ValueError)
     assert SECRET not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("host", "extra", "field"),
+    [
+        ("http://acme.haloitsm.com", {}, "base_url"),
+        ("https://acme.haloitsm.com", {"token_url": "http://auth.haloservicedesk.com/token"}, "token_url"),
+        ("http://10.0.0.5:8080", {}, "base_url"),
+    ],
+)
+def test_plain_http_to_a_remote_host_is_refused(host, extra, field):
+    with pytest.raises(HaloConfigError, match=f"{field} uses plain http:// .*allow_insecure_http") as info:
+        HaloSettings.from_connection_fields(host, "id", SECRET, extra)
+    assert SECRET not in str(info.value)
+
+
+@pytest.mark.parametrize("host", ["http://127.0.0.1:8900", "http://localhost:8900", "http://[::1]:8900"])
+def test_plain_http_on_loopback_is_accepted_silently(host, caplog):
+    with caplog.at_level("WARNING", logger="halo_c1.halo"):
+        settings = HaloSettings.from_connection_fields(host, "id", SECRET, {})
+    assert settings.effective_token_url.startswith("http://")
+    assert not caplog.records
+
+
+def test_allow_insecure_http_accepts_plain_http_with_a_warning(caplog):
+    with caplog.at_level("WARNING", logger="halo_c1.halo"):
+        settings = HaloSettings.from_connection_fields(
+            "http://acme.haloitsm.com", "id", SECRET, {"allow_insecure_http": True, "tenant": "acme"}
+        )
+    assert settings.base_url == "http://acme.haloitsm.com"
+    warnings = [r.getMessage() for r in caplog.records]
+    assert any("base_url http://acme.haloitsm.com uses plain http://" in w for w in warnings)
+    assert any("token_url http://acme.haloitsm.com/auth/token uses plain http://" in w for w in warnings)
+    assert all(SECRET not in w and "tenant=acme" not in w for w in warnings)

@@ -149,7 +149,17 @@ def write_c1z(
         "counts": counts,
         "resources_by_type": dict(sorted(builder.resources_by_type.items())),
         "grants_by_resource_type": dict(sorted(builder.grants_by_type.items())),
+        "truncated": builder.truncations.report(),
     }
+    for field, found in summary["truncated"].items():
+        log.warning(
+            "c1z: %d %s value(s) longer than C1's %d bytes were cut at a UTF-8 boundary (the curated "
+            "tables keep them whole), e.g. %s",
+            found["count"],
+            field,
+            found["max_bytes"],
+            ", ".join(found["examples"]),
+        )
     log.info("wrote c1z %s (%d bytes, sync %s, counts %s)", destination, size, sync_id, counts)
     return summary
 
@@ -220,6 +230,56 @@ def _check_id(table: str, row_id: str, column: str, value: str | None) -> bytes:
     return _check_bytes(table, row_id, column, value, 1, MAX_ID_BYTES)
 
 
+ELLIPSIS: Final = "…"
+
+
+def fit_utf8(value: str, max_bytes: int) -> str:
+    """`value` cut to at most `max_bytes` of UTF-8 at a character boundary, ending in "…" when cut.
+
+    >>> fit_utf8("ab€cd", 6)
+    'ab…'
+    """
+    encoded = value.encode()
+    if len(encoded) <= max_bytes:
+        return value
+    room = max_bytes - len(ELLIPSIS.encode())
+    return encoded[:room].decode("utf-8", errors="ignore") + ELLIPSIS
+
+
+class Truncations:
+    """Text fields cut to a C1 limit: counted per table.column, with a few row ids, for a warning.
+
+    Names and descriptions come from HaloITSM as typed; one over C1's limit must not block every
+    delivery, so the c1z carries it cut (the curated tables keep it whole). Ids are never cut.
+    """
+
+    MAX_EXAMPLES: Final = 3
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+        self.limits: dict[str, int] = {}
+        self.examples: dict[str, list[str]] = {}
+
+    def fit(self, table: str, row_id: str, column: str, value: str | None, max_bytes: int) -> str | None:
+        if value is None or len(value) * 4 <= max_bytes:  # no character is longer than 4 bytes
+            return value
+        fitted = fit_utf8(value, max_bytes)
+        if fitted is not value:
+            key = f"{table}.{column}"
+            self.counts[key] += 1
+            self.limits[key] = max_bytes
+            examples = self.examples.setdefault(key, [])
+            if len(examples) < self.MAX_EXAMPLES:
+                examples.append(row_id)
+        return fitted
+
+    def report(self) -> dict[str, dict[str, Any]]:
+        return {
+            key: {"count": count, "max_bytes": self.limits[key], "examples": self.examples[key]}
+            for key, count in sorted(self.counts.items())
+        }
+
+
 class _SyncBuilder:
     """Fills one SQLite c1z database with one sync, validating references as rows arrive."""
 
@@ -245,6 +305,7 @@ class _SyncBuilder:
         self.entitlements: dict[str, tuple[bytes, str, str]] = {}
         self.resources_by_type: Counter[str] = Counter()
         self.grants_by_type: Counter[str] = Counter()
+        self.truncations = Truncations()
         self._tails: dict[tuple[str, bool, tuple[str, ...]], bytes] = {}
         self._entitlement_columns: tuple[pa.Array, pa.Array, pa.Array, pa.Array] | None = None
         self._principals: dict[str, tuple[pa.Array, pa.Array]] = {}
@@ -300,8 +361,12 @@ class _SyncBuilder:
         ):
             table = "resource_types"
             _check_id(table, type_id, "resource_type_id", type_id)
-            _check_bytes(table, type_id, "display_name", display_name, 0, MAX_DISPLAY_NAME_BYTES)
-            _check_bytes(table, type_id, "description", description, 0, MAX_RESOURCE_TYPE_DESCRIPTION_BYTES)
+            display_name = self.truncations.fit(
+                table, type_id, "display_name", display_name, MAX_DISPLAY_NAME_BYTES
+            )
+            description = self.truncations.fit(
+                table, type_id, "description", description, MAX_RESOURCE_TYPE_DESCRIPTION_BYTES
+            )
             if trait not in messages.TRAITS:
                 raise C1zValidationError(table, type_id, f"trait must be one of {sorted(messages.TRAITS)}")
             if type_id in self.resource_types:
@@ -359,8 +424,10 @@ class _SyncBuilder:
             if trait is None:
                 raise C1zValidationError(table, key, f"resource type {type_id!r} is not a resource type")
             _check_id(table, key, "resource_id", resource_id)
-            _check_bytes(table, key, "display_name", display_name, 0, MAX_DISPLAY_NAME_BYTES)
-            _check_bytes(table, key, "description", description, 0, MAX_DESCRIPTION_BYTES)
+            display_name = self.truncations.fit(
+                table, key, "display_name", display_name, MAX_DISPLAY_NAME_BYTES
+            )
+            description = self.truncations.fit(table, key, "description", description, MAX_DESCRIPTION_BYTES)
             if status not in messages.RESOURCE_STATUSES:
                 raise C1zValidationError(
                     table, key, f"status must be one of {model.STATUSES}, got {status!r}"
@@ -442,8 +509,12 @@ class _SyncBuilder:
             strict=True,
         ):
             _check_id(table, entitlement_id, "entitlement_id", entitlement_id)
-            _check_bytes(table, entitlement_id, "display_name", display_name, 0, MAX_DISPLAY_NAME_BYTES)
-            _check_bytes(table, entitlement_id, "description", description, 0, MAX_DESCRIPTION_BYTES)
+            display_name = self.truncations.fit(
+                table, entitlement_id, "display_name", display_name, MAX_DISPLAY_NAME_BYTES
+            )
+            description = self.truncations.fit(
+                table, entitlement_id, "description", description, MAX_DESCRIPTION_BYTES
+            )
             if entitlement_id in self.entitlements:
                 raise C1zValidationError(table, entitlement_id, "duplicate entitlement id")
             resource_bytes = self.resources.get(type_id, {}).get(resource_id)

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from halo_c1.halo.errors import HaloAuthError, truncate
+from halo_c1.halo.errors import HaloAuthError, HaloTokenResponseError, truncate
 from halo_c1.halo.redact import scrub
 from halo_c1.halo.settings import HaloSettings
 
@@ -105,7 +105,10 @@ class HaloAuth(httpx.Auth):
         return httpx.Request("POST", self.token_url, data=form, headers={"Accept": "application/json"})
 
     def _accept_token_response(self, response: httpx.Response) -> bool:
-        """Store the token; False hands a transient answer back; a refusal raises `HaloAuthError`."""
+        """Store the token; False hands a transient answer back; a refusal raises `HaloAuthError`.
+
+        A 200 without a usable token raises `HaloTokenResponseError`, which the client retries.
+        """
         if response.status_code == 429 or response.status_code >= 500:
             return False
         payload = self._json_or_none(response)
@@ -116,7 +119,7 @@ class HaloAuth(httpx.Auth):
                 + scrub(self.describe_error(payload, response), [self._client_secret.get_secret_value()])
             )
         if not isinstance(payload, dict) or not isinstance(payload.get("access_token"), str):
-            raise HaloAuthError(
+            raise HaloTokenResponseError(
                 f"HaloITSM token endpoint {self.token_url} answered HTTP 200 without an access_token "
                 f"(content-type {response.headers.get('content-type', 'none')!r})"
             )

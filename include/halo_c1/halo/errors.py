@@ -2,7 +2,8 @@
 
     HaloError
     ├── HaloConfigError (also a ValueError)   settings or connection fields are invalid
-    ├── HaloAuthError                          the token endpoint refused us or answered nonsense
+    ├── HaloAuthError                          the token endpoint refused us (4xx)
+    ├── HaloTokenResponseError                 a 200 from the token endpoint without a usable token
     ├── HaloResponseError                      a permanent HTTP failure (400, 401 after a refresh, 403, 404)
     ├── HaloUnreachableError                   the host could not be reached, even after retries
     ├── HaloRetriesExhausted                   a transient failure (429, 5xx, timeout, drop) outlived retries
@@ -33,7 +34,15 @@ class HaloConfigError(HaloError, ValueError):
 
 
 class HaloAuthError(HaloError):
-    """The token endpoint rejected the credentials or scope, or answered something unusable."""
+    """The token endpoint rejected the credentials or scope."""
+
+
+class HaloTokenResponseError(HaloError):
+    """The token endpoint answered 200 but no usable token (truncated or malformed JSON).
+
+    Seen once when a proxy or the tenant cut the answer short: the client retries it like a 5xx
+    and reports it in `HaloRetriesExhausted` if it persists.
+    """
 
 
 class HaloResponseError(HaloError):

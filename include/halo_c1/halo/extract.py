@@ -40,7 +40,7 @@ import pyarrow.parquet as pq
 
 from halo_c1 import model
 from halo_c1.halo.client import HaloClient
-from halo_c1.halo.errors import HaloPagingError, HaloResponseError, HaloSnapshotExistsError
+from halo_c1.halo.errors import HaloPagingError, HaloResponseError, HaloSnapshotExistsError, truncate
 from halo_c1.halo.paging import normalize_id
 from halo_c1.halo.redact import strip_secret_keys
 from halo_c1.lake import Lake, parquet_writer, write_json
@@ -126,17 +126,33 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else str(value)
 
 
-def _flag(value: Any) -> bool | None:
-    if isinstance(value, bool):
+_NOT_A_FLAG = object()
+
+
+def _flag(value: Any) -> Any:
+    """A HaloITSM boolean: JSON true/false (or the strings "true"/"false"); null when absent.
+
+    Anything else ("yes", "no", 1, 0, "enabled") is `_NOT_A_FLAG`: Halo does not send it, so its
+    meaning is a guess, and a guess of "not disabled" would make an account ENABLED in C1.
+    """
+    if value is None or isinstance(value, bool):
         return value
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
         return value.strip().lower() == "true"
-    if isinstance(value, int) and value in (0, 1):
-        return bool(value)
-    return None
+    return _NOT_A_FLAG
 
 
-def _via_role(value: Any) -> str | None:
+def _flags(row: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    """The flag columns, plus `invalid_flags` naming (with the value) any that is not a boolean."""
+    parsed = {name: _flag(row.get(name)) for name in names}
+    invalid = [f"{name}={truncate(repr(row.get(name)), 40)}" for name in names if parsed[name] is _NOT_A_FLAG]
+    return {
+        **{name: None if value is _NOT_A_FLAG else value for name, value in parsed.items()},
+        "invalid_flags": invalid or None,
+    }
+
+
+def via_role(value: Any) -> str | None:
     """A membership row's `role_id`: set means inherited from that role; blank means direct."""
     role_id = normalize_id(value)
     return role_id if role_id and role_id.strip() and role_id != "0" else None
@@ -154,8 +170,7 @@ def agent_row(row: dict[str, Any]) -> dict[str, Any]:
             key: _text(row.get(key))
             for key in ("name", "firstname", "surname", "email", "ad", "lastlogindate")
         },
-        "isdisabled": _flag(row.get("isdisabled")),
-        "isapiagent": _flag(row.get("isapiagent")),
+        **_flags(row, ("isdisabled", "isapiagent")),
         "raw_json": raw_json(row),
     }
 
@@ -166,7 +181,7 @@ def team_row(row: dict[str, Any]) -> dict[str, Any]:
         "name": _text(row.get("name")),
         "department_id": normalize_id(row.get("department_id")),
         "department_name": _text(row.get("department_name")),
-        "inactive": _flag(row.get("inactive")),
+        **_flags(row, ("inactive",)),
         "raw_json": raw_json(row),
     }
 
@@ -180,8 +195,7 @@ def user_row(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "user_id": normalize_id(row.get("id")),
         **{key: _text(row.get(key)) for key in texts},
-        "inactive": _flag(row.get("inactive")),
-        "isserviceaccount": _flag(row.get("isserviceaccount")),
+        **_flags(row, ("inactive", "isserviceaccount")),
         "raw_json": raw_json(row),
     }
 
@@ -197,7 +211,7 @@ def membership_row(agent_id: str | None, kind: str, item: Any, source: str) -> d
     else:
         target_id = normalize_id(item.get(f"{kind}_id"))
         target_name = _text(item.get(f"{kind}_name"))
-        via_role_id = _via_role(item.get("role_id"))
+        via_role_id = via_role(item.get("role_id"))
     return {
         "agent_id": agent_id,
         "kind": kind,

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import ipaddress
+import logging
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from halo_c1.halo.errors import HaloConfigError
+
+log = logging.getLogger("halo_c1.halo")
 
 # Where each setting comes from in the Airflow connection (ARCHITECTURE.md §4).
 _CONNECTION_FIELD = {"base_url": "host", "client_id": "login", "client_secret": "password"}
@@ -21,8 +33,21 @@ EXTRA_KEYS = frozenset(
         "rate_limit_period_s",
         "include_end_users",
         "lake_prefix",
+        "allow_insecure_http",
     }
 )
+
+
+def is_loopback(host: str | None) -> bool:
+    """True for localhost and loopback addresses (the simulator), where plain http stays on the machine."""
+    if not host:
+        return False
+    if host.lower() == "localhost" or host.lower().endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _http_url(value: str, field: str) -> str:
@@ -62,6 +87,11 @@ class HaloSettings(BaseModel):
     lake_prefix: str | None = Field(
         default=None, description="This tenant's folder in the lake; default tenant=<host>[-<tenant>]"
     )
+    allow_insecure_http: bool = Field(
+        default=False,
+        description="Accept http:// base and token URLs on non-loopback hosts (the client secret then "
+        "travels unencrypted); logged as a warning on every use",
+    )
     timeout_s: float = Field(default=30.0, gt=0)
     connect_timeout_s: float = Field(default=10.0, gt=0)
     max_retries: int = Field(default=5, ge=0)
@@ -85,6 +115,26 @@ class HaloSettings(BaseModel):
     @classmethod
     def _check_token_url(cls, value: str | None) -> str | None:
         return None if value is None or not value.strip() else _http_url(value, "token_url")
+
+    @model_validator(mode="after")
+    def _refuse_cleartext(self) -> HaloSettings:
+        """Plain http sends the client secret and every identity unencrypted: loopback only, or opted in."""
+        for field, url in (("base_url", self.base_url), ("token_url", self.effective_token_url)):
+            parts = urlsplit(url)
+            if parts.scheme != "http" or is_loopback(parts.hostname):
+                continue
+            if not self.allow_insecure_http:
+                raise ValueError(
+                    f"{field} uses plain http:// on {parts.hostname}: the client secret would travel "
+                    "unencrypted; use https://, or set allow_insecure_http=true to accept it"
+                )
+            log.warning(
+                "HaloITSM %s %s uses plain http:// (allow_insecure_http is set): the client secret and "
+                "identity data travel unencrypted",
+                field,
+                urlunsplit(parts._replace(query="")),
+            )
+        return self
 
     @field_validator("tenant")
     @classmethod
