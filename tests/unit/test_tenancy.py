@@ -53,7 +53,7 @@ def test_the_connection_can_name_the_folder():
 
 @pytest.mark.parametrize("prefix", ["../other", "a/../b", "/abs", "s3://bucket", "a b", "a//b"])
 def test_a_prefix_that_could_leave_the_lake_is_refused(prefix):
-    with pytest.raises(HaloConfigError, match="extra.lake_prefix"):
+    with pytest.raises(HaloConfigError, match=r"extra\.lake_prefix"):
         HaloSettings.from_connection_fields("https://acme.haloitsm.com", "id", "secret", {"lake_prefix": prefix})
 
 
