@@ -11,6 +11,7 @@ from dev.halo_simulator.tenant import build_tenant
 from halo_c1.halo import HaloClient, extract_snapshot
 from halo_c1.lake import Lake
 from halo_c1.quality.gate import run_quality_gate
+from halo_c1.report import write_snapshot_report
 from halo_c1.transform import transform_snapshot
 from tests.integration.conftest import halo_settings
 
@@ -47,9 +48,10 @@ def test_markup_from_halo_reaches_no_report_unescaped(start_simulator, tmp_path)
         extract_snapshot(client, lake, SNAPSHOT)
     transform_snapshot(lake, SNAPSHOT)
     run_quality_gate(lake, SNAPSHOT)
+    written = write_snapshot_report(lake, SNAPSHOT)
 
     pages = sorted((tmp_path / "lake").rglob("*.htm*"))
-    assert pages, "the gate writes HTML reports"
+    assert {str(p) for p in pages} >= set(written.values()), "the snapshot report pages are scanned too"
     shown = 0
     for page in pages:
         text = page.read_text(encoding="utf-8")
