@@ -87,7 +87,7 @@ def provision_outcome(request: ProvisionRequest, *, halo_settings: Any, lake: An
     """The one call into `halo_c1.provision` (imported here, only when provisioning is enabled)."""
     from halo_c1.provision import provision
 
-    return provision(request, halo_settings=halo_settings, lake=lake)
+    return provision(request, halo=halo_settings, lake=lake)
 
 
 def _annotations(names: tuple[str, ...]) -> list[any_pb2.Any]:
