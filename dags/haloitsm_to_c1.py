@@ -260,6 +260,33 @@ def haloitsm_to_c1() -> None:
         _annotate(C1Z_ASSET, {"snapshot_id": run.snapshot_id, "sha256": result["sha256"]})
         return {**result, "delivered": True}
 
+    @task(task_id="report", trigger_rule="none_failed", retries=0)
+    def report(
+        plan: dict[str, Any],
+        extract: dict[str, Any] | None,
+        transform: dict[str, Any] | None,
+        quality: dict[str, Any] | None,
+        guard: dict[str, Any] | None,
+        package: dict[str, Any] | None,
+        delivery: dict[str, Any] | None,
+    ) -> str:
+        """The run summary, plus that day's grants and revokes from the provisioning audit table."""
+        from halo_c1 import hooks
+        from halo_c1.lake import snapshot_time
+        from halo_c1.provision import daily_actions, summary_lines
+
+        day = snapshot_time(plan["snapshot_id"]).date()
+        return run_summary(
+            plan=plan,
+            extract=extract,
+            transform=transform,
+            quality=quality,
+            guard=guard,
+            package=package,
+            delivery=delivery,
+            provisioning=summary_lines(daily_actions(hooks.lake(), day)),
+        )
+
     planned = plan()
     extracted = extract(planned)
     transformed = transform(planned, extracted)
@@ -267,7 +294,6 @@ def haloitsm_to_c1() -> None:
     guarded = guard(planned, validated)
     packaged = package(planned, guarded)
     delivered = deliver(planned, guarded, packaged)
-    report = task(task_id="report", trigger_rule="none_failed", retries=0)(run_summary)
     report(
         plan=planned,
         extract=extracted,

@@ -61,3 +61,14 @@ def audit_rows(lake: Lake) -> list[dict[str, Any]]:
     folder = lake.provisioning_audit_dir()
     days = sorted(p.name.removeprefix("date=") for p in folder.iterdir()) if folder.exists() else []
     return [row for day in days for row in daily_actions(lake, day)]
+
+
+def grant_in_subprocess(
+    settings: Any, lake_url: str, req: ProvisionRequest, start: Any, results: Any
+) -> None:
+    """Worker process body: wait for the common start, then provision (the two-process race test)."""
+    from halo_c1.provision import provision
+
+    start.wait(timeout=30)
+    outcome = provision(req, halo=settings, lake=lake_url, lease_ttl_s=30.0, lease_wait_s=60.0)
+    results.put((req.task_id, outcome.code, outcome.message))

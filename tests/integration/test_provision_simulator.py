@@ -383,3 +383,49 @@ def test_permanent_http_errors_map_to_grpc_codes(start_simulator, lake, status, 
     if code == "PERMISSION_DENIED":
         assert PERMISSION_HINT in outcome.message
     assert sim.write_counts()["posts"] == 0 and "Nothing was written" in outcome.message
+
+
+# -- one writer per agent ------------------------------------------------------------------------------
+
+
+def test_two_concurrent_grants_in_two_processes_both_land(start_simulator, tmp_path):
+    import multiprocessing
+
+    from dev.halo_simulator import SlowResponse
+    from tests.integration.provision_helpers import grant_in_subprocess
+
+    # Every write takes 0.6 s, so without a lock both processes would read before either wrote
+    # and the second replace-write would drop the first one's team.
+    sim = start_simulator(
+        tenant=TENANT, faults=Faults(slow_response=SlowResponse(delay_s=0.6, times=None, path="/api/Agent"))
+    )
+    agent = plain_agent(sim)
+    lake_url = str(tmp_path / "lake")
+    ctx = multiprocessing.get_context("spawn")
+    start, results = ctx.Event(), ctx.Queue()
+    workers = [
+        ctx.Process(
+            target=grant_in_subprocess,
+            args=(
+                halo_settings(sim),
+                lake_url,
+                request("grant", "team", team, agent["id"], f"p{team}"),
+                start,
+                results,
+            ),
+        )
+        for team in (1, 4)
+    ]
+    for worker in workers:
+        worker.start()
+    start.set()
+    outcomes = sorted(results.get(timeout=60) for _ in workers)
+    for worker in workers:
+        worker.join(timeout=30)
+    assert [(task, code) for task, code, _ in outcomes] == [("p1", "OK"), ("p4", "OK")], outcomes
+    assert direct_teams(agent) == {1, 3, 4}
+    assert sim.write_counts()["posts"] == 2
+    rows = audit_rows(Lake(lake_url))
+    assert sorted(r["task_id"] for r in rows) == ["p1", "p4"]
+    assert len({r["host"] for r in rows}) == 1  # the same machine, different processes
+    assert not list((tmp_path / "lake" / "provisioning" / "leases").iterdir())  # leases released
