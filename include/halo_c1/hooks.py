@@ -79,7 +79,9 @@ def lake() -> Lake:
         )
     settings = halo_settings()
     identity = TenantIdentity.from_connection(settings.base_url, settings.tenant)
-    return tenant_lake(_object_storage_path(url, _variable(LAKE_CONN_VARIABLE)), identity, settings.lake_prefix)
+    return tenant_lake(
+        _object_storage_path(url, _variable(LAKE_CONN_VARIABLE)), identity, settings.lake_prefix
+    )
 
 
 def delivery_target() -> UPath:

@@ -54,7 +54,9 @@ def test_the_connection_can_name_the_folder():
 @pytest.mark.parametrize("prefix", ["../other", "a/../b", "/abs", "s3://bucket", "a b", "a//b"])
 def test_a_prefix_that_could_leave_the_lake_is_refused(prefix):
     with pytest.raises(HaloConfigError, match=r"extra\.lake_prefix"):
-        HaloSettings.from_connection_fields("https://acme.haloitsm.com", "id", "secret", {"lake_prefix": prefix})
+        HaloSettings.from_connection_fields(
+            "https://acme.haloitsm.com", "id", "secret", {"lake_prefix": prefix}
+        )
 
 
 def test_the_first_run_claims_the_folder_and_the_same_tenant_reuses_it(tmp_path):
@@ -89,7 +91,9 @@ def test_a_record_that_names_no_tenant_is_refused(tmp_path):
     (tmp_path / "shared" / TENANT_RECORD).write_text("[]")
 
     with pytest.raises(TenantMismatchError, match="does not name a HaloITSM tenant"):
-        tenant_lake(UPath(tmp_path), TenantIdentity.from_connection("https://acme.haloitsm.com", None), "shared")
+        tenant_lake(
+            UPath(tmp_path), TenantIdentity.from_connection("https://acme.haloitsm.com", None), "shared"
+        )
 
 
 def test_a_lake_from_before_tenant_folders_is_pointed_out(tmp_path, caplog):
