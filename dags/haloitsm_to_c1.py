@@ -29,7 +29,6 @@ from typing import Any
 from airflow.sdk import Asset, Param, chain, dag, task
 
 from halo_c1 import hooks, stages
-from halo_c1.summary import run_summary
 
 CURATED_ASSET = Asset("halo_c1/curated")
 C1Z_ASSET = Asset("halo_c1/c1z")
@@ -63,11 +62,18 @@ C1Z_ASSET = Asset("halo_c1/c1z")
             title="Allow mass deletion (once)",
             description="Deliver even if the deletion-safety guard sees a drop above the threshold.",
         ),
+        # A drop-down, not a toggle: a boolean field cannot show "empty" and sends false once touched.
         "include_end_users": Param(
             None,
-            type=["null", "boolean"],
-            title="Include end users",
-            description="Extract HaloITSM end users; empty = the connection's `include_end_users`.",
+            type=["null", "string"],
+            enum=[None, "include", "exclude"],
+            values_display={
+                "null": "The connection's setting",
+                "include": "Include end users",
+                "exclude": "Leave end users out",
+            },
+            title="End users",
+            description="Extract HaloITSM end users? Empty = the connection's `include_end_users`.",
         ),
         "max_drop_ratio": Param(
             None,
@@ -128,20 +134,21 @@ def haloitsm_to_c1() -> None:
         """Hand the c1z to the configured target (object storage/file) and record the delivery."""
         return hooks.run_stage(stages.deliver, plan, outlet=C1Z_ASSET)
 
+    @task(multiple_outputs=False, trigger_rule="none_failed", retries=0)
+    def report(plan: dict[str, Any], results: dict[str, Any]) -> str:
+        """Log the run's summary: counts, changes, quality, delivery and the day's provisioning."""
+        return hooks.run_report(plan, results)
+
     planned = plan()
-    extracted, transformed, validated = extract(planned), transform(planned), validate(planned)
-    guarded, packaged, delivered = guard(planned), package(planned), deliver(planned)
-    chain(planned, extracted, transformed, validated, guarded, packaged, delivered)
-    report = task(task_id="report", trigger_rule="none_failed", retries=0)(run_summary)
-    report(
-        plan=planned,
-        extract=extracted,
-        transform=transformed,
-        quality=validated,
-        guard=guarded,
-        package=packaged,
-        delivery=delivered,
-    )
+    results = {
+        "extract": extract(planned),
+        "transform": transform(planned),
+        "quality": validate(planned),
+        "guard": guard(planned),
+        "package": package(planned),
+        "delivery": deliver(planned),
+    }
+    chain(planned, *results.values(), report(planned, results))
 
 
 haloitsm_to_c1()

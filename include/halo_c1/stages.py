@@ -165,3 +165,15 @@ def deliver(run: RunPlan, env: Environment) -> DeliveryResult:
     if not run.deliver:
         raise StageSkipped(f"not delivering snapshot {run.snapshot_id}: {run.reason}")
     return DeliveryResult.from_xcom(deliver_snapshot(env.lake, run.snapshot_id, env.delivery_target()))
+
+
+def report(run: RunPlan, env: Environment, results: dict[str, dict[str, Any] | None]) -> str:
+    """The run's summary from the stages' XCom results (`extract`, `transform`, `quality`, `guard`,
+    `package`, `delivery`; None when skipped), with that day's provisioning actions."""
+    from halo_c1.lake import snapshot_time
+    from halo_c1.provision import daily_actions, summary_lines
+    from halo_c1.summary import run_summary
+
+    day = snapshot_time(run.snapshot_id).date()
+    provisioning = summary_lines(daily_actions(env.lake, day))
+    return run_summary(plan=run.to_xcom(), **results, provisioning=provisioning)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from halo_c1.results import (
@@ -63,11 +64,12 @@ def run_summary(
     guard: dict[str, Any] | None,
     package: dict[str, Any] | None,
     delivery: dict[str, Any] | None,
+    provisioning: list[str] | None = None,
 ) -> str:
     """Log and return the run's summary: counts per type, grants, changes, quality, delivery.
 
-    The DAG's last task is this function itself (its parameters are the stages' XCom results; a
-    skipped stage's is None).
+    `provisioning`: the day's provisioning lines (`halo_c1.provision.summary_lines`), shown last.
+    The parameters are the stages' XCom results; a skipped stage's is None.
     """
     return summarize(
         RunPlan.from_xcom(plan),
@@ -77,6 +79,7 @@ def run_summary(
         _typed(GuardResult, guard),
         _typed(PackageResult, package),
         _typed(DeliveryResult, delivery),
+        provisioning or [],
     )
 
 
@@ -88,12 +91,13 @@ def summarize(
     guard: GuardResult | None,
     package: PackageResult | None,
     delivery: DeliveryResult | None,
+    provisioning: Sequence[str] = (),
 ) -> str:
     """`run_summary` on typed results."""
     lines = [f"halo-c1 run summary: snapshot {plan.snapshot_id} ({plan.reason})"]
     if extract is None:
         lines.append("extract: skipped (see the extract task log)")
-        return _logged(lines)
+        return _logged([*lines, *provisioning])
     source = "archived raw snapshot" if extract.reused else "HaloITSM API"
     lines.append(f"extract: from {source}; requests {extract.requests}")
     if transform:
@@ -124,4 +128,5 @@ def summarize(
         lines.append(f"delivered: {delivery.target} (sha256 {delivery.sha256})")
     else:
         lines.append(f"delivered: nothing ({plan.reason})")
+    lines.extend(provisioning)
     return _logged(lines)

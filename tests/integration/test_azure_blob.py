@@ -203,6 +203,12 @@ def test_airflow_connection_drives_the_lake_and_delivery_on_azure(
     monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_LAKE_CONN_ID", "halo_c1_azure_test")
     monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_DELIVERY_URL", f"abfs://{container}/c1/sync.c1z")
     monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_DELIVERY_CONN_ID", "halo_c1_azure_test")
+    # The lake folder is per HaloITSM tenant; `lake_prefix` names it.
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_HALOITSM_DEFAULT",
+        '{"conn_type": "http", "host": "https://acme.example.com", "login": "id", "password": "pw",'
+        ' "extra": {"lake_prefix": "acme"}}',
+    )
 
     lake, target = hooks.lake(), hooks.delivery_target()
     content = s3_cases._packaged(lake, FIRST, s3_cases._c1z_bytes("via-airflow", 100_003))
@@ -212,5 +218,5 @@ def test_airflow_connection_drives_the_lake_and_delivery_on_azure(
     # ObjectStoragePath keeps the connection id (a name, not a credential) in the URL.
     assert manifest["target"] == f"abfs://halo_c1_azure_test@{container}/c1/sync.c1z"
     assert "AccountKey" not in lake.latest_delivery().read_text()
-    assert f"lake/deliveries/snapshot={FIRST}.json" in azure_container.blob_names()
-    assert f"lake/c1z/snapshot={FIRST}/sync.c1z" in azure_container.blob_names()
+    assert f"lake/acme/deliveries/snapshot={FIRST}.json" in azure_container.blob_names()
+    assert f"lake/acme/c1z/snapshot={FIRST}/sync.c1z" in azure_container.blob_names()

@@ -99,10 +99,10 @@ def test_rederive_without_archived_raw_is_skipped_with_the_reason(world: World) 
 
 @pytest.mark.parametrize(
     ("connection", "param", "extracted"),
-    [(True, None, True), (False, None, False), (True, False, False), (False, True, True)],
+    [(True, None, True), (False, None, False), (True, "exclude", False), (False, "include", True)],
 )
 def test_end_users_follow_the_run_param_else_the_connection(
-    start_simulator, tmp_path, connection: bool, param: bool | None, extracted: bool
+    start_simulator, tmp_path, connection: bool, param: str | None, extracted: bool
 ) -> None:
     from dev.halo_simulator import TenantSpec
 

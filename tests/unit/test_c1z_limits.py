@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from halo_c1.c1z.errors import C1zError, C1zValidationError
+from halo_c1.c1z.errors import C1zError, C1zTooLargeError, C1zValidationError
 from halo_c1.c1z.reader import C1zReader
 from halo_c1.c1z.writer import fit_utf8, write_c1z
 from halo_c1.lake import Lake, read_parquet
@@ -197,3 +197,26 @@ def test_c1z_cuts_names_and_descriptions_over_c1_limits_and_keeps_them_whole_in_
     assert all(len(g.entitlement.resource.display_name.encode()) <= 1024 for g in grants)
     curated_name = read_parquet(lake.curated_file("resources", SNAPSHOT)).to_pylist()[7]["display_name"]
     assert curated_name == long_name
+
+
+def test_c1z_database_over_the_readers_cap_fails_before_writing(tmp_path):
+    lake = Lake(str(tmp_path / "lake"))
+    write_curated(lake, curated_rows())
+    fits = write_c1z(lake, SNAPSHOT, tmp_path / "fits.c1z")
+    assert 0 < fits["sqlite_bytes"] < 3 * 2**30
+
+    with pytest.raises(C1zTooLargeError) as raised:
+        write_c1z(lake, SNAPSHOT, max_decoded_bytes=fits["sqlite_bytes"] - 1)
+    message = str(raised.value)
+    assert f"snapshot {SNAPSHOT}" in message and "decoded-size cap" in message
+    assert "No c1z was written" in message and "include_end_users=false" in message
+    assert not lake.c1z_file(SNAPSHOT).exists()
+
+
+def test_c1z_cap_is_checked_while_grants_load(tmp_path):
+    """A tenant far over the cap stops during the grant load, not after building every index."""
+    lake = Lake(str(tmp_path / "lake"))
+    write_curated(lake, curated_rows())
+    with pytest.raises(C1zTooLargeError, match=r"after \d+ grants"):
+        write_c1z(lake, SNAPSHOT, max_decoded_bytes=4096)
+    assert not lake.c1z_file(SNAPSHOT).exists()

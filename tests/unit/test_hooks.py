@@ -49,9 +49,14 @@ def test_io_and_outage_failures_stay_retryable(kind):
     assert not issubclass(kind, PermanentError)
 
 
+HALO_CONNECTION = '{"conn_type": "http", "host": "https://acme.example.com", "login": "id", "password": "pw"}'
+
+
 @pytest.fixture
 def lake_variable(monkeypatch, tmp_path):
+    """The lake variable and the HaloITSM connection (the lake folder is per tenant)."""
     monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_LAKE_URL", f"file://{tmp_path}/lake")
+    monkeypatch.setenv("AIRFLOW_CONN_HALOITSM_DEFAULT", HALO_CONNECTION)
 
 
 def _raising(error: Exception):

@@ -39,7 +39,8 @@ from upath import UPath
 from halo_c1 import model
 from halo_c1.c1z import format as c1z_format
 from halo_c1.c1z import messages
-from halo_c1.c1z.errors import C1zError, C1zValidationError
+from halo_c1.c1z.errors import C1zError, C1zTooLargeError, C1zValidationError
+from halo_c1.c1z.reader import MAX_DECODED_BYTES
 from halo_c1.lake import Lake, as_path, open_atomic, snapshot_time
 
 log = logging.getLogger(__name__)
@@ -99,11 +100,14 @@ def write_c1z(
     out: str | os.PathLike[str] | UPath | None = None,
     *,
     batch_rows: int = 50_000,
+    max_decoded_bytes: int = MAX_DECODED_BYTES,
 ) -> dict:
     """Write the snapshot's curated tables as a v1 c1z at `out` (default `lake.c1z_file(snapshot_id)`).
 
-    Returns a JSON-able summary: path, size, sha256, sync id and row counts. Raises
-    C1zValidationError (and writes nothing at `out`) when a row breaks a limit or a reference.
+    Returns a JSON-able summary: path, size, sha256, decoded SQLite size, sync id and row counts.
+    Raises C1zValidationError (and writes nothing at `out`) when a row breaks a limit or a reference,
+    and C1zTooLargeError (nothing written either) as soon as the database passes `max_decoded_bytes`,
+    the decoded-size cap of the oldest Baton reader the file is for (3 GiB: baton-sdk before v0.25).
     """
     destination = as_path(out) if out is not None else lake.c1z_file(snapshot_id)
     moment = snapshot_time(snapshot_id)
@@ -133,18 +137,22 @@ def write_c1z(
                 builder.add_grants(batch, rows)
                 loaded += batch.num_rows
                 log.info("c1z grants: %s rows loaded", f"{loaded:,}")
+                _check_decoded_size(snapshot_id, builder.size_bytes(), max_decoded_bytes, loaded)
             log.info("c1z: building the grant indexes and finishing the sync")
             builder.finish()
             counts = builder.counts()
         finally:
             builder.close()
         _assert_no_journal(db_path)
+        sqlite_bytes = db_path.stat().st_size
+        _check_decoded_size(snapshot_id, sqlite_bytes, max_decoded_bytes, None)
         size, sha256 = _compress(db_path, destination)
     summary = {
         "path": str(destination),
         "snapshot_id": snapshot_id,
         "sync_id": sync_id,
         "size_bytes": size,
+        "sqlite_bytes": sqlite_bytes,
         "sha256": sha256,
         "counts": counts,
         "resources_by_type": dict(sorted(builder.resources_by_type.items())),
@@ -162,6 +170,21 @@ def write_c1z(
         )
     log.info("wrote c1z %s (%d bytes, sync %s, counts %s)", destination, size, sync_id, counts)
     return summary
+
+
+def _check_decoded_size(snapshot_id: str, size: int, cap: int, grants_loaded: int | None) -> None:
+    """Stop before anything is written when the database is past the readers' decoded-size cap."""
+    if size <= cap:
+        return
+    when = f"after {grants_loaded:,} grants" if grants_loaded is not None else "with its indexes"
+    raise C1zTooLargeError(
+        f"snapshot {snapshot_id}: the c1z's SQLite database is {size / 2**30:.2f} GiB {when}, more than "
+        f"the {cap / 2**30:.2f} GiB decoded-size cap of the Baton readers it is written for (baton-sdk "
+        "before v0.25 refuses more than 3 GiB; v0.25+ allows 10 GiB, BATON_DECODER_MAX_DECODED_SIZE_MB). "
+        "No c1z was written. To fix: leave HaloITSM end users out (connection extra "
+        "include_end_users=false) or sync a smaller part of the tenant; or, if every reader of the file "
+        "runs baton-sdk v0.25 or later, raise write_c1z's max_decoded_bytes."
+    )
 
 
 def _curated_batches(lake: Lake, table: str, snapshot_id: str, batch_rows: int) -> Iterator[pa.RecordBatch]:
@@ -321,6 +344,11 @@ class _SyncBuilder:
             _INSERT_SYNC_RUN,
             (self.sync_id, self.discovered_at, self.discovered_at, c1z_format.SYNC_TYPE_FULL),
         )
+
+    def size_bytes(self) -> int:
+        """The database's size so far (pages allocated), without the indexes built at the end."""
+        pages = self.connection.execute("PRAGMA page_count").fetchone()[0]
+        return pages * self.connection.execute("PRAGMA page_size").fetchone()[0]
 
     def counts(self) -> dict[str, int]:
         return {
