@@ -64,8 +64,12 @@ def _object_storage_path(url: str, conn_id: str | None) -> UPath:
 
 
 def lake() -> Lake:
-    """The lake from `halo_c1_lake_url` (and `halo_c1_lake_conn_id` for object storage)."""
-    from halo_c1.lake import Lake
+    """This tenant's lake: its folder under `halo_c1_lake_url` (+ `halo_c1_lake_conn_id`).
+
+    The folder comes from the HaloITSM connection (see `halo_c1.tenancy`); a folder another tenant
+    claimed is refused with `TenantMismatchError`.
+    """
+    from halo_c1.tenancy import TenantIdentity, tenant_lake
 
     url = _variable(LAKE_URL_VARIABLE)
     if not url:
@@ -73,7 +77,11 @@ def lake() -> Lake:
             f"Airflow variable {LAKE_URL_VARIABLE!r} is not set: give the lake's base URL, "
             "e.g. file:///data/halo_c1 or s3://bucket/halo_c1"
         )
-    return Lake(_object_storage_path(url, _variable(LAKE_CONN_VARIABLE)))
+    settings = halo_settings()
+    identity = TenantIdentity.from_connection(settings.base_url, settings.tenant)
+    return tenant_lake(
+        _object_storage_path(url, _variable(LAKE_CONN_VARIABLE)), identity, settings.lake_prefix
+    )
 
 
 def delivery_target() -> UPath:

@@ -8,6 +8,7 @@ GX is imported inside the function (a 4 s import) with analytics and progress ba
 
 from __future__ import annotations
 
+import html
 import logging
 import os
 import tempfile
@@ -161,8 +162,35 @@ def _validate(
                 }
             )
     if docs_dir is not None:
+        _escape_stored_results(context)
         context.build_data_docs(site_names=[SITE_NAME])
     return rows
+
+
+def html_escaped(value: Any) -> Any:
+    """Every string in a JSON-like value (keys too) HTML-escaped; other values as they are."""
+    if isinstance(value, str):
+        return html.escape(value, quote=True)
+    if isinstance(value, dict):
+        return {html_escaped(key): html_escaped(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [html_escaped(item) for item in value]
+    return value
+
+
+def _escape_stored_results(context: Any) -> None:
+    """Escape what HaloITSM wrote before GX renders it: its Data Docs put sampled values (an end
+    user's email, a name, an id) into the HTML verbatim, so markup in HaloITSM would run in the
+    reader's browser. Results are escaped in the store only, after the gate has read them."""
+    store = context.validation_results_store
+    for key in store.list_keys():
+        suite_result = store.get(key)
+        for result in suite_result.results:
+            result.result = html_escaped(result.result or {})
+            config = result.expectation_config
+            config.kwargs = html_escaped(dict(config.kwargs))
+            config.meta = html_escaped(dict(config.meta or {}))
+        store.set(key, suite_result)
 
 
 def run_quality_gate(
