@@ -113,18 +113,31 @@ ETL_SCHEDULE_ENV = "HALO_C1_SCHEDULE"
 DEFAULT_ETL_SCHEDULE = "@hourly"
 
 
+def _c1_settings_from(conn: Any) -> ServiceSettings:
+    from halo_c1.c1.settings import ServiceSettings
+
+    return ServiceSettings.from_connection_fields(
+        login=conn.login or "", password=conn.password or "", extra=conn.extra_dejson
+    )
+
+
 def c1_settings(conn_id: str = C1_CONN_ID) -> ServiceSettings:
     """C1 service-mode settings from `conductorone_default`: login = client id, password = secret,
     extra = api_host, token_url, ca_bundle, host_id, provisioning (+ app_id, connector_id,
     max_snapshot_age_s); env BATON_C1_API_HOST is honoured."""
     from airflow.sdk import BaseHook
 
-    from halo_c1.c1.settings import ServiceSettings
+    return _c1_settings_from(BaseHook.get_connection(conn_id))
 
-    conn = BaseHook.get_connection(conn_id)
-    return ServiceSettings.from_connection_fields(
-        login=conn.login or "", password=conn.password or "", extra=conn.extra_dejson
-    )
+
+async def c1_settings_async(conn_id: str = C1_CONN_ID) -> ServiceSettings:
+    """`c1_settings` for the triggerer: the connection is fetched without blocking its event loop."""
+    import asyncio
+
+    from airflow.sdk import BaseHook
+
+    conn = await BaseHook.aget_connection(conn_id)
+    return await asyncio.to_thread(_c1_settings_from, conn)
 
 
 def etl_schedule_interval() -> timedelta:

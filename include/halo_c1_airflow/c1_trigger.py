@@ -31,21 +31,30 @@ class C1TaskTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from halo_c1 import hooks
-        from halo_c1.c1.client import BatonClient
-        from halo_c1.c1.errors import C1Error
-        from halo_c1.c1.poll import wait_for_task
         from halo_c1.errors import PermanentError
 
         try:
-            settings = await asyncio.to_thread(hooks.c1_settings, self.conn_id)
-            client = BatonClient(settings)
+            settings = await hooks.c1_settings_async(self.conn_id)
+            # grpc and the protobuf modules take seconds to import: never on the triggerer's loop.
+            client, wait_for_task = await asyncio.to_thread(_open_client, settings)
             try:
                 event = await wait_for_task(client, wait_s=self.wait_s)
             finally:
                 client.close()
-        except C1Error as error:
+        except Exception as error:
+            from halo_c1.c1.errors import C1Error
+
+            if not isinstance(error, C1Error | PermanentError):
+                raise
             event = {"status": "error", "error": str(error), "permanent": isinstance(error, PermanentError)}
         yield TriggerEvent(event)
+
+
+def _open_client(settings: Any) -> tuple[Any, Any]:
+    from halo_c1.c1.client import BatonClient
+    from halo_c1.c1.poll import wait_for_task
+
+    return BatonClient(settings), wait_for_task
 
 
 class WaitForC1TaskOperator(BaseOperator):
