@@ -8,13 +8,14 @@ export PYTHONPATH := $(CURDIR):$(CURDIR)/include
 export UV_COMPILE_BYTECODE := 1
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: help venv system-deps test run lint fmt proto proto-check bench lock airflow-standalone airflow-stop clean
+.PHONY: help venv system-deps test run lint fmt proto proto-check bench bench-scale lock airflow-standalone airflow-stop clean
 
 help:
 	@echo "make run    - run the DAG end to end against the bundled HaloITSM simulator"
 	@echo "make test   - run every test"
 	@echo "make lint   - ruff (with the Airflow AIR rules)"
 	@echo "make bench  - run the benchmarks under bench/"
+	@echo "make bench-scale - the largest reported tenant end to end (1M users, 3.4M grants; ~15 min)"
 	@echo "make proto  - regenerate include/halo_c1/c1z/pb and include/halo_c1/c1/pb from the .proto files"
 	@echo "make airflow-standalone / airflow-stop - the real scheduler and UI on http://127.0.0.1:8080 (login: admin)"
 
@@ -57,6 +58,9 @@ bench: venv
 	$(BIN)/python bench/c1z.py
 	$(BIN)/python bench/delivery_memory.py
 	$(BIN)/python bench/dag_parse.py
+
+bench-scale: venv
+	$(BIN)/python bench/scale.py
 
 lock:
 	$(BIN)/uv pip compile -q --python-version 3.11 requirements.in -o requirements.txt

@@ -88,11 +88,18 @@ def _on_failure(context: dict[str, Any]) -> None:
             title="Allow mass deletion (once)",
             description="Deliver even if the deletion-safety guard sees a drop above the threshold.",
         ),
+        # A drop-down, not a toggle: a boolean field cannot show "empty" and sends false once touched.
         "include_end_users": Param(
             None,
-            type=["null", "boolean"],
-            title="Include end users",
-            description="Extract HaloITSM end users; empty = the connection's `include_end_users`.",
+            type=["null", "string"],
+            enum=[None, "include", "exclude"],
+            values_display={
+                "null": "The connection's setting",
+                "include": "Include end users",
+                "exclude": "Leave end users out",
+            },
+            title="End users",
+            description="Extract HaloITSM end users? Empty = the connection's `include_end_users`.",
         ),
         "max_drop_ratio": Param(
             None,
@@ -253,6 +260,33 @@ def haloitsm_to_c1() -> None:
         _annotate(C1Z_ASSET, {"snapshot_id": run.snapshot_id, "sha256": result["sha256"]})
         return {**result, "delivered": True}
 
+    @task(task_id="report", trigger_rule="none_failed", retries=0)
+    def report(
+        plan: dict[str, Any],
+        extract: dict[str, Any] | None,
+        transform: dict[str, Any] | None,
+        quality: dict[str, Any] | None,
+        guard: dict[str, Any] | None,
+        package: dict[str, Any] | None,
+        delivery: dict[str, Any] | None,
+    ) -> str:
+        """The run summary, plus that day's grants and revokes from the provisioning audit table."""
+        from halo_c1 import hooks
+        from halo_c1.lake import snapshot_time
+        from halo_c1.provision import daily_actions, summary_lines
+
+        day = snapshot_time(plan["snapshot_id"]).date()
+        return run_summary(
+            plan=plan,
+            extract=extract,
+            transform=transform,
+            quality=quality,
+            guard=guard,
+            package=package,
+            delivery=delivery,
+            provisioning=summary_lines(daily_actions(hooks.lake(), day)),
+        )
+
     planned = plan()
     extracted = extract(planned)
     transformed = transform(planned, extracted)
@@ -260,7 +294,6 @@ def haloitsm_to_c1() -> None:
     guarded = guard(planned, validated)
     packaged = package(planned, guarded)
     delivered = deliver(planned, guarded, packaged)
-    report = task(task_id="report", trigger_rule="none_failed", retries=0)(run_summary)
     report(
         plan=planned,
         extract=extracted,

@@ -7,14 +7,19 @@ cheaply at parse time.
 
 from __future__ import annotations
 
+import json
 import logging
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from upath import UPath
 
+    from halo_c1.c1.settings import ServiceSettings
+    from halo_c1.c1.tasks import Services
     from halo_c1.halo.settings import HaloSettings
     from halo_c1.lake import Lake
+    from halo_c1.retention import RetentionPolicy
 
 HALO_CONN_ID = "haloitsm_default"
 LAKE_URL_VARIABLE = "halo_c1_lake_url"
@@ -61,8 +66,12 @@ def _object_storage_path(url: str, conn_id: str | None) -> UPath:
 
 
 def lake() -> Lake:
-    """The lake from `halo_c1_lake_url` (and `halo_c1_lake_conn_id` for object storage)."""
-    from halo_c1.lake import Lake
+    """This tenant's lake: its folder under `halo_c1_lake_url` (+ `halo_c1_lake_conn_id`).
+
+    The folder comes from the HaloITSM connection (see `halo_c1.tenancy`); a folder another tenant
+    claimed is refused with `TenantMismatchError`.
+    """
+    from halo_c1.tenancy import TenantIdentity, tenant_lake
 
     url = _variable(LAKE_URL_VARIABLE)
     if not url:
@@ -70,7 +79,11 @@ def lake() -> Lake:
             f"Airflow variable {LAKE_URL_VARIABLE!r} is not set: give the lake's base URL, "
             "e.g. file:///data/halo_c1 or s3://bucket/halo_c1"
         )
-    return Lake(_object_storage_path(url, _variable(LAKE_CONN_VARIABLE)))
+    settings = halo_settings()
+    identity = TenantIdentity.from_connection(settings.base_url, settings.tenant)
+    return tenant_lake(
+        _object_storage_path(url, _variable(LAKE_CONN_VARIABLE)), identity, settings.lake_prefix
+    )
 
 
 def delivery_target() -> UPath:
@@ -95,3 +108,98 @@ def max_drop_ratio(override: float | None = None) -> float:
         return validate_max_drop_ratio(float(value))
     except ValueError as error:
         raise ConfigurationError(f"{MAX_DROP_RATIO_VARIABLE} / param max_drop_ratio: {error}") from None
+
+
+C1_CONN_ID = "conductorone_default"
+ETL_SCHEDULE_ENV = "HALO_C1_SCHEDULE"
+DEFAULT_ETL_SCHEDULE = "@hourly"
+
+
+def c1_settings(conn_id: str = C1_CONN_ID) -> ServiceSettings:
+    """C1 service-mode settings from `conductorone_default`: login = client id, password = secret,
+    extra = api_host, token_url, ca_bundle, host_id, provisioning (+ app_id, connector_id,
+    max_snapshot_age_s); env BATON_C1_API_HOST is honoured."""
+    from airflow.sdk import BaseHook
+
+    from halo_c1.c1.settings import ServiceSettings
+
+    conn = BaseHook.get_connection(conn_id)
+    return ServiceSettings.from_connection_fields(
+        login=conn.login or "", password=conn.password or "", extra=conn.extra_dejson
+    )
+
+
+def etl_schedule_interval() -> timedelta:
+    """The ETL DAG's schedule period (`HALO_C1_SCHEDULE`, default hourly), from two consecutive fire times."""
+    import os
+    from datetime import UTC, datetime
+
+    from croniter import croniter
+
+    schedule = os.environ.get(ETL_SCHEDULE_ENV, DEFAULT_ETL_SCHEDULE)
+    presets = {"@hourly": "0 * * * *", "@daily": "0 0 * * *", "@weekly": "0 0 * * 0", "@monthly": "0 0 1 * *"}
+    expression = presets.get(schedule, schedule)
+    if not croniter.is_valid(expression):
+        raise ConfigurationError(f"{ETL_SCHEDULE_ENV}={schedule!r} is not a cron expression or preset")
+    fires = croniter(expression, datetime(2026, 1, 5, tzinfo=UTC))
+    first = fires.get_next(datetime)
+    return fires.get_next(datetime) - first
+
+
+def c1_services(settings: ServiceSettings) -> Services:
+    """What the connector serves tasks with: the lake's snapshots (a fresh ETL run when the last one
+    is older than `max_snapshot_age_s`, default twice the ETL schedule) and, only when the
+    connection enables it, HaloITSM provisioning."""
+    from halo_c1.c1.provisioning import provision_outcome
+    from halo_c1.c1.snapshots import LakeSnapshots
+    from halo_c1.c1.tasks import Services
+
+    the_lake = lake()
+    max_age = (
+        timedelta(seconds=settings.max_snapshot_age_s)
+        if settings.max_snapshot_age_s
+        else 2 * etl_schedule_interval()
+    )
+    provision = None
+    if settings.provisioning:
+        halo = halo_settings()
+
+        def provision(request: Any) -> Any:
+            return provision_outcome(request, halo_settings=halo, lake=the_lake)
+
+    return Services(snapshots=LakeSnapshots(the_lake), max_snapshot_age=max_age, provision=provision)
+
+
+RETENTION_VARIABLE = "halo_c1_retention"
+
+
+def retention_policy() -> RetentionPolicy:
+    """Retention from the JSON variable `halo_c1_retention`; unset = the defaults (30/90/90 days)."""
+    from halo_c1.retention import RetentionConfigError, RetentionPolicy
+
+    value = _variable(RETENTION_VARIABLE, default=None)
+    if value in (None, ""):
+        return RetentionPolicy()
+    try:
+        settings = json.loads(value) if isinstance(value, str) else value
+    except json.JSONDecodeError as error:
+        raise RetentionConfigError(f"variable {RETENTION_VARIABLE!r} is not JSON: {error.msg}") from None
+    if not isinstance(settings, dict):
+        raise RetentionConfigError(
+            f'variable {RETENTION_VARIABLE!r} must be a JSON object like {{"raw_days": 30}}, got {settings!r}'
+        )
+    return RetentionPolicy.from_mapping(settings)
+
+
+def housekeeping(dry_run: bool) -> dict[str, Any]:
+    """The housekeeping task: retention on this tenant's lake. A `PermanentError` (bad settings, another
+    tenant's folder) fails at once; I/O errors are retried."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from halo_c1.errors import PermanentError
+    from halo_c1.retention import apply_retention
+
+    try:
+        return apply_retention(lake(), retention_policy(), dry_run=dry_run).to_dict()
+    except PermanentError as error:
+        raise AirflowFailException(str(error)) from error

@@ -11,14 +11,22 @@ The lake is a `UPath` (Airflow's `ObjectStoragePath` is one), so the same code w
     c1z/snapshot=<id>/sync.c1z
     deliveries/snapshot=<id>.json               one manifest per delivery
     deliveries/latest.json                      the last delivered snapshot (what the guard compares with)
+    provisioning/audit/date=<YYYY-MM-DD>/<time>-<task>.parquet   one row per grant/revoke (append-only)
+    provisioning/leases/agent=<id>.json         the per-agent writer lease while a grant/revoke runs
 
 Every file is written under a hidden temporary name in its final folder and then moved into place,
 so a reader never sees half a file and a failed run never replaces a good one.
+
+Local files hold names and emails of every agent and end user, so they are written owner-only
+(files 0600, folders 0700); `HALO_C1_GROUP_READABLE=true` in the environment makes them 0640/0750
+for a host where a group (e.g. the analysts reading the lake) must read them. Object stores have
+their own access control.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import Generator
 from contextlib import contextmanager
@@ -97,14 +105,57 @@ class Lake:
     def latest_delivery(self) -> UPath:
         return self.base / "deliveries" / "latest.json"
 
+    def provisioning_audit_dir(self, day: str | None = None) -> UPath:
+        """The audit table (Hive-partitioned by `date=YYYY-MM-DD`), or one day's folder of it."""
+        folder = self.base / "provisioning" / "audit"
+        return folder / f"date={day}" if day else folder
+
+    def provisioning_lease(self, agent_id: str) -> UPath:
+        return self.base / "provisioning" / "leases" / f"agent={agent_id}.json"
+
+
+GROUP_READABLE_ENV = "HALO_C1_GROUP_READABLE"
+
 
 def is_local(path: UPath) -> bool:
     return path.protocol in ("", "file", "local")
 
 
-def _ensure_parent(path: UPath) -> None:
+def local_modes() -> tuple[int, int]:
+    """(file mode, folder mode) for local files: owner-only unless `HALO_C1_GROUP_READABLE` is true."""
+    if os.environ.get(GROUP_READABLE_ENV, "").strip().lower() in ("1", "true"):
+        return 0o640, 0o750
+    return 0o600, 0o700
+
+
+def make_local_dirs(folder: UPath) -> None:
+    """Create a local folder and its missing parents with the folder mode (not the umask's)."""
+    if not is_local(folder):
+        return
+    _, mode = local_modes()
+    missing = []
+    current = folder
+    while not current.exists():
+        missing.append(current)
+        if current.parent == current:
+            break
+        current = current.parent
+    for path in reversed(missing):
+        try:
+            os.mkdir(path.path, mode)
+        except FileExistsError:
+            continue  # another task made it meanwhile
+        os.chmod(path.path, mode)
+
+
+def restrict_local(path: UPath) -> None:
+    """Give a local file the file mode before it is moved into place (a no-op on object stores)."""
     if is_local(path):
-        path.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(path.path, local_modes()[0])
+
+
+def _ensure_parent(path: UPath) -> None:
+    make_local_dirs(path.parent)
 
 
 @contextmanager
@@ -115,6 +166,7 @@ def open_atomic(path: UPath, mode: str = "wb") -> Generator[IO[Any], None, None]
     try:
         with tmp.open(mode) as handle:
             yield handle
+        restrict_local(tmp)
         path.fs.mv(tmp.path, path.path)
     except BaseException:
         if tmp.exists():

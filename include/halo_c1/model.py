@@ -92,7 +92,9 @@ def resource_key(resource_type: str, resource_id: str) -> str:
 # Id columns are text: integers (and integral floats such as 12.0) become their integer text
 # ("12"), strings are kept as given; any other JSON value (null, bool, object, 12.5) becomes null
 # while the row itself is kept with its `raw_json`, so the transform can count it as unmappable.
-# `raw_json` is the row exactly as Halo returned it, minus secret-looking keys.
+# `raw_json` is the row exactly as Halo returned it, minus secret-looking keys. `invalid_flags`
+# names the boolean fields whose value was not a boolean (e.g. "isdisabled='yes'"); the flag column
+# is then null and the transform rejects the row instead of guessing.
 # ---------------------------------------------------------------------------------------------
 
 RAW_AGENTS: Final = pa.schema(
@@ -106,6 +108,7 @@ RAW_AGENTS: Final = pa.schema(
         pa.field("isdisabled", pa.bool_()),
         pa.field("isapiagent", pa.bool_()),
         pa.field("lastlogindate", pa.string()),
+        pa.field("invalid_flags", pa.list_(pa.string())),
         pa.field("raw_json", pa.string(), nullable=False),
     ]
 )
@@ -132,6 +135,7 @@ RAW_TEAMS: Final = pa.schema(
         pa.field("department_id", pa.string()),
         pa.field("department_name", pa.string()),
         pa.field("inactive", pa.bool_()),
+        pa.field("invalid_flags", pa.list_(pa.string())),
         pa.field("raw_json", pa.string(), nullable=False),
     ]
 )
@@ -155,6 +159,7 @@ RAW_USERS: Final = pa.schema(
         pa.field("inactive", pa.bool_()),
         pa.field("isserviceaccount", pa.bool_()),
         pa.field("lastlogindate", pa.string()),
+        pa.field("invalid_flags", pa.list_(pa.string())),
         pa.field("raw_json", pa.string(), nullable=False),
     ]
 )

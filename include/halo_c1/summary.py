@@ -46,15 +46,18 @@ def run_summary(
     guard: dict[str, Any] | None,
     package: dict[str, Any] | None,
     delivery: dict[str, Any] | None,
+    provisioning: list[str] | None = None,
 ) -> str:
     """Log and return the run's summary: counts per type, grants, changes, quality, delivery.
+
+    `provisioning`: the day's provisioning lines (`halo_c1.provision.summary_lines`), shown last.
 
     The DAG's last task is this function itself (its parameters are the stages' XCom results).
     """
     lines = [f"halo-c1 run summary: snapshot {plan['snapshot_id']} ({plan['reason']})"]
     if extract is None:
         lines.append("extract: skipped (see the extract task log)")
-        return _logged(lines)
+        return _logged([*lines, *(provisioning or [])])
     source = "archived raw snapshot" if extract.get("reused") else "HaloITSM API"
     lines.append(f"extract: from {source}; requests {extract.get('requests', 0)}")
     if transform:
@@ -78,8 +81,14 @@ def run_summary(
         lines.append(
             f"c1z: {package.get('path')} ({package.get('size_bytes')} bytes, sha256 {package.get('sha256')})"
         )
+        for field, cut in (package.get("truncated") or {}).items():
+            lines.append(
+                f"  warning: {cut['count']} {field} value(s) cut to C1's {cut['max_bytes']} bytes in the c1z "
+                f"(whole in the curated tables), e.g. {', '.join(cut['examples'])}"
+            )
     if delivery and delivery.get("delivered"):
         lines.append(f"delivered: {delivery.get('target')} (sha256 {delivery.get('sha256')})")
     else:
         lines.append(f"delivered: nothing ({plan['reason']})")
+    lines.extend(provisioning or [])
     return _logged(lines)

@@ -11,7 +11,9 @@ Decisions where Halo or the spec is silent:
   the returned stats under `excluded`.
 - Raw ids are kept as given; a null or blank id is a missing id. Duplicate ids keep the first row
   in raw order; the others are counted as `duplicate_id`.
-- Null booleans mean false (Halo omits false flags): a null `isdisabled`/`inactive` is ENABLED.
+- Null booleans mean false (Halo omits false flags): a null `isdisabled`/`inactive` is ENABLED. A
+  flag that is not a boolean at all ("yes", 1, "enabled"; extraction records it in `invalid_flags`)
+  rejects its row as `invalid_flag`, never guessed ENABLED.
 - `lastlogindate` is a naive ISO string in Halo's server time, read as UTC. Unparseable values and
   Halo's "no date" sentinel (anything before 1901, e.g. 1900-01-01) become null.
 - display_name falls back name → "firstname surname" → email → id for users and agents, and
@@ -53,9 +55,9 @@ FIRST_REAL_LOGIN: Final = pd.Timestamp("1901-01-01", tz="UTC")
 # Every reason the transform can reject a raw row for, per raw entity. The gate keeps one
 # expectation per pair so dq_history shows a stable series even when a count is zero.
 REJECT_REASONS: Final[dict[str, tuple[str, ...]]] = {
-    "agents": ("missing_id", "duplicate_id"),
-    "users": ("missing_id", "duplicate_id"),
-    "teams": ("missing_id", "duplicate_id"),
+    "agents": ("missing_id", "duplicate_id", "invalid_flag"),
+    "users": ("missing_id", "duplicate_id", "invalid_flag"),
+    "teams": ("missing_id", "duplicate_id", "invalid_flag"),
     "roles": ("missing_id", "duplicate_id"),
     "agent_memberships": (
         "missing_agent_id",
@@ -81,6 +83,10 @@ ENTITLEMENT_LABELS: Final = {
 }
 
 
+# Raw columns added after snapshots were first archived: absent means "none recorded".
+OPTIONAL_RAW_COLUMNS: Final = frozenset({"invalid_flags"})
+
+
 class RawSnapshotError(ValueError):
     """The raw snapshot is missing a required entity or column."""
 
@@ -100,11 +106,15 @@ def _read_raw(lake: Lake, entity: str, snapshot_id: str, *, required: bool = Tru
     wanted = [name for name in model.RAW_ENTITIES[entity].names if name != "raw_json"]
     with path.open("rb") as handle:
         parquet = pq.ParquetFile(handle)
-        missing = sorted(set(wanted) - set(parquet.schema_arrow.names))
+        present = set(parquet.schema_arrow.names)
+        missing = sorted(set(wanted) - present - OPTIONAL_RAW_COLUMNS)
         if missing:
             raise RawSnapshotError(f"raw snapshot {snapshot_id}: entity {entity!r} lacks columns {missing}")
-        table = parquet.read(columns=wanted)
-    return table.to_pandas()
+        table = parquet.read(columns=[name for name in wanted if name in present])
+    frame = table.to_pandas()
+    for name in OPTIONAL_RAW_COLUMNS & (set(wanted) - present):
+        frame[name] = None  # a snapshot archived before the column existed
+    return frame
 
 
 def _read_memberships(lake: Lake, snapshot_id: str) -> pa.Table:
@@ -213,7 +223,20 @@ def _accept_ids(frame: pd.DataFrame, id_column: str, entity: str, rejects: _Reje
     rejects.add(
         entity, "duplicate_id", present.loc[duplicate, id_column].drop_duplicates(), int(duplicate.sum())
     )
-    return present[~duplicate].reset_index(drop=True)
+    accepted = present[~duplicate]
+    if "invalid_flags" in accepted:
+        invalid = accepted["invalid_flags"].map(lambda flags: flags is not None and len(flags) > 0)
+        bad = accepted[invalid]
+        rejects.add(
+            entity,
+            "invalid_flag",
+            [
+                f"{row_id} ({', '.join(flags)})"
+                for row_id, flags in zip(bad[id_column], bad["invalid_flags"], strict=True)
+            ],
+        )
+        accepted = accepted[~invalid]
+    return accepted.reset_index(drop=True)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -53,6 +53,7 @@ class TokenState:
     records: list[TokenRecord] = field(default_factory=list)
     seen_nonces: set[str] = field(default_factory=set)
     issued: dict[str, float] = field(default_factory=dict)  # token -> expiry (server clock)
+    tokens_issued: list[str] = field(default_factory=list)  # every token ever handed out
     force_syncs: list[dict[str, Any]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -149,6 +150,7 @@ def _handler(state: TokenState) -> type[BaseHTTPRequestHandler]:
             token = "" if state.empty_token else f"fake-c1-token-{secrets.token_hex(12)}"
             with state.lock:
                 state.issued[token] = time.time() + state.expires_in
+                state.tokens_issued.append(token)
             self._reply(200, {"access_token": token, "token_type": "bearer", "expires_in": state.expires_in})
 
         def _force_sync(self) -> None:

@@ -81,3 +81,41 @@ def test_c1z_of_a_transformed_simulator_snapshot_holds_every_curated_row(start_s
             model.entitlement_id(model.ROLE, role, model.ASSIGNED) for role in source["source_role_ids"]
         )
         assert bool(grant.annotations) == (not source["is_direct"])
+
+
+def test_a_halo_name_over_c1s_limit_is_cut_in_the_c1z_and_packaging_goes_on(start_simulator, tmp_path):
+    from dev.halo_simulator.tenant import build_tenant
+    from halo_c1.summary import run_summary
+
+    tenant = build_tenant(TENANT)
+    agent = tenant.non_system_agents()[0]
+    agent["name"] = "Ünïcode " * 200  # 1,800 bytes
+    tenant.teams[0]["name"] = "🛠" * 300  # 1,200 bytes; its entitlement name is longer still
+    sim = start_simulator(tenant=tenant)
+    lake = Lake(tmp_path / "lake")
+    with HaloClient(halo_settings(sim)) as client:
+        extract_snapshot(client, lake, SNAPSHOT)
+    transform_snapshot(lake, SNAPSHOT)
+    summary = write_c1z(lake, SNAPSHOT)
+
+    assert summary["truncated"]["resources.display_name"]["count"] == 2
+    assert f"agent:{agent['id']}" in summary["truncated"]["resources.display_name"]["examples"]
+    assert summary["truncated"]["entitlements.display_name"]["count"] == 1
+    with C1zReader.open(summary["path"]) as c1z:
+        names = {r["external_id"]: r["message"].display_name for r in c1z.rows("v1_resources")}
+    assert (
+        names[f"agent:{agent['id']}"] == agent["name"].strip()[: len(names[f"agent:{agent['id']}"]) - 1] + "…"
+    )
+    assert all(len(name.encode()) <= 1024 for name in names.values())
+    whole = {(r["resource_type_id"], r["resource_id"]): r["display_name"] for r in curated(lake, "resources")}
+    assert whole["agent", str(agent["id"])] == agent["name"].strip()
+    text = run_summary(
+        plan={"snapshot_id": SNAPSHOT, "reason": "test"},
+        extract={"requests": 1},
+        transform=None,
+        quality=None,
+        guard=None,
+        package=summary,
+        delivery=None,
+    )
+    assert "warning: 2 resources.display_name value(s) cut to C1's 1024 bytes" in text

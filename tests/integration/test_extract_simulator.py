@@ -321,3 +321,18 @@ def test_no_secret_reaches_logs_request_log_or_manifest(start_simulator, tmp_pat
         assert "password" not in blob.lower()
     assert DEV_CLIENT_SECRET not in repr(client.settings)
     assert "/auth/token" in {row["path"] for row in rows(lake, "request_log")}
+
+
+def test_a_record_count_one_page_short_does_not_truncate_the_listing(start_simulator, tmp_path, caplog):
+    """500 users, every page claiming 400: the full page at 400 is confirmed, and all 500 are read."""
+    sim = start_simulator(
+        tenant=TenantSpec(seed=4, agents=10, users=500, teams=3, roles=2, departments=2), page_cap=100
+    )
+    sim.set_faults(
+        Faults(record_count_drift=RecordCountDrift(times=None, path="/api/Users", page_no=None, delta=-100))
+    )
+    with caplog.at_level(logging.WARNING, logger="halo_c1.halo"):
+        lake, summary, _ = extract(sim, tmp_path, page_size=100)
+    assert summary["counts"]["users"] == len(sim.tenant.users) == 500
+    assert_matches_tenant(lake, sim)
+    assert "record_count 400 understates the listing" in caplog.text

@@ -112,3 +112,37 @@ def test_per_group_membership_mode_gives_the_same_curated_tables_as_inline(start
     assert f"department:99:member:agent:{agent_id}" in {g["grant_id"] for g in grants}
     for name in CURATED_TABLES:
         assert curated[False][name].equals(curated[True][name]), name
+
+
+def test_flags_halo_does_not_send_reject_the_row_instead_of_enabling_it(start_simulator, tmp_path):
+    from dev.halo_simulator.tenant import build_tenant
+
+    tenant = build_tenant(TENANT)
+    agents = tenant.non_system_agents()
+    odd = {str(agents[0]["id"]): "yes", str(agents[1]["id"]): 1, str(agents[2]["id"]): "disabled"}
+    for agent in agents[:3]:
+        agent["isdisabled"] = odd[str(agent["id"])]
+    tenant.users[0]["inactive"] = "no"
+    tenant.teams[0]["inactive"] = 0
+    sim = start_simulator(tenant=tenant)
+    lake = Lake(str(tmp_path / "lake"))
+    with HaloClient(halo_settings(sim)) as client:
+        extract_snapshot(client, lake, SNAPSHOT)
+    stats = transform_snapshot(lake, SNAPSHOT)
+
+    flagged = {key: count for key, count in stats["rejected"].items() if key.endswith("/invalid_flag")}
+    assert flagged == {"agents/invalid_flag": 3, "users/invalid_flag": 1, "teams/invalid_flag": 1}
+    # Their memberships go with them, counted too (never silently dropped).
+    assert set(stats["rejected"]) - set(flagged) <= {
+        "agent_memberships/unknown_agent",
+        "agent_memberships/unknown_team",
+    }
+    resources = read_parquet(lake.curated_file("resources", SNAPSHOT)).to_pylist()
+    kept = {(r["resource_type_id"], r["resource_id"]) for r in resources}
+    assert not {("agent", agent_id) for agent_id in odd} & kept
+    assert ("user", str(tenant.users[0]["id"])) not in kept
+    assert ("team", str(tenant.teams[0]["id"])) not in kept
+    rejected = {
+        r["entity"]: r for r in read_parquet(lake.curated_file("rejected_rows", SNAPSHOT)).to_pylist()
+    }
+    assert f"{agents[0]['id']} (isdisabled='yes')" in rejected["agents"]["examples"]

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from halo_c1.c1z.errors import C1zError, C1zValidationError
-from halo_c1.c1z.writer import write_c1z
-from halo_c1.lake import Lake
+from halo_c1.c1z.errors import C1zError, C1zTooLargeError, C1zValidationError
+from halo_c1.c1z.reader import C1zReader
+from halo_c1.c1z.writer import fit_utf8, write_c1z
+from halo_c1.lake import Lake, read_parquet
 from tests.unit.c1z_curated import SNAPSHOT, curated_rows, write_curated
 
 Rows = dict[str, list[dict[str, Any]]]
@@ -38,14 +39,6 @@ CASES = {
         "resources", f"user:{LONG_ID}", "resource_id must be 1..1024 bytes",
     ),
     "resource id empty": (set_value("resources", 3, resource_id=""), "resources", "user:", "resource_id must be 1..1024"),
-    "resource description too long": (
-        set_value("resources", 5, description="x" * 2049),
-        "resources", "team:3", "description must be 0..2048 bytes, got 2049",
-    ),
-    "resource display name too long": (
-        set_value("resources", 7, display_name="ü" * 513),
-        "resources", "department:7", "display_name must be 0..1024 bytes",
-    ),
     "resource type id too long": (
         set_value("resource_types", 4, resource_type_id="r" * 1025),
         "resource_types", "r" * 1025, "resource_type_id must be 1..1024 bytes",
@@ -53,10 +46,6 @@ CASES = {
     "entitlement id too long": (
         set_value("entitlements", 0, entitlement_id="e" * 1025),
         "entitlements", "e" * 1025, "entitlement_id must be 1..1024 bytes",
-    ),
-    "entitlement description too long": (
-        set_value("entitlements", 1, description="d" * 2049),
-        "entitlements", "team:4:member", "description must be 0..2048 bytes",
     ),
     "grant id too long": (
         set_value("grants", 2, grant_id="g" * 1025), "grants", "g" * 1025, "grant_id must be 1..1024 bytes",
@@ -155,3 +144,79 @@ def test_c1z_failed_write_keeps_the_previous_file(tmp_path):
         write_c1z(lake, SNAPSHOT)
     assert lake.c1z_file(SNAPSHOT).stat().st_size == good["size_bytes"]
     assert [p.name for p in lake.c1z_file(SNAPSHOT).parent.iterdir()] == ["sync.c1z"]
+
+
+@pytest.mark.parametrize(
+    ("value", "limit", "expected"),
+    [
+        ("abc", 3, "abc"),
+        ("abcd", 3, "…"),
+        ("ab€cd", 6, "ab…"),
+        ("ab€cd", 5, "ab…"),
+        ("é" * 10, 8, "éé…"),
+        ("😀😀", 7, "😀…"),
+        ("😀😀", 6, "…"),
+    ],
+)
+def test_fit_utf8_cuts_at_a_character_boundary(value, limit, expected):
+    fitted = fit_utf8(value, limit)
+    assert fitted == expected
+    assert len(fitted.encode()) <= limit
+
+
+def test_c1z_cuts_names_and_descriptions_over_c1_limits_and_keeps_them_whole_in_curated(tmp_path, caplog):
+    lake = Lake(str(tmp_path / "lake"))
+    rows = curated_rows()
+    long_name = "Zoë " + "ü" * 600  # 1205 bytes
+    rows["resources"][7]["display_name"] = long_name  # department:7
+    rows["resources"][5]["description"] = "x" * 2049  # team:3
+    rows["entitlements"][1]["description"] = "d€" * 600  # team:4:member, 2400 bytes
+    rows["entitlements"][2]["display_name"] = "E" * 1025  # department:7:member
+    rows["resource_types"][4]["description"] = "t" * 5000
+    write_curated(lake, rows)
+    with caplog.at_level("WARNING", logger="halo_c1.c1z.writer"):
+        summary = write_c1z(lake, SNAPSHOT)
+
+    assert summary["truncated"] == {
+        "entitlements.description": {"count": 1, "max_bytes": 2048, "examples": ["team:4:member"]},
+        "entitlements.display_name": {"count": 1, "max_bytes": 1024, "examples": ["department:7:member"]},
+        "resource_types.description": {"count": 1, "max_bytes": 4096, "examples": [rows["resource_types"][4]["resource_type_id"]]},
+        "resources.description": {"count": 1, "max_bytes": 2048, "examples": ["team:3"]},
+        "resources.display_name": {"count": 1, "max_bytes": 1024, "examples": ["department:7"]},
+    }  # fmt: skip
+    assert "1 resources.display_name value(s) longer than C1's 1024 bytes were cut" in caplog.text
+    with C1zReader.open(summary["path"]) as c1z:
+        resources = {r["external_id"]: r["message"] for r in c1z.rows("v1_resources")}
+        entitlements = {r["external_id"]: r["message"] for r in c1z.rows("v1_entitlements")}
+        grants = [r["message"] for r in c1z.rows("v1_grants")]
+    name = resources["department:7"].display_name
+    assert len(name.encode()) <= 1024 and name.endswith("…") and long_name.startswith(name[:-1])
+    assert len(resources["team:3"].description.encode()) <= 2048
+    assert len(entitlements["team:4:member"].description.encode()) <= 2048
+    assert len(entitlements["department:7:member"].display_name.encode()) <= 1024
+    assert all(len(g.entitlement.resource.display_name.encode()) <= 1024 for g in grants)
+    curated_name = read_parquet(lake.curated_file("resources", SNAPSHOT)).to_pylist()[7]["display_name"]
+    assert curated_name == long_name
+
+
+def test_c1z_database_over_the_readers_cap_fails_before_writing(tmp_path):
+    lake = Lake(str(tmp_path / "lake"))
+    write_curated(lake, curated_rows())
+    fits = write_c1z(lake, SNAPSHOT, tmp_path / "fits.c1z")
+    assert 0 < fits["sqlite_bytes"] < 3 * 2**30
+
+    with pytest.raises(C1zTooLargeError) as raised:
+        write_c1z(lake, SNAPSHOT, max_decoded_bytes=fits["sqlite_bytes"] - 1)
+    message = str(raised.value)
+    assert f"snapshot {SNAPSHOT}" in message and "decoded-size cap" in message
+    assert "No c1z was written" in message and "include_end_users=false" in message
+    assert not lake.c1z_file(SNAPSHOT).exists()
+
+
+def test_c1z_cap_is_checked_while_grants_load(tmp_path):
+    """A tenant far over the cap stops during the grant load, not after building every index."""
+    lake = Lake(str(tmp_path / "lake"))
+    write_curated(lake, curated_rows())
+    with pytest.raises(C1zTooLargeError, match=r"after \d+ grants"):
+        write_c1z(lake, SNAPSHOT, max_decoded_bytes=4096)
+    assert not lake.c1z_file(SNAPSHOT).exists()

@@ -132,3 +132,34 @@ class TestHaloPagePaginator:
         responses = [{"record_count": 3, "results": [{"id": 1}]}, [{"id": 2}]]
         with pytest.raises(HaloPagingError, match="bare array although page 1"):
             pages(HaloPagePaginator("/api/Agent"), responses)
+
+    def test_a_full_last_page_is_confirmed_with_one_more_request(self):
+        responses = [
+            {"page_size": 2, "record_count": 4, "users": [{"id": 1}, {"id": 2}]},
+            {"page_size": 2, "record_count": 4, "users": [{"id": 3}, {"id": 4}]},
+            {"page_size": 2, "record_count": 4, "users": []},
+        ]
+        read, params = pages(HaloPagePaginator("/api/Users", page_size=2), responses)
+        assert [len(p.rows) for p in read] == [2, 2, 0]
+        assert params["page_no"] == 3
+
+    def test_a_short_last_page_needs_no_confirmation(self):
+        responses = [
+            {"page_size": 2, "record_count": 3, "users": [{"id": 1}, {"id": 2}]},
+            {"page_size": 2, "record_count": 3, "users": [{"id": 3}]},
+        ]
+        read, _ = pages(HaloPagePaginator("/api/Users", page_size=2), responses)
+        assert [len(p.rows) for p in read] == [2, 1]
+
+    def test_record_count_understated_by_whole_pages_reads_every_row(self, caplog):
+        # 5 rows, but every page says record_count 2: the confirmation page finds more.
+        users = [{"id": i} for i in range(1, 6)]
+        responses = [
+            {"page_size": 2, "record_count": 2, "users": users[0:2]},
+            {"page_size": 2, "record_count": 2, "users": users[2:4]},
+            {"page_size": 2, "record_count": 2, "users": users[4:5]},
+        ]
+        with caplog.at_level("WARNING", logger="halo_c1.halo"):
+            read, _ = pages(HaloPagePaginator("/api/Users", page_size=2), responses)
+        assert [row["id"] for page in read for row in page.rows] == [1, 2, 3, 4, 5]
+        assert "record_count 2 understates the listing" in caplog.text

@@ -284,7 +284,7 @@ def test_gate_writes_data_docs_result_json_history_and_index_across_snapshots(tm
     assert history.num_rows == second["evaluated"]
     assert set(history["severity"].to_pylist()) == {"error", "warning"}
     index = lake.reports_index().read_text()
-    assert index.count("<tr class=") == 2
+    assert index.count("<tr data-snapshot=") == 2
     assert f'href="snapshot={PREVIOUS}/data_docs/index.html"' in index
     assert f'href="snapshot={SNAPSHOT}/data_docs/index.html"' in index
     assert second["report_index"] == str(lake.reports_index())

@@ -2,6 +2,7 @@
 
 C1zError
 ├── C1zValidationError   the curated snapshot cannot become a file a Baton reader accepts
+├── C1zTooLargeError     the decoded database would pass the readers' decoded-size cap
 └── C1zFormatError       a file is not a readable v1 c1z
 """
 
@@ -20,6 +21,10 @@ class C1zValidationError(C1zError):
         self.row_id = row_id
         self.rule = rule
         super().__init__(f"{table} row {row_id!r}: {rule}")
+
+
+class C1zTooLargeError(C1zError):
+    """The snapshot's SQLite database is larger than the readers it is for decode; nothing was written."""
 
 
 class C1zFormatError(C1zError):

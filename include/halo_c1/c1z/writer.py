@@ -39,7 +39,8 @@ from upath import UPath
 from halo_c1 import model
 from halo_c1.c1z import format as c1z_format
 from halo_c1.c1z import messages
-from halo_c1.c1z.errors import C1zError, C1zValidationError
+from halo_c1.c1z.errors import C1zError, C1zTooLargeError, C1zValidationError
+from halo_c1.c1z.reader import MAX_DECODED_BYTES
 from halo_c1.lake import Lake, as_path, open_atomic, snapshot_time
 
 log = logging.getLogger(__name__)
@@ -99,11 +100,14 @@ def write_c1z(
     out: str | os.PathLike[str] | UPath | None = None,
     *,
     batch_rows: int = 50_000,
+    max_decoded_bytes: int = MAX_DECODED_BYTES,
 ) -> dict:
     """Write the snapshot's curated tables as a v1 c1z at `out` (default `lake.c1z_file(snapshot_id)`).
 
-    Returns a JSON-able summary: path, size, sha256, sync id and row counts. Raises
-    C1zValidationError (and writes nothing at `out`) when a row breaks a limit or a reference.
+    Returns a JSON-able summary: path, size, sha256, decoded SQLite size, sync id and row counts.
+    Raises C1zValidationError (and writes nothing at `out`) when a row breaks a limit or a reference,
+    and C1zTooLargeError (nothing written either) as soon as the database passes `max_decoded_bytes`,
+    the decoded-size cap of the oldest Baton reader the file is for (3 GiB: baton-sdk before v0.25).
     """
     destination = as_path(out) if out is not None else lake.c1z_file(snapshot_id)
     moment = snapshot_time(snapshot_id)
@@ -133,25 +137,54 @@ def write_c1z(
                 builder.add_grants(batch, rows)
                 loaded += batch.num_rows
                 log.info("c1z grants: %s rows loaded", f"{loaded:,}")
+                _check_decoded_size(snapshot_id, builder.size_bytes(), max_decoded_bytes, loaded)
             log.info("c1z: building the grant indexes and finishing the sync")
             builder.finish()
             counts = builder.counts()
         finally:
             builder.close()
         _assert_no_journal(db_path)
+        sqlite_bytes = db_path.stat().st_size
+        _check_decoded_size(snapshot_id, sqlite_bytes, max_decoded_bytes, None)
         size, sha256 = _compress(db_path, destination)
     summary = {
         "path": str(destination),
         "snapshot_id": snapshot_id,
         "sync_id": sync_id,
         "size_bytes": size,
+        "sqlite_bytes": sqlite_bytes,
         "sha256": sha256,
         "counts": counts,
         "resources_by_type": dict(sorted(builder.resources_by_type.items())),
         "grants_by_resource_type": dict(sorted(builder.grants_by_type.items())),
+        "truncated": builder.truncations.report(),
     }
+    for field, found in summary["truncated"].items():
+        log.warning(
+            "c1z: %d %s value(s) longer than C1's %d bytes were cut at a UTF-8 boundary (the curated "
+            "tables keep them whole), e.g. %s",
+            found["count"],
+            field,
+            found["max_bytes"],
+            ", ".join(found["examples"]),
+        )
     log.info("wrote c1z %s (%d bytes, sync %s, counts %s)", destination, size, sync_id, counts)
     return summary
+
+
+def _check_decoded_size(snapshot_id: str, size: int, cap: int, grants_loaded: int | None) -> None:
+    """Stop before anything is written when the database is past the readers' decoded-size cap."""
+    if size <= cap:
+        return
+    when = f"after {grants_loaded:,} grants" if grants_loaded is not None else "with its indexes"
+    raise C1zTooLargeError(
+        f"snapshot {snapshot_id}: the c1z's SQLite database is {size / 2**30:.2f} GiB {when}, more than "
+        f"the {cap / 2**30:.2f} GiB decoded-size cap of the Baton readers it is written for (baton-sdk "
+        "before v0.25 refuses more than 3 GiB; v0.25+ allows 10 GiB, BATON_DECODER_MAX_DECODED_SIZE_MB). "
+        "No c1z was written. To fix: leave HaloITSM end users out (connection extra "
+        "include_end_users=false) or sync a smaller part of the tenant; or, if every reader of the file "
+        "runs baton-sdk v0.25 or later, raise write_c1z's max_decoded_bytes."
+    )
 
 
 def _curated_batches(lake: Lake, table: str, snapshot_id: str, batch_rows: int) -> Iterator[pa.RecordBatch]:
@@ -220,6 +253,56 @@ def _check_id(table: str, row_id: str, column: str, value: str | None) -> bytes:
     return _check_bytes(table, row_id, column, value, 1, MAX_ID_BYTES)
 
 
+ELLIPSIS: Final = "…"
+
+
+def fit_utf8(value: str, max_bytes: int) -> str:
+    """`value` cut to at most `max_bytes` of UTF-8 at a character boundary, ending in "…" when cut.
+
+    >>> fit_utf8("ab€cd", 6)
+    'ab…'
+    """
+    encoded = value.encode()
+    if len(encoded) <= max_bytes:
+        return value
+    room = max_bytes - len(ELLIPSIS.encode())
+    return encoded[:room].decode("utf-8", errors="ignore") + ELLIPSIS
+
+
+class Truncations:
+    """Text fields cut to a C1 limit: counted per table.column, with a few row ids, for a warning.
+
+    Names and descriptions come from HaloITSM as typed; one over C1's limit must not block every
+    delivery, so the c1z carries it cut (the curated tables keep it whole). Ids are never cut.
+    """
+
+    MAX_EXAMPLES: Final = 3
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+        self.limits: dict[str, int] = {}
+        self.examples: dict[str, list[str]] = {}
+
+    def fit(self, table: str, row_id: str, column: str, value: str | None, max_bytes: int) -> str | None:
+        if value is None or len(value) * 4 <= max_bytes:  # no character is longer than 4 bytes
+            return value
+        fitted = fit_utf8(value, max_bytes)
+        if fitted is not value:
+            key = f"{table}.{column}"
+            self.counts[key] += 1
+            self.limits[key] = max_bytes
+            examples = self.examples.setdefault(key, [])
+            if len(examples) < self.MAX_EXAMPLES:
+                examples.append(row_id)
+        return fitted
+
+    def report(self) -> dict[str, dict[str, Any]]:
+        return {
+            key: {"count": count, "max_bytes": self.limits[key], "examples": self.examples[key]}
+            for key, count in sorted(self.counts.items())
+        }
+
+
 class _SyncBuilder:
     """Fills one SQLite c1z database with one sync, validating references as rows arrive."""
 
@@ -245,6 +328,7 @@ class _SyncBuilder:
         self.entitlements: dict[str, tuple[bytes, str, str]] = {}
         self.resources_by_type: Counter[str] = Counter()
         self.grants_by_type: Counter[str] = Counter()
+        self.truncations = Truncations()
         self._tails: dict[tuple[str, bool, tuple[str, ...]], bytes] = {}
         self._entitlement_columns: tuple[pa.Array, pa.Array, pa.Array, pa.Array] | None = None
         self._principals: dict[str, tuple[pa.Array, pa.Array]] = {}
@@ -260,6 +344,11 @@ class _SyncBuilder:
             _INSERT_SYNC_RUN,
             (self.sync_id, self.discovered_at, self.discovered_at, c1z_format.SYNC_TYPE_FULL),
         )
+
+    def size_bytes(self) -> int:
+        """The database's size so far (pages allocated), without the indexes built at the end."""
+        pages = self.connection.execute("PRAGMA page_count").fetchone()[0]
+        return pages * self.connection.execute("PRAGMA page_size").fetchone()[0]
 
     def counts(self) -> dict[str, int]:
         return {
@@ -300,8 +389,12 @@ class _SyncBuilder:
         ):
             table = "resource_types"
             _check_id(table, type_id, "resource_type_id", type_id)
-            _check_bytes(table, type_id, "display_name", display_name, 0, MAX_DISPLAY_NAME_BYTES)
-            _check_bytes(table, type_id, "description", description, 0, MAX_RESOURCE_TYPE_DESCRIPTION_BYTES)
+            display_name = self.truncations.fit(
+                table, type_id, "display_name", display_name, MAX_DISPLAY_NAME_BYTES
+            )
+            description = self.truncations.fit(
+                table, type_id, "description", description, MAX_RESOURCE_TYPE_DESCRIPTION_BYTES
+            )
             if trait not in messages.TRAITS:
                 raise C1zValidationError(table, type_id, f"trait must be one of {sorted(messages.TRAITS)}")
             if type_id in self.resource_types:
@@ -359,8 +452,10 @@ class _SyncBuilder:
             if trait is None:
                 raise C1zValidationError(table, key, f"resource type {type_id!r} is not a resource type")
             _check_id(table, key, "resource_id", resource_id)
-            _check_bytes(table, key, "display_name", display_name, 0, MAX_DISPLAY_NAME_BYTES)
-            _check_bytes(table, key, "description", description, 0, MAX_DESCRIPTION_BYTES)
+            display_name = self.truncations.fit(
+                table, key, "display_name", display_name, MAX_DISPLAY_NAME_BYTES
+            )
+            description = self.truncations.fit(table, key, "description", description, MAX_DESCRIPTION_BYTES)
             if status not in messages.RESOURCE_STATUSES:
                 raise C1zValidationError(
                     table, key, f"status must be one of {model.STATUSES}, got {status!r}"
@@ -442,8 +537,12 @@ class _SyncBuilder:
             strict=True,
         ):
             _check_id(table, entitlement_id, "entitlement_id", entitlement_id)
-            _check_bytes(table, entitlement_id, "display_name", display_name, 0, MAX_DISPLAY_NAME_BYTES)
-            _check_bytes(table, entitlement_id, "description", description, 0, MAX_DESCRIPTION_BYTES)
+            display_name = self.truncations.fit(
+                table, entitlement_id, "display_name", display_name, MAX_DISPLAY_NAME_BYTES
+            )
+            description = self.truncations.fit(
+                table, entitlement_id, "description", description, MAX_DESCRIPTION_BYTES
+            )
             if entitlement_id in self.entitlements:
                 raise C1zValidationError(table, entitlement_id, "duplicate entitlement id")
             resource_bytes = self.resources.get(type_id, {}).get(resource_id)

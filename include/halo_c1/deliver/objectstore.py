@@ -26,7 +26,7 @@ from upath import UPath
 from halo_c1.deliver.counts import snapshot_counts
 from halo_c1.deliver.errors import DeliveryError, StaleSnapshotError
 from halo_c1.deliver.manifest import last_delivery, record_delivery
-from halo_c1.lake import Lake, as_path, is_local
+from halo_c1.lake import Lake, as_path, make_local_dirs, restrict_local
 
 log = logging.getLogger(__name__)
 
@@ -121,9 +121,9 @@ def publish_atomically(source: UPath, target: UPath, *, chunk_size: int = CHUNK_
     """
     temporary = target.parent / f"{target.name}.tmp-{uuid.uuid4().hex}"
     try:
-        if is_local(target):
-            target.parent.mkdir(parents=True, exist_ok=True)
+        make_local_dirs(target.parent)
         sha256, size = _copy_hashing(source, temporary, chunk_size)
+        restrict_local(temporary)
         _verify(temporary, sha256, size, chunk_size)
         target.fs.mv(temporary.path, target.path)
         moved_size = _stored_size(target)

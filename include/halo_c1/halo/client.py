@@ -251,7 +251,7 @@ def halo_message(response: httpx.Response) -> str:
 
 
 class HaloClient:
-    """A HaloITSM API client for read-only extraction. Use it as a context manager.
+    """A HaloITSM API client: reads for extraction, `post_json` for provisioning. A context manager.
 
     >>> settings = HaloSettings(base_url="https://acme.haloitsm.com", client_id="id", client_secret="s")
     >>> with HaloClient(settings) as halo:                                   # doctest: +SKIP
@@ -308,6 +308,17 @@ class HaloClient:
 
     def get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
         """GET `path` and return its JSON, retrying transient failures; raises a `HaloError` otherwise."""
+        return self._call_json("GET", path, params or {}, None)
+
+    def post_json(self, path: str, body: Any) -> Any:
+        """POST a JSON body (Halo's upserts, e.g. `/api/Agent`) with the same auth, throttle and retries.
+
+        Retrying a POST is safe only for an idempotent body: callers post a complete list (the same
+        request applied twice leaves the same state), never a delta.
+        """
+        return self._call_json("POST", path, {}, body)
+
+    def _call_json(self, method: str, path: str, params: dict[str, Any], body: Any) -> Any:
         retrying = Retrying(
             stop=stop_after_attempt(self.settings.max_retries + 1),
             wait=self._wait_before_retry,
@@ -319,7 +330,7 @@ class HaloClient:
         try:
             for attempt in retrying:
                 with attempt:
-                    payload = self._get_once(path, params or {}, attempt.retry_state.attempt_number)
+                    payload = self._send_once(method, path, params, body, attempt.retry_state.attempt_number)
         except RetryError as exc:
             last = exc.last_attempt.exception()
             attempts = exc.last_attempt.attempt_number
@@ -328,7 +339,7 @@ class HaloClient:
                     f"HaloITSM host {last.unreachable_host} unreachable after {attempts} attempt(s): {last}"
                 ) from None
             raise HaloRetriesExhausted(
-                f"HaloITSM GET {path} still failing after {attempts} attempt(s); last failure: {last}"
+                f"HaloITSM {method} {path} still failing after {attempts} attempt(s); last failure: {last}"
             ) from None
         self._consecutive_429 = 0
         return payload
@@ -348,9 +359,15 @@ class HaloClient:
     def _scrub(self, text: str) -> str:
         return scrub(text, (self.settings.client_secret.get_secret_value(), self.auth.current_token))
 
-    def _get_once(self, path: str, params: dict[str, Any], attempt: int) -> Any:
+    def _send_once(self, method: str, path: str, params: dict[str, Any], body: Any, attempt: int) -> Any:
         try:
-            response = self._http.get(path, params=params, extensions={ATTEMPT_EXTENSION: attempt})
+            response = self._http.request(
+                method,
+                path,
+                params=params,
+                json=body if method != "GET" else None,
+                extensions={ATTEMPT_EXTENSION: attempt},
+            )
         except httpx.ConnectError as exc:
             raise TransientFailure(
                 f"cannot connect ({self._scrub(str(exc)) or type(exc).__name__})",

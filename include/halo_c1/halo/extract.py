@@ -40,7 +40,7 @@ import pyarrow.parquet as pq
 
 from halo_c1 import model
 from halo_c1.halo.client import HaloClient
-from halo_c1.halo.errors import HaloPagingError, HaloResponseError, HaloSnapshotExistsError
+from halo_c1.halo.errors import HaloPagingError, HaloResponseError, HaloSnapshotExistsError, truncate
 from halo_c1.halo.paging import normalize_id
 from halo_c1.halo.redact import strip_secret_keys
 from halo_c1.lake import Lake, parquet_writer, write_json
@@ -63,13 +63,22 @@ MEMBERSHIP_ARRAYS = {"team": "teams", "department": "departments", "role": "role
 
 T = TypeVar("T")
 
+# A raw file's row groups: large enough to read fast, small enough to keep memory bounded.
+ROW_GROUP_ROWS = 65_536
+ROW_GROUP_BYTES = 32 * 2**20
+
 
 class _Discarded(Exception):
     """Thrown into a staged writer to make it delete its temporary file."""
 
 
 class StagedTable:
-    """One raw file being written: rows go to a hidden temporary file until `commit`."""
+    """One raw file being written: rows go to a hidden temporary file until `commit`.
+
+    Pages are buffered and written as row groups of up to `ROW_GROUP_ROWS` rows or
+    `ROW_GROUP_BYTES` of Arrow data: a row group per 50-row page made a 1M-user file 8x larger and
+    11x slower to read. Memory stays bounded by one row group.
+    """
 
     def __init__(self, entity: str, lake: Lake, snapshot_id: str) -> None:
         self.entity = entity
@@ -79,6 +88,9 @@ class StagedTable:
         self.pages = 0
         self._stack: ExitStack | None = None
         self._writer: pq.ParquetWriter | None = None
+        self._pending: list[pa.Table] = []
+        self._pending_rows = 0
+        self._pending_bytes = 0
 
     def reset(self) -> None:
         """Start (again) from an empty file."""
@@ -92,18 +104,34 @@ class StagedTable:
         if self._writer is None:
             self.reset()
         if rows:
-            assert self._writer is not None
-            self._writer.write_table(pa.Table.from_pylist(rows, schema=self.schema))
+            table = pa.Table.from_pylist(rows, schema=self.schema)
+            self._pending.append(table)
+            self._pending_rows += table.num_rows
+            self._pending_bytes += table.nbytes
             self.rows += len(rows)
+            if self._pending_rows >= ROW_GROUP_ROWS or self._pending_bytes >= ROW_GROUP_BYTES:
+                self._flush()
+
+    def _flush(self) -> None:
+        if self._pending:
+            assert self._writer is not None
+            self._writer.write_table(pa.concat_tables(self._pending), row_group_size=self._pending_rows)
+        self._drop_pending()
+
+    def _drop_pending(self) -> None:
+        self._pending = []
+        self._pending_rows = self._pending_bytes = 0
 
     def commit(self) -> None:
         if self._writer is None:
             self.reset()
+        self._flush()
         assert self._stack is not None
         self._stack.close()
         self._stack = self._writer = None
 
     def discard(self) -> None:
+        self._drop_pending()
         if self._stack is not None:
             reason = _Discarded(self.entity)
             self._stack.__exit__(_Discarded, reason, None)
@@ -126,17 +154,33 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else str(value)
 
 
-def _flag(value: Any) -> bool | None:
-    if isinstance(value, bool):
+_NOT_A_FLAG = object()
+
+
+def _flag(value: Any) -> Any:
+    """A HaloITSM boolean: JSON true/false (or the strings "true"/"false"); null when absent.
+
+    Anything else ("yes", "no", 1, 0, "enabled") is `_NOT_A_FLAG`: Halo does not send it, so its
+    meaning is a guess, and a guess of "not disabled" would make an account ENABLED in C1.
+    """
+    if value is None or isinstance(value, bool):
         return value
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
         return value.strip().lower() == "true"
-    if isinstance(value, int) and value in (0, 1):
-        return bool(value)
-    return None
+    return _NOT_A_FLAG
 
 
-def _via_role(value: Any) -> str | None:
+def _flags(row: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    """The flag columns, plus `invalid_flags` naming (with the value) any that is not a boolean."""
+    parsed = {name: _flag(row.get(name)) for name in names}
+    invalid = [f"{name}={truncate(repr(row.get(name)), 40)}" for name in names if parsed[name] is _NOT_A_FLAG]
+    return {
+        **{name: None if value is _NOT_A_FLAG else value for name, value in parsed.items()},
+        "invalid_flags": invalid or None,
+    }
+
+
+def via_role(value: Any) -> str | None:
     """A membership row's `role_id`: set means inherited from that role; blank means direct."""
     role_id = normalize_id(value)
     return role_id if role_id and role_id.strip() and role_id != "0" else None
@@ -154,8 +198,7 @@ def agent_row(row: dict[str, Any]) -> dict[str, Any]:
             key: _text(row.get(key))
             for key in ("name", "firstname", "surname", "email", "ad", "lastlogindate")
         },
-        "isdisabled": _flag(row.get("isdisabled")),
-        "isapiagent": _flag(row.get("isapiagent")),
+        **_flags(row, ("isdisabled", "isapiagent")),
         "raw_json": raw_json(row),
     }
 
@@ -166,7 +209,7 @@ def team_row(row: dict[str, Any]) -> dict[str, Any]:
         "name": _text(row.get("name")),
         "department_id": normalize_id(row.get("department_id")),
         "department_name": _text(row.get("department_name")),
-        "inactive": _flag(row.get("inactive")),
+        **_flags(row, ("inactive",)),
         "raw_json": raw_json(row),
     }
 
@@ -180,8 +223,7 @@ def user_row(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "user_id": normalize_id(row.get("id")),
         **{key: _text(row.get(key)) for key in texts},
-        "inactive": _flag(row.get("inactive")),
-        "isserviceaccount": _flag(row.get("isserviceaccount")),
+        **_flags(row, ("inactive", "isserviceaccount")),
         "raw_json": raw_json(row),
     }
 
@@ -197,7 +239,7 @@ def membership_row(agent_id: str | None, kind: str, item: Any, source: str) -> d
     else:
         target_id = normalize_id(item.get(f"{kind}_id"))
         target_name = _text(item.get(f"{kind}_name"))
-        via_role_id = _via_role(item.get("role_id"))
+        via_role_id = via_role(item.get("role_id"))
     return {
         "agent_id": agent_id,
         "kind": kind,

@@ -4,7 +4,10 @@ Halo answers a list as a bare JSON array (unpaged) or as an object whose rows si
 `agents`, `users`, `teams`, `roles` or another list-valued key, with `record_count` (the total) and the
 *effective* `page_size` echoed back (the tenant may cap what was asked). The paginator never infers a
 page count from the size it asked for: it stops when the rows read reach `record_count`, or at an
-empty page when the server sends no `record_count`.
+empty page when the server sends no `record_count`. When `record_count` is reached on a *full* page,
+one more page is read to confirm the end: a `record_count` that understates the total by whole
+pages would otherwise end the listing early without a trace. If that page has rows, the listing is
+read on until a short page, and the understated count is logged.
 
 Anomalies raise `HaloPagingError`. Those that a fresh read may cure (the listing changed while we
 read it: `record_count` drifting, one id on two pages, more rows than `record_count`, an empty page
@@ -15,11 +18,14 @@ request, sleeps or retries.
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from halo_c1.halo.errors import HaloPagingError
+
+log = logging.getLogger("halo_c1.halo")
 
 ROW_KEYS = ("results", "agents", "users", "teams", "roles")
 
@@ -127,6 +133,8 @@ class HaloPagePaginator:
     record_count: int | None = None
     rows_so_far: int = 0
     has_next_page: bool = True
+    confirming_end: bool = False  # the last page reached record_count and was full
+    count_understated: bool = False  # a page past record_count had rows: read on to a short page
     _seen_ids: dict[str, int] = field(default_factory=dict, repr=False)
 
     def init_request(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -159,7 +167,21 @@ class HaloPagePaginator:
             self.record_count = envelope.record_count
         self._check_ids(rows, where)
         self.rows_so_far += len(rows)
-        if self.record_count is not None and self.rows_so_far > self.record_count:
+        if self.confirming_end and rows and not self.count_understated:
+            self.count_understated = True
+            log.warning(
+                "%s: record_count %s understates the listing (a page past it has %d rows); "
+                "reading on until a short page",
+                where,
+                self.record_count,
+                len(rows),
+            )
+        self.confirming_end = False
+        if (
+            self.record_count is not None
+            and self.rows_so_far > self.record_count
+            and not self.count_understated
+        ):
             raise self._anomaly(
                 f"{where}: {self.rows_so_far} rows read but record_count is {self.record_count}"
             )
@@ -175,7 +197,13 @@ class HaloPagePaginator:
             raise self._anomaly(
                 f"{where} is empty after {self.rows_so_far} of record_count {self.record_count} rows"
             )
-        return self.rows_so_far < self.record_count
+        full = bool(rows) and len(rows) >= (envelope.page_size or self.page_size)
+        if self.count_understated:
+            return full
+        if self.rows_so_far < self.record_count:
+            return True
+        self.confirming_end = full
+        return full
 
     def _check_ids(self, rows: list[dict[str, Any]], where: str) -> None:
         for row in rows:

@@ -58,6 +58,9 @@ class Check:
     # Offending values are personal data (emails): Data Docs show a few, the returned result none,
     # because the result travels through XCom and logs.
     personal_values: bool = False
+    # What the unexpected count is out of, e.g. ("agents", 60): GX counts every row of the frame
+    # (all resources), which is the wrong base for a finding about agents. None: the table's rows.
+    population: tuple[str, int] | None = None
 
 
 @dataclass
@@ -105,8 +108,16 @@ def _all_true(table: str, column: str, severity: str, description: str) -> Check
     )
 
 
-def _finding(table: str, column: str, description: str) -> Check:
-    return Check(table, column, "ExpectColumnValuesToBeNull", {"column": column}, WARNING, description)
+def _finding(table: str, column: str, description: str, population: tuple[str, int]) -> Check:
+    return Check(
+        table,
+        column,
+        "ExpectColumnValuesToBeNull",
+        {"column": column},
+        WARNING,
+        description,
+        population=population,
+    )
 
 
 def _mask(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
@@ -215,6 +226,7 @@ def build_gate_input(lake: Lake, snapshot_id: str, previous_snapshot_id: str | N
     agents_with_team = pc.unique(g_principal.filter(pc.equal(g_type, model.TEAM)))
     disabled_agent = is_agent & _mask(pc.equal(resources["status"], model.STATUS_DISABLED))
     api_agent = is_agent & _mask(pc.equal(resources["account_type"], model.ACCOUNT_SERVICE))
+    agents = int(is_agent.sum())
     frame = _frame(resources)
     frame["resource_key"] = resource_keys.to_pandas()
     frame["parent_exists"] = parent_ok
@@ -274,6 +286,7 @@ def build_gate_input(lake: Lake, snapshot_id: str, previous_snapshot_id: str | N
             WARNING,
             "primary emails look like addresses",
             personal_values=True,
+            population=("resources with an email", int(_mask(pc.is_valid(resources["email"])).sum())),
         ),
         Check(
             "resources",
@@ -284,11 +297,29 @@ def build_gate_input(lake: Lake, snapshot_id: str, previous_snapshot_id: str | N
             "the snapshot has at least one agent",
         ),
         _finding(
-            "resources", "agent_without_email", "agents without an email (C1 cannot match them to people)"
+            "resources",
+            "agent_without_email",
+            "agents without an email (C1 cannot match them to people)",
+            ("agents", agents),
         ),
-        _finding("resources", "disabled_agent_holding_role", "disabled agents still holding roles"),
-        _finding("resources", "disabled_agent_in_team", "disabled agents still in teams"),
-        _finding("resources", "api_agent_holding_role", "API agents holding roles"),
+        _finding(
+            "resources",
+            "disabled_agent_holding_role",
+            "disabled agents still holding roles",
+            ("disabled agents", int(disabled_agent.sum())),
+        ),
+        _finding(
+            "resources",
+            "disabled_agent_in_team",
+            "disabled agents still in teams",
+            ("disabled agents", int(disabled_agent.sum())),
+        ),
+        _finding(
+            "resources",
+            "api_agent_holding_role",
+            "API agents holding roles",
+            ("API agents", int(api_agent.sum())),
+        ),
     ]
 
     # entitlements
@@ -479,6 +510,7 @@ def _rejected(lake: Lake, snapshot_id: str, tables: dict[str, pa.Table]) -> tupl
                 ERROR if is_error else WARNING,
                 f"no raw {entity} rows rejected as {reason}",
                 {"raw_rows": raw_rows, "share": round(share, 6), "error_share": REJECTED_ERROR_SHARE},
+                population=(f"raw {entity} rows", raw_rows),
             )
         )
     return frame, checks

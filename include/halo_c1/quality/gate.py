@@ -8,6 +8,7 @@ GX is imported inside the function (a 4 s import) with analytics and progress ba
 
 from __future__ import annotations
 
+import html
 import logging
 import os
 import tempfile
@@ -17,18 +18,21 @@ from typing import Any, Final
 
 from halo_c1.lake import Lake, write_json
 from halo_c1.quality.checks import ERROR, WARNING, Check, build_gate_input
-from halo_c1.quality.reports import (
-    DOCS_FOLDER,
-    GATE_RESULT_FILE,
-    copy_tree,
-    write_dq_history,
-    write_reports_index,
-)
+from halo_c1.quality.offline_docs import make_offline
+from halo_c1.quality.reports import DOCS_FOLDER, GATE_RESULT_FILE, copy_tree, write_dq_history
+from halo_c1.report.index import write_reports_index
 
 log = logging.getLogger(__name__)
 
 SITE_NAME: Final = "halo_c1"
 EXAMPLES_SHOWN: Final = 3
+AGGREGATE_EXPECTATIONS: Final = frozenset(
+    {
+        "ExpectTableRowCountToBeBetween",
+        "ExpectColumnDistinctValuesToEqualSet",
+        "ExpectColumnDistinctValuesToContainSet",
+    }
+)
 RESULT_FORMAT: Final = {"result_format": "SUMMARY", "partial_unexpected_count": EXAMPLES_SHOWN}
 
 
@@ -138,6 +142,7 @@ def _validate(
                     f"quality gate: expectation {table}.{check.name} could not run in GX: {error}"
                 )
             success = bool(result.success)
+            label, size = check.population or (f"{table} rows", len(frame))
             examples = [] if success or check.personal_values else _examples(detail)
             count = _unexpected_count(detail)
             rows.append(
@@ -151,11 +156,41 @@ def _validate(
                     # Aggregate expectations (row counts, distinct sets) report no unexpected rows.
                     "unexpected_count": count if success else max(count, len(examples), 1),
                     "examples": examples,
+                    # Table-level expectations (row counts, distinct sets) have no population.
+                    "population": None if check.expectation in AGGREGATE_EXPECTATIONS else label,
+                    "population_count": None if check.expectation in AGGREGATE_EXPECTATIONS else size,
                 }
             )
     if docs_dir is not None:
+        _escape_stored_results(context)
         context.build_data_docs(site_names=[SITE_NAME])
     return rows
+
+
+def html_escaped(value: Any) -> Any:
+    """Every string in a JSON-like value (keys too) HTML-escaped; other values as they are."""
+    if isinstance(value, str):
+        return html.escape(value, quote=True)
+    if isinstance(value, dict):
+        return {html_escaped(key): html_escaped(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [html_escaped(item) for item in value]
+    return value
+
+
+def _escape_stored_results(context: Any) -> None:
+    """Escape what HaloITSM wrote before GX renders it: its Data Docs put sampled values (an end
+    user's email, a name, an id) into the HTML verbatim, so markup in HaloITSM would run in the
+    reader's browser. Results are escaped in the store only, after the gate has read them."""
+    store = context.validation_results_store
+    for key in store.list_keys():
+        suite_result = store.get(key)
+        for result in suite_result.results:
+            result.result = html_escaped(result.result or {})
+            config = result.expectation_config
+            config.kwargs = html_escaped(dict(config.kwargs))
+            config.meta = html_escaped(dict(config.meta or {}))
+        store.set(key, suite_result)
 
 
 def run_quality_gate(
@@ -171,6 +206,7 @@ def run_quality_gate(
     if data_docs:
         with tempfile.TemporaryDirectory(prefix="halo_c1_docs_") as tmp:
             rows = _validate(gate_input.frames, gate_input.checks, snapshot_id, Path(tmp))
+            make_offline(Path(tmp), rows)
             copy_tree(Path(tmp), report_dir / DOCS_FOLDER)
     else:
         rows = _validate(gate_input.frames, gate_input.checks, snapshot_id, None)
