@@ -69,11 +69,23 @@ def _pages(table: Any, rows_per_page: int) -> Any:
         yield table.slice(start, rows_per_page).to_pylist()
 
 
+def _conform(columns: dict[str, Any], schema: Any) -> Any:
+    """The columns as a table of the raw schema; a column the extractor leaves null when all is well
+    (e.g. `invalid_flags`) is all null."""
+    import pyarrow as pa
+
+    rows = len(next(iter(columns.values())))
+    return pa.table(
+        [columns[f.name] if f.name in columns else pa.nulls(rows, f.type) for f in schema], schema=schema
+    )
+
+
 def generate_raw(lake_url: str, sizes: dict[str, int], memberships: int, seed: int) -> dict[str, int]:
     """Write a raw snapshot with `StagedTable` page by page and the extractor's manifest; return counts."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
+    import pyarrow.parquet as pq
 
     from halo_c1 import model
     from halo_c1.halo.extract import StagedTable
@@ -119,7 +131,7 @@ def generate_raw(lake_url: str, sizes: dict[str, int], memberships: int, seed: i
     member_json = text(
         '{"', kind_text, '_id":"', target_text, '","role_id":"', pc.fill_null(via_text, ""), '"}'
     )
-    member_table = pa.table(
+    member_table = _conform(
         {
             "agent_id": agent_text,
             "kind": kind_text,
@@ -129,13 +141,13 @@ def generate_raw(lake_url: str, sizes: dict[str, int], memberships: int, seed: i
             "source": pa.array(["GET /api/Agent"] * rows),
             "raw_json": member_json,
         },
-        schema=model.RAW_AGENT_MEMBERSHIPS,
+        model.RAW_AGENT_MEMBERSHIPS,
     )
     # The agent row's raw JSON carries its membership arrays, as Halo returns it.
     offsets = np.concatenate([[0], np.cumsum(np.bincount(agent_index, minlength=agents))]).astype(np.int32)
     arrays = pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), member_json), ",")
     agent_ids = ids(2, agents)
-    agent_table = pa.table(
+    agent_table = _conform(
         {
             "agent_id": agent_ids,
             "name": text("Agent ", agent_ids),
@@ -148,10 +160,10 @@ def generate_raw(lake_url: str, sizes: dict[str, int], memberships: int, seed: i
             "lastlogindate": pa.array(["2025-01-02T09:00:00"] * agents),
             "raw_json": text('{"id":', agent_ids, ',"name":"Agent ', agent_ids, '","teams":[', arrays, "]}"),
         },
-        schema=model.RAW_AGENTS,
+        model.RAW_AGENTS,
     )
     user_ids = ids(1, users)
-    user_table = pa.table(
+    user_table = _conform(
         {
             "user_id": user_ids,
             "name": text("User ", user_ids),
@@ -173,9 +185,9 @@ def generate_raw(lake_url: str, sizes: dict[str, int], memberships: int, seed: i
                 '"inactive":false,"isserviceaccount":false,"lastlogindate":"2025-03-04T10:11:12"}',
             ),
         },
-        schema=model.RAW_USERS,
+        model.RAW_USERS,
     )
-    team_table = pa.table(
+    team_table = _conform(
         {
             "team_id": team_ids,
             "name": text("Team ", team_ids),
@@ -184,11 +196,11 @@ def generate_raw(lake_url: str, sizes: dict[str, int], memberships: int, seed: i
             "inactive": pa.array(rng.random(teams) < 0.05),
             "raw_json": text('{"id":', team_ids, ',"department_id":', team_departments, "}"),
         },
-        schema=model.RAW_TEAMS,
+        model.RAW_TEAMS,
     )
-    role_table = pa.table(
+    role_table = _conform(
         {"role_id": role_ids, "name": text("Role ", role_ids), "raw_json": text('{"id":"', role_ids, '"}')},
-        schema=model.RAW_ROLES,
+        model.RAW_ROLES,
     )
 
     staged = {entity: StagedTable(entity, lake, SNAPSHOT) for entity in model.RAW_ENTITIES}
@@ -264,7 +276,12 @@ def generate_raw(lake_url: str, sizes: dict[str, int], memberships: int, seed: i
             "manifest": str(lake.raw_manifest(SNAPSHOT)),
         },
     )
-    return {**counts, "distinct_memberships": memberships}
+    row_groups = {}
+    for entity, table in staged.items():
+        with table.path.open("rb") as handle:
+            row_groups[entity] = pq.ParquetFile(handle).metadata.num_row_groups
+    raw_bytes = sum(table.path.stat().st_size for table in staged.values())
+    return {**counts, "distinct_memberships": memberships, "raw_bytes": raw_bytes, "row_groups": row_groups}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -610,6 +627,12 @@ def _simulator(
     return process, json.loads(line)
 
 
+def listing_requests(rows: int) -> int:
+    """Pages of a paged listing: one per `PAGE_CAP` rows, plus the one that confirms the end when the
+    last page is full (`paging` reads past a reached record_count that might understate the total)."""
+    return math.ceil(rows / PAGE_CAP) + (rows % PAGE_CAP == 0)
+
+
 def extraction(
     user_counts: list[int], agents: int, teams: int, roles: int, departments: int, workdir: str | None
 ) -> list[dict]:
@@ -630,7 +653,7 @@ def extraction(
         finally:
             process.terminate()
             process.wait()
-        minimum = 3 + math.ceil((served["agents"] - 1) / PAGE_CAP) + math.ceil(served["users"] / PAGE_CAP)
+        minimum = 3 + listing_requests(served["agents"] - 1) + listing_requests(served["users"])
         row = {
             "users": served["users"],
             "agents": served["agents"] - 1,
@@ -652,7 +675,7 @@ def extraction(
 
 
 def budget_line(users: int, agents: int, page_size: int, requests: int = 300, window_s: float = 300.0) -> str:
-    needed = 3 + math.ceil(agents / page_size) + math.ceil(users / page_size)
+    needed = 3 + math.ceil(agents / page_size) + math.ceil(users / page_size) + 2  # + the end confirmations
     hours = needed / (requests / window_s) / 3600
     return f"{users:,} users + {agents:,} agents at {page_size}/page: {needed:,} requests = {hours:.1f} h at {requests}/{window_s:.0f} s"
 

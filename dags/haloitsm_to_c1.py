@@ -88,11 +88,18 @@ def _on_failure(context: dict[str, Any]) -> None:
             title="Allow mass deletion (once)",
             description="Deliver even if the deletion-safety guard sees a drop above the threshold.",
         ),
+        # A drop-down, not a toggle: a boolean field cannot show "empty" and sends false once touched.
         "include_end_users": Param(
             None,
-            type=["null", "boolean"],
-            title="Include end users",
-            description="Extract HaloITSM end users; empty = the connection's `include_end_users`.",
+            type=["null", "string"],
+            enum=[None, "include", "exclude"],
+            values_display={
+                "null": "The connection's setting",
+                "include": "Include end users",
+                "exclude": "Leave end users out",
+            },
+            title="End users",
+            description="Extract HaloITSM end users? Empty = the connection's `include_end_users`.",
         ),
         "max_drop_ratio": Param(
             None,

@@ -5,7 +5,9 @@ Starts the simulator with a seeded tenant, prepares a local Airflow home (SQLite
 the curated tables and the quality report are. The exit status is the run's.
 
 Point it at a real tenant instead with `HALO_C1_USE_SIMULATOR=0` and your own
-`AIRFLOW_CONN_HALOITSM_DEFAULT` (see the README).
+`AIRFLOW_CONN_HALOITSM_DEFAULT` (see the README): its data goes to its own tenant folder of the lake
+(which may be an `s3://…` URL, with `AIRFLOW_VAR_HALO_C1_LAKE_CONN_ID`) and, unless
+`AIRFLOW_VAR_HALO_C1_DELIVERY_URL` is given, its c1z to `.lake/delivered/<tenant folder>/sync.c1z`.
 """
 
 from __future__ import annotations
@@ -20,9 +22,12 @@ from collections.abc import Generator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
+from upath import UPath
 
+from halo_c1.tenancy import TenantIdentity, tenant_folder
 from scripts.airflow_settings import as_environment, load_settings
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
@@ -100,10 +105,44 @@ def _airflow(env: dict[str, str], *args: str) -> int:
     return subprocess.call([str(Path(sys.executable).parent / "airflow"), *args], env=env, cwd=PROJECT_DIR)
 
 
+def storage_path(url: str, conn_id: str | None = None) -> UPath:
+    """A lake or delivery URL as a path: through its Airflow connection when one is named."""
+    if conn_id:
+        from airflow.sdk import ObjectStoragePath
+
+        return ObjectStoragePath(url, conn_id=conn_id)
+    return UPath(url)
+
+
+def halo_connection(env: dict[str, str]) -> Any:
+    """The HaloITSM connection as the DAG sees it (JSON or URI form of AIRFLOW_CONN_HALOITSM_DEFAULT)."""
+    from airflow.sdk import Connection
+
+    value = env["AIRFLOW_CONN_HALOITSM_DEFAULT"]
+    if value.lstrip().startswith("{"):
+        return Connection.from_json(value, conn_id="haloitsm_default")
+    return Connection.from_uri(value, conn_id="haloitsm_default")
+
+
+def tenant_key(env: dict[str, str]) -> str:
+    """The tenant's folder name, as the DAG derives it (halo_c1.tenancy)."""
+    conn = halo_connection(env)
+    identity = TenantIdentity.from_connection(conn.host or "", conn.extra_dejson.get("tenant"))
+    return tenant_folder(identity, conn.extra_dejson.get("lake_prefix"))
+
+
+def tenant_lake(env: dict[str, str]) -> UPath:
+    """This tenant's folder in the lake (a local folder or an object-store prefix)."""
+    base = storage_path(env["AIRFLOW_VAR_HALO_C1_LAKE_URL"], env.get("AIRFLOW_VAR_HALO_C1_LAKE_CONN_ID"))
+    return base / tenant_key(env)
+
+
 def print_outputs(env: dict[str, str], snapshot_id: str) -> bool:
     """Print where the run's outputs are; False if one that should exist does not."""
-    lake = Path(env["AIRFLOW_VAR_HALO_C1_LAKE_URL"].removeprefix("file://"))
-    delivered = Path(env["AIRFLOW_VAR_HALO_C1_DELIVERY_URL"].removeprefix("file://"))
+    lake = tenant_lake(env)
+    delivered = storage_path(
+        env["AIRFLOW_VAR_HALO_C1_DELIVERY_URL"], env.get("AIRFLOW_VAR_HALO_C1_DELIVERY_CONN_ID")
+    )
     outputs = {
         "raw snapshot": lake / "raw" / "_manifests" / f"snapshot={snapshot_id}.json",
         "curated tables": lake / "curated",
@@ -118,15 +157,28 @@ def print_outputs(env: dict[str, str], snapshot_id: str) -> bool:
     for label, path in outputs.items():
         exists = path.exists()
         ok &= exists
-        print(f"  {label:<18} {path}{'' if exists else '  (MISSING)'}")
-    for table in (
-        sorted(p.name for p in (lake / "curated").iterdir()) if outputs["curated tables"].exists() else []
-    ):
-        print(f"    {table:<16} {lake / 'curated' / table / f'snapshot={snapshot_id}' / 'part-0.parquet'}")
+        print(f"  {label:<18} {_shown(path)}{'' if exists else '  (MISSING)'}")
+    if outputs["curated tables"].exists():
+        for table in sorted(p.name for p in outputs["curated tables"].iterdir()):
+            curated = outputs["curated tables"] / table / f"snapshot={snapshot_id}" / "part-0.parquet"
+            print(f"    {table:<16} {_shown(curated)}")
     manifest = outputs["delivery manifest"]
     if manifest.exists():
         print(f"  delivered sha256   {json.loads(manifest.read_text()).get('sha256')}")
     return ok
+
+
+def _shown(path: UPath) -> str:
+    """Local paths as plain paths (clickable in a terminal), object-store paths as URLs."""
+    return path.path if path.protocol in ("", "file", "local") else str(path)
+
+
+def delivery_environment(env: dict[str, str]) -> dict[str, str]:
+    """A real tenant delivers to its own local file unless a delivery URL was given explicitly."""
+    if env.get("HALO_C1_USE_SIMULATOR", "1") == "0" and "AIRFLOW_VAR_HALO_C1_DELIVERY_URL" not in os.environ:
+        target = PROJECT_DIR / ".lake" / "delivered" / tenant_key(env) / "sync.c1z"
+        return {**env, "AIRFLOW_VAR_HALO_C1_DELIVERY_URL": f"file://{target}"}
+    return env
 
 
 def main() -> int:
@@ -136,6 +188,8 @@ def main() -> int:
     if _airflow(env, "db", "migrate") != 0:
         return 1
     if env.get("HALO_C1_USE_SIMULATOR", "1") == "0":
+        env = delivery_environment(env)
+        print(f"HaloITSM tenant {tenant_key(env)}: lake {tenant_lake(env)}")
         status = _airflow(env, "dags", "test", DAG_ID, moment.isoformat())
     else:
         port = _free_port(SIMULATOR_PORT)

@@ -7,6 +7,7 @@ cheaply at parse time.
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from halo_c1.c1.tasks import Services
     from halo_c1.halo.settings import HaloSettings
     from halo_c1.lake import Lake
+    from halo_c1.retention import RetentionPolicy
 
 HALO_CONN_ID = "haloitsm_default"
 LAKE_URL_VARIABLE = "halo_c1_lake_url"
@@ -83,8 +85,12 @@ def _object_storage_path(url: str, conn_id: str | None, variable: str) -> UPath:
 
 
 def lake() -> Lake:
-    """The lake from `halo_c1_lake_url` (and `halo_c1_lake_conn_id` for object storage)."""
-    from halo_c1.lake import Lake
+    """This tenant's lake: its folder under `halo_c1_lake_url` (+ `halo_c1_lake_conn_id`).
+
+    The folder comes from the HaloITSM connection (see `halo_c1.tenancy`); a folder another tenant
+    claimed is refused with `TenantMismatchError`.
+    """
+    from halo_c1.tenancy import TenantIdentity, tenant_lake
 
     url = _variable(LAKE_URL_VARIABLE)
     if not url:
@@ -92,7 +98,13 @@ def lake() -> Lake:
             f"Airflow variable {LAKE_URL_VARIABLE!r} is not set: give the lake's base URL, "
             "e.g. file:///data/halo_c1 or s3://bucket/halo_c1"
         )
-    return Lake(_object_storage_path(url, _variable(LAKE_CONN_VARIABLE), LAKE_URL_VARIABLE))
+    settings = halo_settings()
+    identity = TenantIdentity.from_connection(settings.base_url, settings.tenant)
+    return tenant_lake(
+        _object_storage_path(url, _variable(LAKE_CONN_VARIABLE), LAKE_URL_VARIABLE),
+        identity,
+        settings.lake_prefix,
+    )
 
 
 def delivery_target() -> UPath:
@@ -175,3 +187,38 @@ def c1_services(settings: ServiceSettings) -> Services:
             return provision_outcome(request, halo_settings=halo, lake=the_lake)
 
     return Services(snapshots=LakeSnapshots(the_lake), max_snapshot_age=max_age, provision=provision)
+
+
+RETENTION_VARIABLE = "halo_c1_retention"
+
+
+def retention_policy() -> RetentionPolicy:
+    """Retention from the JSON variable `halo_c1_retention`; unset = the defaults (30/90/90 days)."""
+    from halo_c1.retention import RetentionConfigError, RetentionPolicy
+
+    value = _variable(RETENTION_VARIABLE, default=None)
+    if value in (None, ""):
+        return RetentionPolicy()
+    try:
+        settings = json.loads(value) if isinstance(value, str) else value
+    except json.JSONDecodeError as error:
+        raise RetentionConfigError(f"variable {RETENTION_VARIABLE!r} is not JSON: {error.msg}") from None
+    if not isinstance(settings, dict):
+        raise RetentionConfigError(
+            f'variable {RETENTION_VARIABLE!r} must be a JSON object like {{"raw_days": 30}}, got {settings!r}'
+        )
+    return RetentionPolicy.from_mapping(settings)
+
+
+def housekeeping(dry_run: bool) -> dict[str, Any]:
+    """The housekeeping task: retention on this tenant's lake. A `PermanentError` (bad settings, another
+    tenant's folder) fails at once; I/O errors are retried."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from halo_c1.errors import PermanentError
+    from halo_c1.retention import apply_retention
+
+    try:
+        return apply_retention(lake(), retention_policy(), dry_run=dry_run).to_dict()
+    except PermanentError as error:
+        raise AirflowFailException(str(error)) from error

@@ -36,6 +36,16 @@ class RunPlan:
         return cls(**data)
 
 
+END_USER_CHOICES: dict[str | None, bool | None] = {None: None, "include": True, "exclude": False}
+
+
+def end_users_choice(value: str | None) -> bool | None:
+    """The `include_end_users` param as the extraction takes it: None = the connection's setting."""
+    if value not in END_USER_CHOICES:
+        raise ValueError(f"param include_end_users must be empty, 'include' or 'exclude', got {value!r}")
+    return END_USER_CHOICES[value]
+
+
 def plan_run(
     *,
     logical_date: datetime | None,
@@ -71,7 +81,7 @@ def plan_run(
         deliver=mode == LIVE and not dry_run,
         dry_run=dry_run,
         allow_mass_deletion=bool(params.get("allow_mass_deletion")),
-        include_end_users=params.get("include_end_users"),
+        include_end_users=end_users_choice(params.get("include_end_users")),
         max_drop_ratio=float(ratio) if ratio is not None else None,
         reason=reason,
     )

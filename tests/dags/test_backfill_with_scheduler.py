@@ -24,6 +24,7 @@ import pytest
 from halo_c1.halo import HaloClient, HaloSettings
 from halo_c1.halo.extract import extract_snapshot
 from halo_c1.lake import Lake, snapshot_id_for
+from halo_c1.tenancy import TenantIdentity, tenant_folder
 from tests.conftest import PROJECT
 
 DAG_ID = "haloitsm_to_c1"
@@ -94,7 +95,7 @@ def standalone(tmp_path, start_simulator_for_backfill) -> Iterator[tuple[dict[st
             assert process.poll() is None, (tmp_path / "standalone.log").read_text()[-3000:]
             assert time.monotonic() < deadline, "airflow standalone did not become healthy in 180 s"
             time.sleep(2)
-        yield env, sim, lake
+        yield env, sim, lake / tenant_folder(TenantIdentity.from_connection(sim.base_url, None))
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from halo_c1.lake import snapshot_id_for
+from halo_c1.tenancy import TenantIdentity, tenant_folder
 
 DAG_ID = "haloitsm_to_c1"
 T1 = datetime(2026, 11, 20, 8, tzinfo=UTC)
@@ -30,7 +31,7 @@ pytestmark = pytest.mark.dag
 
 @dataclass
 class Pipeline:
-    """One test's world: the simulator, the lake folder, the delivered file and a runner."""
+    """One test's world: the simulator, the tenant's lake folder, the delivered file and a runner."""
 
     sim: Any
     lake: Path
@@ -60,7 +61,8 @@ def pipeline(dagbag, tmp_path, monkeypatch) -> Iterator[Pipeline]:
     spec = TenantSpec(seed=11, agents=30, users=60, teams=5, roles=4, departments=3)
     config = SimulatorConfig(tenant=spec, client_id=DEV_ID, client_secret=DEV_SECRET)
     with running_simulator(config) as sim:
-        lake, delivered = tmp_path / "lake", tmp_path / "c1" / "sync.c1z"
+        base, delivered = tmp_path / "lake", tmp_path / "c1" / "sync.c1z"
+        lake = base / tenant_folder(TenantIdentity.from_connection(sim.base_url, "demo"))
         connection = {
             "conn_type": "http",
             "host": sim.base_url,
@@ -69,7 +71,7 @@ def pipeline(dagbag, tmp_path, monkeypatch) -> Iterator[Pipeline]:
             "extra": {"tenant": "demo", "rate_limit_requests": 1000, "rate_limit_period_s": 1},
         }
         monkeypatch.setenv("AIRFLOW_CONN_HALOITSM_DEFAULT", json.dumps(connection))
-        monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_LAKE_URL", f"file://{lake}")
+        monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_LAKE_URL", f"file://{base}")
         monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_DELIVERY_URL", f"file://{delivered}")
         dag = dagbag.get_dag(DAG_ID)
 

@@ -58,6 +58,12 @@ def test_manual_trigger_params_are_typed_and_defaulted(dagbag):
     assert params["dry_run"] is False
     assert params["allow_mass_deletion"] is False
     assert params["include_end_users"] is None
+    # The trigger form shows a drop-down whose empty choice is "the connection's setting" (a boolean
+    # would render as a toggle that shows "off" for empty and sends false once touched).
+    end_users = params.get_param("include_end_users").schema
+    assert end_users["type"] == ["null", "string"]
+    assert end_users["enum"] == [None, "include", "exclude"]
+    assert end_users["values_display"]["null"] == "The connection's setting"
     assert params.get_param("snapshot_id").schema["pattern"]
 
 
@@ -85,7 +91,14 @@ def test_dag_file_parses_without_heavy_imports():
 
 @pytest.mark.parametrize(
     "conf",
-    [{"max_drop_ratio": 1.5}, {"snapshot_id": "yesterday"}, {"dry_run": "yes"}, {"include_end_users": 1}],
+    [
+        {"max_drop_ratio": 1.5},
+        {"snapshot_id": "yesterday"},
+        {"dry_run": "yes"},
+        {"include_end_users": 1},
+        {"include_end_users": False},
+        {"include_end_users": "no"},
+    ],
 )
 def test_invalid_manual_trigger_params_are_rejected(dagbag, conf):
     from airflow.sdk.exceptions import ParamValidationError

@@ -80,6 +80,10 @@ def test_missing_airflow_settings_are_permanent_configuration_errors(monkeypatch
         hooks.lake()
     with pytest.raises(PermanentError, match="variable 'halo_c1_delivery_url' is not set"):
         hooks.delivery_target()
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_HALOITSM_DEFAULT",
+        '{"conn_type": "http", "host": "https://acme.haloitsm.com", "login": "c", "password": "p"}',
+    )
     monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_LAKE_URL", "nonsense://bucket/lake")
     with pytest.raises(PermanentError, match="'halo_c1_lake_url' is not a usable URL"):
         hooks.lake()

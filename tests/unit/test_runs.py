@@ -51,3 +51,15 @@ def test_plan_round_trips_through_xcom_dict():
     plan = plan_run(logical_date=HOUR, run_after=LATER, run_type="manual", params={"max_drop_ratio": 0.3})
     assert type(plan).from_dict(plan.to_dict()) == plan
     assert plan.max_drop_ratio == pytest.approx(0.3)
+
+
+@pytest.mark.parametrize(("choice", "expected"), [(None, None), ("include", True), ("exclude", False)])
+def test_end_users_param_maps_empty_to_the_connections_setting(choice, expected):
+    params = {"include_end_users": choice}
+    plan = plan_run(logical_date=HOUR, run_after=LATER, run_type="manual", params=params)
+    assert plan.include_end_users is expected
+
+
+def test_an_unknown_end_users_choice_is_refused():
+    with pytest.raises(ValueError, match="include_end_users must be empty, 'include' or 'exclude'"):
+        plan_run(logical_date=HOUR, run_after=LATER, run_type="manual", params={"include_end_users": "yes"})

@@ -32,6 +32,7 @@ EXTRA_KEYS = frozenset(
         "rate_limit_requests",
         "rate_limit_period_s",
         "include_end_users",
+        "lake_prefix",
         "allow_insecure_http",
     }
 )
@@ -83,6 +84,9 @@ class HaloSettings(BaseModel):
     rate_limit_requests: int = Field(default=300, ge=1)
     rate_limit_period_s: float = Field(default=300.0, gt=0)
     include_end_users: bool = True
+    lake_prefix: str | None = Field(
+        default=None, description="This tenant's folder in the lake; default tenant=<host>[-<tenant>]"
+    )
     allow_insecure_http: bool = Field(
         default=False,
         description="Accept http:// base and token URLs on non-loopback hosts (the client secret then "
@@ -136,6 +140,13 @@ class HaloSettings(BaseModel):
     @classmethod
     def _blank_tenant_is_none(cls, value: str | None) -> str | None:
         return value.strip() or None if value is not None else None
+
+    @field_validator("lake_prefix")
+    @classmethod
+    def _check_lake_prefix(cls, value: str | None) -> str | None:
+        from halo_c1.tenancy import validate_prefix
+
+        return validate_prefix(value) if value and value.strip() else None
 
     @field_validator("client_secret")
     @classmethod

@@ -1,0 +1,148 @@
+"""JIT provisioning end to end: fake C1 (gRPC over TLS + token endpoint) → c1_connector DAG (dag.test())
+→ halo_c1.provision → HaloITSM simulator, all on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+
+from halo_c1.c1.pb.c1.connector.v2 import connector_pb2
+from halo_c1.lake import Lake
+from tests.fake_c1 import FakeC1
+from tests.integration.conftest import DEV_CLIENT_ID, DEV_CLIENT_SECRET
+from tests.integration.provision_helpers import (
+    TENANT,
+    ZOE,
+    audit_rows,
+    direct_teams,
+    plain_agent,
+    role_named,
+)
+
+pytestmark = pytest.mark.dag
+
+Cap = connector_pb2.Capability
+
+
+@dataclass
+class World:
+    c1: FakeC1
+    sim: Any
+    lake: Path
+    dag: Any
+    monkeypatch: Any
+
+    def configure(self, *, provisioning: bool) -> None:
+        self.monkeypatch.setenv(
+            "AIRFLOW_CONN_CONDUCTORONE_DEFAULT",
+            self.c1.connection(provisioning=provisioning, max_snapshot_age_s=10**9),
+        )
+
+    def run(self) -> Any:
+        return self.dag.test(run_conf={"wait_seconds": 30})
+
+    def error(self, task_id: str) -> tuple[str, str, bool]:
+        finish = self.c1.finished(task_id)
+        assert finish.WhichOneof("final_state") == "error"
+        code = next(c for c in grpc.StatusCode if c.value[0] == finish.status.code)
+        return code.name, finish.status.message, finish.error.non_retryable
+
+    def hello_capabilities(self) -> dict[str, list[int]]:
+        hello = self.c1.baton.calls_to("Hello")[0].request
+        caps = hello.connector_metadata.capabilities
+        per_type = {c.resource_type.id: list(c.capabilities) for c in caps.resource_type_capabilities}
+        return {"*": list(caps.connector_capabilities), **per_type}
+
+
+@pytest.fixture
+def world(dagbag, fake_c1, tmp_path, monkeypatch) -> Iterator[World]:
+    from dev.halo_simulator import SimulatorConfig, running_simulator
+
+    config = SimulatorConfig(tenant=TENANT, client_id=DEV_CLIENT_ID, client_secret=DEV_CLIENT_SECRET)
+    with running_simulator(config) as sim:
+        yield _world(dagbag, fake_c1, sim, tmp_path, monkeypatch)
+
+
+def _world(dagbag: Any, fake_c1: FakeC1, sim: Any, tmp_path: Path, monkeypatch: Any) -> World:
+    lake_dir = tmp_path / "lake"
+    connection = {
+        "conn_type": "http",
+        "host": sim.base_url,
+        "login": DEV_CLIENT_ID,
+        "password": DEV_CLIENT_SECRET,
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_HALOITSM_DEFAULT", json.dumps(connection))
+    monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_LAKE_URL", f"file://{lake_dir}")
+    monkeypatch.delenv("BATON_C1_API_HOST", raising=False)
+    fake_c1.baton.next_poll_s = 1
+    fake_c1.baton.next_heartbeat_s = 1
+    return World(fake_c1, sim, lake_dir, dagbag.get_dag("c1_connector"), monkeypatch)
+
+
+def test_grant_team_via_c1_changes_halo_and_finishes_success_with_the_grant(world):
+    world.configure(provisioning=True)
+    agent = plain_agent(world.sim)
+    task_id = world.c1.enqueue_grant("team:4:member", principal_id=str(agent["id"]))
+
+    dag_run = world.run()
+
+    assert str(dag_run.state) == "success"
+    finish = world.c1.finished(task_id)
+    assert finish.WhichOneof("final_state") == "success"
+    (grant,) = world.c1.grant_response(task_id).grants
+    assert grant.id == f"team:4:member:agent:{agent['id']}"
+    assert grant.entitlement.id == "team:4:member" and grant.principal.id.resource == str(agent["id"])
+    assert world.c1.annotation_names(task_id) == []
+    assert direct_teams(agent) == {3, 4}
+    assert world.sim.write_counts()["posts"] == 1
+    (row,) = audit_rows(Lake(str(world.lake)))
+    assert (row["task_id"], row["code"], row["finish_task"]) == (task_id, "OK", "success")
+    capabilities = world.hello_capabilities()
+    assert Cap.CAPABILITY_PROVISION in capabilities["*"]
+    assert {t for t, caps in capabilities.items() if t != "*" and Cap.CAPABILITY_PROVISION in caps} == {
+        "team",
+        "role",
+    }
+
+    # C1 sends the same grant again (a retried task): success with GrantAlreadyExists, no second write.
+    again = world.c1.enqueue_grant("team:4:member", principal_id=str(agent["id"]))
+    world.run()
+    assert world.c1.annotation_names(again) == ["GrantAlreadyExists"]
+    assert [g.id for g in world.c1.grant_response(again).grants] == [grant.id]
+    assert world.sim.write_counts()["posts"] == 1
+    assert world.c1.baton.violations == []
+
+
+def test_revoke_via_c1_of_a_role_inherited_team_is_failed_precondition_without_a_write(world):
+    world.configure(provisioning=True)
+    task_id = world.c1.enqueue_revoke("team:1:member", principal_id=str(ZOE))
+
+    world.run()
+
+    code, message, non_retryable = world.error(task_id)
+    assert (code, non_retryable) == ("FAILED_PRECONDITION", True)
+    assert f"role:{role_named(world.sim, '1st Line Agent')['id']}:assigned" in message
+    assert world.sim.write_counts()["posts"] == 0
+
+
+def test_provisioning_off_declares_no_capability_refuses_tasks_and_never_calls_halo(world):
+    world.configure(provisioning=False)
+    agent = plain_agent(world.sim)
+    grant = world.c1.enqueue_grant("team:4:member", principal_id=str(agent["id"]))
+    world.run()
+    revoke = world.c1.enqueue_revoke("team:3:member", principal_id=str(agent["id"]))
+    world.run()
+
+    for task_id in (grant, revoke):
+        assert world.error(task_id) == ("FAILED_PRECONDITION", "provisioning is not enabled", True)
+    capabilities = world.hello_capabilities()
+    assert all(Cap.CAPABILITY_PROVISION not in caps for caps in capabilities.values())
+    assert Cap.CAPABILITY_SYNC in capabilities["*"]
+    assert world.sim.total_requests() == 0  # not even a read
+    assert world.sim.write_counts()["posts"] == 0 and direct_teams(agent) == {3}
