@@ -379,15 +379,17 @@ class HaloClient:
             )
         except httpx.ConnectError as exc:
             raise TransientFailure(
-                f"cannot connect ({self._scrub(str(exc)) or type(exc).__name__})",
+                f"{self._token_step(exc)}cannot connect ({self._scrub(str(exc)) or type(exc).__name__})",
                 unreachable_host=exc.request.url.host,
             ) from exc
         except HaloTokenResponseError as exc:
             raise TransientFailure(self._scrub(str(exc))) from exc
         except httpx.TimeoutException as exc:
-            raise TransientFailure(f"timed out ({type(exc).__name__})") from exc
+            raise TransientFailure(f"{self._token_step(exc)}timed out ({type(exc).__name__})") from exc
         except httpx.TransportError as exc:
-            raise TransientFailure(f"{type(exc).__name__}: {self._scrub(truncate(str(exc), 200))}") from exc
+            raise TransientFailure(
+                f"{self._token_step(exc)}{type(exc).__name__}: {self._scrub(truncate(str(exc), 200))}"
+            ) from exc
         where = f"{response.request.method} {response.request.url.path}"
         status = response.status_code
         if status in TRANSIENT_STATUSES:
@@ -421,6 +423,12 @@ class HaloClient:
         if SURROGATE_ESCAPE.search(body):
             payload = self._repair_surrogates(where, payload)
         return payload
+
+    def _token_step(self, exc: httpx.TransportError) -> str:
+        """ "token request POST <path>: " when the failed request was the token request, else ""."""
+        path = exc.request.url.path if getattr(exc, "_request", None) is not None else None
+        token_path = httpx.URL(self.settings.effective_token_url).path
+        return f"token request POST {path}: " if path == token_path else ""
 
     def _invalid_utf8(self, where: str, body: bytes, exc: UnicodeDecodeError) -> Exception:
         """Invalid UTF-8 in a complete answer comes back the same way: permanent, naming the record.
