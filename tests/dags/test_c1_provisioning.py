@@ -13,7 +13,6 @@ import grpc
 import pytest
 
 from halo_c1.c1.pb.c1.connector.v2 import connector_pb2
-from halo_c1.lake import Lake
 from tests.fake_c1 import FakeC1
 from tests.integration.conftest import DEV_CLIENT_ID, DEV_CLIENT_SECRET
 from tests.integration.provision_helpers import (
@@ -23,6 +22,7 @@ from tests.integration.provision_helpers import (
     direct_teams,
     plain_agent,
     role_named,
+    tenant_lake_of,
 )
 
 pytestmark = pytest.mark.dag
@@ -101,7 +101,7 @@ def test_grant_team_via_c1_changes_halo_and_finishes_success_with_the_grant(worl
     assert world.c1.annotation_names(task_id) == []
     assert direct_teams(agent) == {3, 4}
     assert world.sim.write_counts()["posts"] == 1
-    (row,) = audit_rows(Lake(str(world.lake)))
+    (row,) = audit_rows(tenant_lake_of(world.sim, world.lake))
     assert (row["task_id"], row["code"], row["finish_task"]) == (task_id, "OK", "success")
     capabilities = world.hello_capabilities()
     assert Cap.CAPABILITY_PROVISION in capabilities["*"]

@@ -1,0 +1,158 @@
+"""The halo-c1 view's FastAPI app: snapshot list, a run's report, and the report files from the lake.
+
+Routes (under the plugin's `/halo-c1` prefix):
+
+    /                                  → the snapshot list
+    /lake/reports/index.html           the snapshot list, rendered live from the lake
+    /lake/reports/<path>               a report file (report.html, changes.html, Data Docs, JSON)
+    /runs/<dag_id>/<run_id>            → that run's report (the DAG run tab)
+
+Every route needs a logged-in Airflow user (the UI's `_token` cookie or a bearer token) who may read
+the halo-c1 DAG (and, for a run, that DAG's runs): identity data is personal data. The lake is the
+pipeline's own (`halo_c1_lake_url`, file:// or s3:// …), read through the same ObjectStoragePath.
+"""
+
+import logging
+import mimetypes
+import os
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+log = logging.getLogger("halo_c1.plugin")
+
+DAG_ID = os.environ.get("HALO_C1_DAG_ID", "haloitsm_to_c1")
+PLAN_TASK = "plan"
+# Reports carry no script of their own; GX Data Docs need their inline scripts (made offline by the gate).
+CSP = (
+    "default-src 'none'; script-src 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+def _authorized(user: Any, dag_id: str, *, runs: bool = False) -> bool:
+    from airflow.api_fastapi.app import get_auth_manager
+    from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity, DagDetails
+
+    return get_auth_manager().is_authorized_dag(
+        method="GET",
+        access_entity=DagAccessEntity.RUN if runs else None,
+        details=DagDetails(id=dag_id),
+        user=user,
+    )
+
+
+def _lake() -> Any:
+    from halo_c1 import hooks
+
+    try:
+        return hooks.lake()
+    except hooks.ConfigurationError as error:
+        raise HTTPException(status_code=503, detail=str(error)) from None
+
+
+def _html(page: str, status: int = 200) -> HTMLResponse:
+    return HTMLResponse(page, status_code=status, headers=SECURITY_HEADERS)
+
+
+def _message(title: str, text: str, status: int) -> HTMLResponse:
+    from halo_c1.report.render import render
+
+    return _html(render("message.html.j2", title=title, text=text), status)
+
+
+def _snapshot_of_run(dag_id: str, run_id: str) -> str | None:
+    """The snapshot id the run's `plan` task decided (its XCom), or None before it ran."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        query = XComModel.get_many(run_id=run_id, dag_ids=dag_id, task_ids=PLAN_TASK, key="return_value")
+        row = session.scalars(query).first()
+        value = XComModel.deserialize_value(row) if row is not None else None
+    return value.get("snapshot_id") if isinstance(value, dict) else None
+
+
+def _safe_parts(path: str) -> list[str]:
+    parts = [p for p in path.split("/") if p]
+    if not parts or any(p in (".", "..") or p.startswith(".") or "\\" in p for p in parts):
+        raise HTTPException(status_code=404, detail="no such report file")
+    return parts
+
+
+def create_app() -> FastAPI:
+    """The app the plugin mounts at `/halo-c1` (built on the first request)."""
+    from airflow.api_fastapi.core_api.security import get_user
+
+    user_dep = Annotated[Any, Depends(get_user)]
+
+    def dag_reader(user: user_dep) -> Any:
+        """Only users who may read the halo-c1 DAG see its reports (401 without a login)."""
+        if not _authorized(user, DAG_ID):
+            raise HTTPException(status_code=403, detail=f"you may not read the DAG {DAG_ID!r}")
+        return user
+
+    reader_dep = Annotated[Any, Depends(dag_reader)]
+    app = FastAPI(title="halo-c1 reports", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.get("/", include_in_schema=False)
+    def home(_user: reader_dep) -> Response:
+        return RedirectResponse("lake/reports/index.html", status_code=303)
+
+    @app.get("/lake/reports/index.html", include_in_schema=False)
+    def snapshot_list(_user: reader_dep) -> Response:
+        from datetime import UTC, datetime
+
+        from halo_c1.report.index import snapshot_entries
+        from halo_c1.report.page import CHANGES_FILE, DOCS_INDEX, GATE_RESULT_FILE, REPORT_FILE
+        from halo_c1.report.render import render
+
+        page = render(
+            "index.html.j2",
+            entries=snapshot_entries(_lake()),
+            generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+            report_file=REPORT_FILE,
+            changes_file=CHANGES_FILE,
+            docs_index=DOCS_INDEX,
+            gate_file=GATE_RESULT_FILE,
+        )
+        return _html(page)
+
+    @app.get("/lake/reports/{path:path}", include_in_schema=False)
+    def report_file(path: str, _user: reader_dep) -> Response:
+        parts = _safe_parts(path)
+        target = _lake().base.joinpath("reports", *parts)
+        if not target.is_file():
+            return _message("Not found", f"No report file {path} in the lake.", 404)
+        media_type = mimetypes.guess_type(parts[-1])[0] or "application/octet-stream"
+        return Response(target.read_bytes(), media_type=media_type, headers=SECURITY_HEADERS)
+
+    @app.get("/runs/{dag_id}/{run_id}", include_in_schema=False)
+    def run_report(dag_id: str, run_id: str, user: user_dep) -> Response:
+        if not _authorized(user, dag_id, runs=True):
+            raise HTTPException(status_code=403, detail=f"you may not read runs of the DAG {dag_id!r}")
+        if dag_id != DAG_ID:
+            return _message("Not a halo-c1 run", f"The halo-c1 report belongs to runs of {DAG_ID}.", 404)
+        snapshot_id = _snapshot_of_run(dag_id, run_id)
+        if snapshot_id is None:
+            return _message("No snapshot yet", f"Run {run_id} has not planned its snapshot yet.", 404)
+        from halo_c1.report.page import REPORT_FILE
+
+        report = _lake().report_dir(snapshot_id) / REPORT_FILE
+        if not report.exists():
+            return _message(
+                f"No report for snapshot {snapshot_id} yet",
+                f"Run {run_id} works on snapshot {snapshot_id}; its report is written once the quality "
+                "gate has run (see the validate task).",
+                404,
+            )
+        return RedirectResponse(f"../../lake/reports/snapshot={snapshot_id}/{REPORT_FILE}", status_code=303)
+
+    return app
