@@ -21,6 +21,7 @@ from halo_c1.c1z.reader import C1zReader
 from halo_c1.c1z.writer import write_c1z
 from halo_c1.deliver.manifest import record_delivery
 from halo_c1.lake import Lake
+from halo_c1.tenancy import TenantIdentity, tenant_folder
 from tests.fake_c1 import FakeC1
 from tests.unit.c1z_curated import SNAPSHOT, curated_rows, write_curated
 
@@ -53,7 +54,10 @@ class Connector:
 
 @pytest.fixture
 def connector(dagbag, fake_c1, tmp_path, monkeypatch) -> Connector:
-    lake_dir = tmp_path / "lake"
+    # The connector serves the HaloITSM tenant's own lake folder.
+    halo = {"conn_type": "http", "host": "https://acme.haloitsm.com", "login": "id", "password": "secret"}
+    monkeypatch.setenv("AIRFLOW_CONN_HALOITSM_DEFAULT", json.dumps(halo))
+    lake_dir = tmp_path / "lake" / tenant_folder(TenantIdentity.from_connection(halo["host"], None))
     lake = Lake(f"file://{lake_dir}")
     write_curated(lake, curated_rows())
     packaged = write_c1z(lake, SNAPSHOT)
@@ -61,7 +65,7 @@ def connector(dagbag, fake_c1, tmp_path, monkeypatch) -> Connector:
         lake,
         {"snapshot_id": SNAPSHOT, "counts": {"resources": {}, "grants": 0}, "sha256": packaged["sha256"]},
     )
-    monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_LAKE_URL", f"file://{lake_dir}")
+    monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_LAKE_URL", f"file://{tmp_path / 'lake'}")
     monkeypatch.delenv("BATON_C1_API_HOST", raising=False)
     fake_c1.baton.next_poll_s = 1
     fake_c1.baton.next_heartbeat_s = 1

@@ -14,6 +14,7 @@ import pytest
 
 from halo_c1.c1.pb.c1.connector.v2 import connector_pb2
 from halo_c1.lake import Lake
+from halo_c1.tenancy import TenantIdentity, tenant_folder
 from tests.fake_c1 import FakeC1
 from tests.integration.conftest import DEV_CLIENT_ID, DEV_CLIENT_SECRET
 from tests.integration.provision_helpers import (
@@ -70,7 +71,7 @@ def world(dagbag, fake_c1, tmp_path, monkeypatch) -> Iterator[World]:
 
 
 def _world(dagbag: Any, fake_c1: FakeC1, sim: Any, tmp_path: Path, monkeypatch: Any) -> World:
-    lake_dir = tmp_path / "lake"
+    lake_dir = tmp_path / "lake" / tenant_folder(TenantIdentity.from_connection(sim.base_url, None))
     connection = {
         "conn_type": "http",
         "host": sim.base_url,
@@ -78,7 +79,7 @@ def _world(dagbag: Any, fake_c1: FakeC1, sim: Any, tmp_path: Path, monkeypatch: 
         "password": DEV_CLIENT_SECRET,
     }
     monkeypatch.setenv("AIRFLOW_CONN_HALOITSM_DEFAULT", json.dumps(connection))
-    monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_LAKE_URL", f"file://{lake_dir}")
+    monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_LAKE_URL", f"file://{tmp_path / 'lake'}")
     monkeypatch.delenv("BATON_C1_API_HOST", raising=False)
     fake_c1.baton.next_poll_s = 1
     fake_c1.baton.next_heartbeat_s = 1

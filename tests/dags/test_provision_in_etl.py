@@ -11,6 +11,7 @@ import pytest
 
 from halo_c1.lake import Lake, read_parquet, snapshot_id_for
 from halo_c1.provision import provision
+from halo_c1.tenancy import TenantIdentity, tenant_folder
 from tests.integration.conftest import DEV_CLIENT_ID, DEV_CLIENT_SECRET, halo_settings
 from tests.integration.provision_helpers import TENANT, plain_agent, request
 
@@ -22,7 +23,7 @@ def test_next_dag_run_holds_the_grant_and_its_summary_lists_the_action(dagbag, t
 
     config = SimulatorConfig(tenant=TENANT, client_id=DEV_CLIENT_ID, client_secret=DEV_CLIENT_SECRET)
     with running_simulator(config) as sim:
-        lake_dir = tmp_path / "lake"
+        lake_dir = tmp_path / "lake" / tenant_folder(TenantIdentity.from_connection(sim.base_url, None))
         connection = {
             "conn_type": "http",
             "host": sim.base_url,
@@ -30,7 +31,7 @@ def test_next_dag_run_holds_the_grant_and_its_summary_lists_the_action(dagbag, t
             "password": DEV_CLIENT_SECRET,
         }
         monkeypatch.setenv("AIRFLOW_CONN_HALOITSM_DEFAULT", json.dumps(connection))
-        monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_LAKE_URL", f"file://{lake_dir}")
+        monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_LAKE_URL", f"file://{tmp_path / 'lake'}")
         monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_DELIVERY_URL", f"file://{tmp_path / 'c1' / 'sync.c1z'}")
         agent = plain_agent(sim)
         outcome = provision(
