@@ -85,6 +85,7 @@ def generate_raw(lake_url: str, sizes: dict[str, int], memberships: int, seed: i
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
+    import pyarrow.parquet as pq
 
     from halo_c1 import model
     from halo_c1.halo.extract import StagedTable
@@ -275,7 +276,12 @@ def generate_raw(lake_url: str, sizes: dict[str, int], memberships: int, seed: i
             "manifest": str(lake.raw_manifest(SNAPSHOT)),
         },
     )
-    return {**counts, "distinct_memberships": memberships}
+    row_groups = {}
+    for entity, table in staged.items():
+        with table.path.open("rb") as handle:
+            row_groups[entity] = pq.ParquetFile(handle).metadata.num_row_groups
+    raw_bytes = sum(table.path.stat().st_size for table in staged.values())
+    return {**counts, "distinct_memberships": memberships, "raw_bytes": raw_bytes, "row_groups": row_groups}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -12,6 +12,8 @@ import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from halo_c1.errors import PermanentError
+
 if TYPE_CHECKING:
     from upath import UPath
 
@@ -31,17 +33,29 @@ MAX_DROP_RATIO_VARIABLE = "halo_c1_max_drop_ratio"
 AZURE_HTTP_LOGGER = "azure.core.pipeline.policies.http_logging_policy"
 
 
-class ConfigurationError(ValueError):
+class ConfigurationError(PermanentError, ValueError):
     """A required Airflow connection or variable is missing or invalid."""
+
+
+def _connection(conn_id: str) -> Any:
+    """The Airflow connection, or a `ConfigurationError` naming it (never retried: it will not appear)."""
+    from airflow.sdk import BaseHook
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    try:
+        return BaseHook.get_connection(conn_id)
+    except AirflowNotFoundException:
+        raise ConfigurationError(
+            f"Airflow connection {conn_id!r} is not defined: add it (UI Admin > Connections, "
+            f"AIRFLOW_CONN_{conn_id.upper()}, or your secrets backend)"
+        ) from None
 
 
 def halo_settings(conn_id: str = HALO_CONN_ID) -> HaloSettings:
     """HaloITSM client settings from the Airflow connection (host, login, password, extra)."""
-    from airflow.sdk import BaseHook
-
     from halo_c1.halo.settings import HaloSettings
 
-    conn = BaseHook.get_connection(conn_id)
+    conn = _connection(conn_id)
     return HaloSettings.from_connection_fields(
         host=conn.host or "",
         login=conn.login or "",
@@ -56,10 +70,15 @@ def _variable(key: str, default: Any = None) -> Any:
     return Variable.get(key, default=default)
 
 
-def _object_storage_path(url: str, conn_id: str | None) -> UPath:
+def _object_storage_path(url: str, conn_id: str | None, variable: str) -> UPath:
     from airflow.sdk import ObjectStoragePath
 
-    path = ObjectStoragePath(url, conn_id=conn_id or None)
+    if conn_id:
+        _connection(conn_id)
+    try:
+        path = ObjectStoragePath(url, conn_id=conn_id or None)
+    except ValueError as error:  # e.g. "Unsupported filesystem: 'nonsense'"
+        raise ConfigurationError(f"Airflow variable {variable!r} is not a usable URL: {error}") from None
     if path.protocol in ("abfs", "abfss"):
         logging.getLogger(AZURE_HTTP_LOGGER).setLevel(logging.WARNING)
     return path
@@ -82,7 +101,9 @@ def lake() -> Lake:
     settings = halo_settings()
     identity = TenantIdentity.from_connection(settings.base_url, settings.tenant)
     return tenant_lake(
-        _object_storage_path(url, _variable(LAKE_CONN_VARIABLE)), identity, settings.lake_prefix
+        _object_storage_path(url, _variable(LAKE_CONN_VARIABLE), LAKE_URL_VARIABLE),
+        identity,
+        settings.lake_prefix,
     )
 
 
@@ -94,7 +115,7 @@ def delivery_target() -> UPath:
             f"Airflow variable {DELIVERY_URL_VARIABLE!r} is not set: give the c1z's URL, e.g. "
             "s3://bucket/halo/sync.c1z (a C1 external data source) or file:///exports/sync.c1z"
         )
-    return _object_storage_path(url, _variable(DELIVERY_CONN_VARIABLE))
+    return _object_storage_path(url, _variable(DELIVERY_CONN_VARIABLE), DELIVERY_URL_VARIABLE)
 
 
 def max_drop_ratio(override: float | None = None) -> float:
@@ -119,11 +140,9 @@ def c1_settings(conn_id: str = C1_CONN_ID) -> ServiceSettings:
     """C1 service-mode settings from `conductorone_default`: login = client id, password = secret,
     extra = api_host, token_url, ca_bundle, host_id, provisioning (+ app_id, connector_id,
     max_snapshot_age_s); env BATON_C1_API_HOST is honoured."""
-    from airflow.sdk import BaseHook
-
     from halo_c1.c1.settings import ServiceSettings
 
-    conn = BaseHook.get_connection(conn_id)
+    conn = _connection(conn_id)
     return ServiceSettings.from_connection_fields(
         login=conn.login or "", password=conn.password or "", extra=conn.extra_dejson
     )

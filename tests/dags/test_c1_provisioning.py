@@ -13,8 +13,6 @@ import grpc
 import pytest
 
 from halo_c1.c1.pb.c1.connector.v2 import connector_pb2
-from halo_c1.lake import Lake
-from halo_c1.tenancy import TenantIdentity, tenant_folder
 from tests.fake_c1 import FakeC1
 from tests.integration.conftest import DEV_CLIENT_ID, DEV_CLIENT_SECRET
 from tests.integration.provision_helpers import (
@@ -24,6 +22,7 @@ from tests.integration.provision_helpers import (
     direct_teams,
     plain_agent,
     role_named,
+    tenant_lake_of,
 )
 
 pytestmark = pytest.mark.dag
@@ -71,7 +70,7 @@ def world(dagbag, fake_c1, tmp_path, monkeypatch) -> Iterator[World]:
 
 
 def _world(dagbag: Any, fake_c1: FakeC1, sim: Any, tmp_path: Path, monkeypatch: Any) -> World:
-    lake_dir = tmp_path / "lake" / tenant_folder(TenantIdentity.from_connection(sim.base_url, None))
+    lake_dir = tmp_path / "lake"
     connection = {
         "conn_type": "http",
         "host": sim.base_url,
@@ -79,7 +78,7 @@ def _world(dagbag: Any, fake_c1: FakeC1, sim: Any, tmp_path: Path, monkeypatch: 
         "password": DEV_CLIENT_SECRET,
     }
     monkeypatch.setenv("AIRFLOW_CONN_HALOITSM_DEFAULT", json.dumps(connection))
-    monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_LAKE_URL", f"file://{tmp_path / 'lake'}")
+    monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_LAKE_URL", f"file://{lake_dir}")
     monkeypatch.delenv("BATON_C1_API_HOST", raising=False)
     fake_c1.baton.next_poll_s = 1
     fake_c1.baton.next_heartbeat_s = 1
@@ -102,7 +101,7 @@ def test_grant_team_via_c1_changes_halo_and_finishes_success_with_the_grant(worl
     assert world.c1.annotation_names(task_id) == []
     assert direct_teams(agent) == {3, 4}
     assert world.sim.write_counts()["posts"] == 1
-    (row,) = audit_rows(Lake(str(world.lake)))
+    (row,) = audit_rows(tenant_lake_of(world.sim, world.lake))
     assert (row["task_id"], row["code"], row["finish_task"]) == (task_id, "OK", "success")
     capabilities = world.hello_capabilities()
     assert Cap.CAPABILITY_PROVISION in capabilities["*"]

@@ -9,11 +9,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from halo_c1.lake import Lake, read_parquet, snapshot_id_for
+from halo_c1.lake import read_parquet, snapshot_id_for
 from halo_c1.provision import provision
-from halo_c1.tenancy import TenantIdentity, tenant_folder
 from tests.integration.conftest import DEV_CLIENT_ID, DEV_CLIENT_SECRET, halo_settings
-from tests.integration.provision_helpers import TENANT, plain_agent, request
+from tests.integration.provision_helpers import TENANT, plain_agent, request, tenant_lake_of
 
 pytestmark = pytest.mark.dag
 
@@ -23,7 +22,7 @@ def test_next_dag_run_holds_the_grant_and_its_summary_lists_the_action(dagbag, t
 
     config = SimulatorConfig(tenant=TENANT, client_id=DEV_CLIENT_ID, client_secret=DEV_CLIENT_SECRET)
     with running_simulator(config) as sim:
-        lake_dir = tmp_path / "lake" / tenant_folder(TenantIdentity.from_connection(sim.base_url, None))
+        lake_dir = tmp_path / "lake"
         connection = {
             "conn_type": "http",
             "host": sim.base_url,
@@ -31,13 +30,13 @@ def test_next_dag_run_holds_the_grant_and_its_summary_lists_the_action(dagbag, t
             "password": DEV_CLIENT_SECRET,
         }
         monkeypatch.setenv("AIRFLOW_CONN_HALOITSM_DEFAULT", json.dumps(connection))
-        monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_LAKE_URL", f"file://{tmp_path / 'lake'}")
+        monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_LAKE_URL", f"file://{lake_dir}")
         monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_DELIVERY_URL", f"file://{tmp_path / 'c1' / 'sync.c1z'}")
         agent = plain_agent(sim)
         outcome = provision(
             request("grant", "team", 4, agent["id"], "2xTaskFromC1"),
             halo=halo_settings(sim),
-            lake=Lake(str(lake_dir)),
+            lake=tenant_lake_of(sim, lake_dir),
         )
         assert outcome.code == "OK"
 
@@ -46,7 +45,8 @@ def test_next_dag_run_holds_the_grant_and_its_summary_lists_the_action(dagbag, t
         dag_run = dagbag.get_dag("haloitsm_to_c1").test(logical_date=moment)
 
     assert {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}["report"] == "success"
-    grants = read_parquet(Lake(str(lake_dir)).curated_file("grants", snapshot_id_for(moment))).to_pylist()
+    lake = tenant_lake_of(sim, lake_dir)
+    grants = read_parquet(lake.curated_file("grants", snapshot_id_for(moment))).to_pylist()
     held = {g["grant_id"]: g["is_direct"] for g in grants}
     assert held[f"team:4:member:agent:{agent['id']}"] is True
     assert "provisioning today: 1 action(s) (OK 1)" in caplog.text

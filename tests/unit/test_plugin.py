@@ -7,10 +7,10 @@ import json
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
-from upath import UPath
 
 from halo_c1.lake import Lake
 from tests.conftest import PROJECT
@@ -70,17 +70,16 @@ def view(plugin_module, monkeypatch, report_lake: Lake):  # ruff: ignore[redefin
     from airflow.api_fastapi.core_api.security import get_user
     from halo_c1_view.app import create_app
 
-    # The lake is the tenant's folder: the lake URL's folder named by the connection's lake_prefix.
-    folder = UPath(report_lake.base.path)
+    folder = Path(report_lake.base.path)
+    monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_LAKE_URL", f"file://{folder.parent}")
     connection = {
         "conn_type": "http",
         "host": "https://acme.haloitsm.com",
         "login": "id",
         "password": "secret",
+        "extra": {"tenant": "acme", "lake_prefix": folder.name},
     }
-    connection["extra"] = {"lake_prefix": folder.name}
     monkeypatch.setenv("AIRFLOW_CONN_HALOITSM_DEFAULT", json.dumps(connection))
-    monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_LAKE_URL", f"file://{folder.parent.path}")
     manager = _AuthManager(allowed=True)
     monkeypatch.setattr(api_app, "get_auth_manager", lambda: manager)
     app = create_app()

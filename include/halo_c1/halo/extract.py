@@ -63,13 +63,22 @@ MEMBERSHIP_ARRAYS = {"team": "teams", "department": "departments", "role": "role
 
 T = TypeVar("T")
 
+# A raw file's row groups: large enough to read fast, small enough to keep memory bounded.
+ROW_GROUP_ROWS = 65_536
+ROW_GROUP_BYTES = 32 * 2**20
+
 
 class _Discarded(Exception):
     """Thrown into a staged writer to make it delete its temporary file."""
 
 
 class StagedTable:
-    """One raw file being written: rows go to a hidden temporary file until `commit`."""
+    """One raw file being written: rows go to a hidden temporary file until `commit`.
+
+    Pages are buffered and written as row groups of up to `ROW_GROUP_ROWS` rows or
+    `ROW_GROUP_BYTES` of Arrow data: a row group per 50-row page made a 1M-user file 8x larger and
+    11x slower to read. Memory stays bounded by one row group.
+    """
 
     def __init__(self, entity: str, lake: Lake, snapshot_id: str) -> None:
         self.entity = entity
@@ -79,6 +88,9 @@ class StagedTable:
         self.pages = 0
         self._stack: ExitStack | None = None
         self._writer: pq.ParquetWriter | None = None
+        self._pending: list[pa.Table] = []
+        self._pending_rows = 0
+        self._pending_bytes = 0
 
     def reset(self) -> None:
         """Start (again) from an empty file."""
@@ -92,18 +104,34 @@ class StagedTable:
         if self._writer is None:
             self.reset()
         if rows:
-            assert self._writer is not None
-            self._writer.write_table(pa.Table.from_pylist(rows, schema=self.schema))
+            table = pa.Table.from_pylist(rows, schema=self.schema)
+            self._pending.append(table)
+            self._pending_rows += table.num_rows
+            self._pending_bytes += table.nbytes
             self.rows += len(rows)
+            if self._pending_rows >= ROW_GROUP_ROWS or self._pending_bytes >= ROW_GROUP_BYTES:
+                self._flush()
+
+    def _flush(self) -> None:
+        if self._pending:
+            assert self._writer is not None
+            self._writer.write_table(pa.concat_tables(self._pending), row_group_size=self._pending_rows)
+        self._drop_pending()
+
+    def _drop_pending(self) -> None:
+        self._pending = []
+        self._pending_rows = self._pending_bytes = 0
 
     def commit(self) -> None:
         if self._writer is None:
             self.reset()
+        self._flush()
         assert self._stack is not None
         self._stack.close()
         self._stack = self._writer = None
 
     def discard(self) -> None:
+        self._drop_pending()
         if self._stack is not None:
             reason = _Discarded(self.entity)
             self._stack.__exit__(_Discarded, reason, None)
@@ -465,6 +493,10 @@ def extract_snapshot(
         "retries": stats["retries"],
         "responses_429": stats["responses_429"],
         "responses_by_status": stats["responses_by_status"],
+        "repaired": {
+            "lone_surrogates": stats["lone_surrogates_repaired"],
+            "records": stats["repaired_records"],
+        },
         "seconds_waited": {
             "throttle": stats["throttle_wait_s"],
             "rate_limit_429": stats["rate_limit_wait_s"],
