@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from datetime import datetime, timedelta
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from halo_c1.errors import PermanentError
@@ -17,11 +19,14 @@ from halo_c1.errors import PermanentError
 if TYPE_CHECKING:
     from upath import UPath
 
+    from halo_c1.alerts import Alert
     from halo_c1.c1.settings import ServiceSettings
     from halo_c1.c1.tasks import Services
     from halo_c1.halo.settings import HaloSettings
     from halo_c1.lake import Lake
     from halo_c1.retention import RetentionPolicy
+
+log = logging.getLogger(__name__)
 
 HALO_CONN_ID = "haloitsm_default"
 LAKE_URL_VARIABLE = "halo_c1_lake_url"
@@ -29,6 +34,11 @@ LAKE_CONN_VARIABLE = "halo_c1_lake_conn_id"
 DELIVERY_URL_VARIABLE = "halo_c1_delivery_url"
 DELIVERY_CONN_VARIABLE = "halo_c1_delivery_conn_id"
 MAX_DROP_RATIO_VARIABLE = "halo_c1_max_drop_ratio"
+ALERT_EMAILS_VARIABLE = "halo_c1_alert_emails"
+ALERT_SMTP_CONN_VARIABLE = "halo_c1_alert_smtp_conn_id"
+DEFAULT_SMTP_CONN_ID = "smtp_default"
+ALERT_WEBHOOK_CONN_ID = "halo_c1_alert_webhook"
+PLAN_TASK_ID = "plan"
 # The Azure SDK logs every request's and response's headers at INFO: hundreds of lines per task.
 AZURE_HTTP_LOGGER = "azure.core.pipeline.policies.http_logging_policy"
 
@@ -249,3 +259,116 @@ def next_scheduled_after(timetable: Any, moment: datetime) -> datetime:
         return croniter(expression, moment.astimezone(zone)).get_next(datetime)
     delta = getattr(timetable, "delta", None)
     return moment + (delta if isinstance(delta, timedelta) else timedelta(days=1))
+
+
+def alert_emails() -> list[str]:
+    """Recipients from `halo_c1_alert_emails` (comma, semicolon or space separated); [] when unset."""
+    value = _variable(ALERT_EMAILS_VARIABLE, default=None) or ""
+    return [address for address in re.split(r"[,;\s]+", str(value)) if address]
+
+
+def alert_webhook_url() -> str | None:
+    """The webhook URL of connection `halo_c1_alert_webhook` (its password, which Airflow masks in
+    logs, or its host), or None when the connection does not exist."""
+    from airflow.sdk import BaseHook
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    try:
+        conn = BaseHook.get_connection(ALERT_WEBHOOK_CONN_ID)
+    except AirflowNotFoundException:
+        return None
+    for candidate in (conn.password, conn.host):
+        if candidate and re.match(r"https?://", candidate):
+            return candidate
+    raise ConfigurationError(
+        f"connection {ALERT_WEBHOOK_CONN_ID!r} must hold the webhook's full https:// URL in its password "
+        "(masked in logs) or host"
+    )
+
+
+def _alert_for(context: Any) -> Alert:
+    """The alert for a failed task: its stage, error and snapshot, and what the lake says C1 holds."""
+    from halo_c1.alerts import build_alert
+    from halo_c1.deliver import last_delivery
+
+    ti = context["ti"]
+    try:
+        plan = ti.xcom_pull(task_ids=PLAN_TASK_ID) or {}
+    except Exception:  # the plan task itself failed or XCom is unreachable: the alert still goes out
+        plan = {}
+    try:
+        delivered, delivered_error = last_delivery(lake()), None
+    except Exception as error:
+        delivered, delivered_error = None, type(error).__name__
+    dag_run = context.get("dag_run")
+    return build_alert(
+        stage=ti.task_id,
+        error=context.get("exception"),
+        snapshot_id=plan.get("snapshot_id") if isinstance(plan, dict) else None,
+        dag_id=ti.dag_id,
+        run_id=getattr(dag_run, "run_id", None) or ti.run_id,
+        last_delivery=delivered,
+        last_delivery_error=delivered_error,
+    )
+
+
+def send_failure_alert(context: Any) -> None:
+    """Send the alert for this failed task to every configured channel; nothing when none is.
+
+    A channel that fails is logged and the others still get the message: an alert never raises.
+    """
+    from halo_c1.alerts import AlertDeliveryError, post_webhook
+
+    emails = alert_emails()
+    try:
+        webhook = alert_webhook_url()
+    except ConfigurationError as error:
+        log.warning("halo-c1 alert webhook not used: %s", error)
+        webhook = None
+    if not emails and not webhook:
+        log.debug(
+            "no halo-c1 alert channel configured (%s, %s)", ALERT_EMAILS_VARIABLE, ALERT_WEBHOOK_CONN_ID
+        )
+        return
+    alert = _alert_for(context)
+    if emails:
+        from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+
+        smtp_conn_id = _variable(ALERT_SMTP_CONN_VARIABLE, default=None) or DEFAULT_SMTP_CONN_ID
+        notifier = SmtpNotifier(
+            to=emails, subject=alert.subject, html_content=alert.html(), smtp_conn_id=smtp_conn_id
+        )
+        try:
+            # notify(), not __call__: the message is plain text, never a Jinja template to render.
+            notifier.notify(context)
+            log.info("halo-c1 alert (%s) e-mailed to %d recipient(s)", alert.event, len(emails))
+        except Exception as error:
+            log.warning("halo-c1 alert e-mail not sent via %r: %s", smtp_conn_id, type(error).__name__)
+    if webhook:
+        try:
+            post_webhook(webhook, alert)
+            log.info("halo-c1 alert (%s) posted to %s", alert.event, ALERT_WEBHOOK_CONN_ID)
+        except AlertDeliveryError as error:
+            log.warning("halo-c1 alert webhook not sent: %s", error)
+
+
+@cache
+def _failure_alert_class() -> type:
+    from airflow.sdk import BaseNotifier
+
+    class FailureAlert(BaseNotifier):
+        """Airflow notifier for `on_failure_callback`: e-mail (`halo_c1_alert_emails` + SMTP connection)
+        and/or webhook (connection `halo_c1_alert_webhook`), read when a task fails, so alerting is
+        configured without touching code and a deployment without it sends nothing."""
+
+        template_fields = ()
+
+        def notify(self, context: Any) -> None:
+            send_failure_alert(context)
+
+    return FailureAlert
+
+
+def failure_alert() -> Any:
+    """The notifier instance a DAG lists in `on_failure_callback`."""
+    return _failure_alert_class()()

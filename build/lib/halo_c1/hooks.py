@@ -1,0 +1,347 @@
+"""Airflow glue: turn Airflow connections and variables into the domain package's objects.
+
+This is the only module of `include/halo_c1` that imports Airflow, so everything else runs and is
+tested without a scheduler. Airflow is imported inside functions: DAG files import this module
+cheaply at parse time.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from datetime import timedelta
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from halo_c1.errors import PermanentError
+
+if TYPE_CHECKING:
+    from upath import UPath
+
+    from halo_c1.alerts import Alert
+    from halo_c1.c1.settings import ServiceSettings
+    from halo_c1.c1.tasks import Services
+    from halo_c1.halo.settings import HaloSettings
+    from halo_c1.lake import Lake
+    from halo_c1.retention import RetentionPolicy
+
+log = logging.getLogger(__name__)
+
+HALO_CONN_ID = "haloitsm_default"
+LAKE_URL_VARIABLE = "halo_c1_lake_url"
+LAKE_CONN_VARIABLE = "halo_c1_lake_conn_id"
+DELIVERY_URL_VARIABLE = "halo_c1_delivery_url"
+DELIVERY_CONN_VARIABLE = "halo_c1_delivery_conn_id"
+MAX_DROP_RATIO_VARIABLE = "halo_c1_max_drop_ratio"
+ALERT_EMAILS_VARIABLE = "halo_c1_alert_emails"
+ALERT_SMTP_CONN_VARIABLE = "halo_c1_alert_smtp_conn_id"
+DEFAULT_SMTP_CONN_ID = "smtp_default"
+ALERT_WEBHOOK_CONN_ID = "halo_c1_alert_webhook"
+PLAN_TASK_ID = "plan"
+# The Azure SDK logs every request's and response's headers at INFO: hundreds of lines per task.
+AZURE_HTTP_LOGGER = "azure.core.pipeline.policies.http_logging_policy"
+
+
+class ConfigurationError(PermanentError, ValueError):
+    """A required Airflow connection or variable is missing or invalid."""
+
+
+def _connection(conn_id: str) -> Any:
+    """The Airflow connection, or a `ConfigurationError` naming it (never retried: it will not appear)."""
+    from airflow.sdk import BaseHook
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    try:
+        return BaseHook.get_connection(conn_id)
+    except AirflowNotFoundException:
+        raise ConfigurationError(
+            f"Airflow connection {conn_id!r} is not defined: add it (UI Admin > Connections, "
+            f"AIRFLOW_CONN_{conn_id.upper()}, or your secrets backend)"
+        ) from None
+
+
+def halo_settings(conn_id: str = HALO_CONN_ID) -> HaloSettings:
+    """HaloITSM client settings from the Airflow connection (host, login, password, extra)."""
+    from halo_c1.halo.settings import HaloSettings
+
+    conn = _connection(conn_id)
+    return HaloSettings.from_connection_fields(
+        host=conn.host or "",
+        login=conn.login or "",
+        password=conn.password or "",
+        extra=conn.extra_dejson,
+    )
+
+
+def _variable(key: str, default: Any = None) -> Any:
+    from airflow.sdk import Variable
+
+    return Variable.get(key, default=default)
+
+
+def _object_storage_path(url: str, conn_id: str | None, variable: str) -> UPath:
+    from airflow.sdk import ObjectStoragePath
+
+    if conn_id:
+        _connection(conn_id)
+    try:
+        path = ObjectStoragePath(url, conn_id=conn_id or None)
+    except ValueError as error:  # e.g. "Unsupported filesystem: 'nonsense'"
+        raise ConfigurationError(f"Airflow variable {variable!r} is not a usable URL: {error}") from None
+    if path.protocol in ("abfs", "abfss"):
+        logging.getLogger(AZURE_HTTP_LOGGER).setLevel(logging.WARNING)
+    return path
+
+
+def lake() -> Lake:
+    """This tenant's lake: its folder under `halo_c1_lake_url` (+ `halo_c1_lake_conn_id`).
+
+    The folder comes from the HaloITSM connection (see `halo_c1.tenancy`); a folder another tenant
+    claimed is refused with `TenantMismatchError`.
+    """
+    from halo_c1.tenancy import TenantIdentity, tenant_lake
+
+    url = _variable(LAKE_URL_VARIABLE)
+    if not url:
+        raise ConfigurationError(
+            f"Airflow variable {LAKE_URL_VARIABLE!r} is not set: give the lake's base URL, "
+            "e.g. file:///data/halo_c1 or s3://bucket/halo_c1"
+        )
+    settings = halo_settings()
+    identity = TenantIdentity.from_connection(settings.base_url, settings.tenant)
+    return tenant_lake(
+        _object_storage_path(url, _variable(LAKE_CONN_VARIABLE), LAKE_URL_VARIABLE),
+        identity,
+        settings.lake_prefix,
+    )
+
+
+def delivery_target() -> UPath:
+    """Where the c1z goes: `halo_c1_delivery_url` with `halo_c1_delivery_conn_id`."""
+    url = _variable(DELIVERY_URL_VARIABLE)
+    if not url:
+        raise ConfigurationError(
+            f"Airflow variable {DELIVERY_URL_VARIABLE!r} is not set: give the c1z's URL, e.g. "
+            "s3://bucket/halo/sync.c1z (a C1 external data source) or file:///exports/sync.c1z"
+        )
+    return _object_storage_path(url, _variable(DELIVERY_CONN_VARIABLE), DELIVERY_URL_VARIABLE)
+
+
+def max_drop_ratio(override: float | None = None) -> float:
+    """The deletion guard's threshold: the run's param, else `halo_c1_max_drop_ratio`, else the guard's 20%."""
+    from halo_c1.deliver import DEFAULT_MAX_DROP_RATIO, validate_max_drop_ratio
+
+    value = override if override is not None else _variable(MAX_DROP_RATIO_VARIABLE, default=None)
+    if value is None:
+        return DEFAULT_MAX_DROP_RATIO
+    try:
+        return validate_max_drop_ratio(float(value))
+    except ValueError as error:
+        raise ConfigurationError(f"{MAX_DROP_RATIO_VARIABLE} / param max_drop_ratio: {error}") from None
+
+
+C1_CONN_ID = "conductorone_default"
+ETL_SCHEDULE_ENV = "HALO_C1_SCHEDULE"
+DEFAULT_ETL_SCHEDULE = "@hourly"
+
+
+def c1_settings(conn_id: str = C1_CONN_ID) -> ServiceSettings:
+    """C1 service-mode settings from `conductorone_default`: login = client id, password = secret,
+    extra = api_host, token_url, ca_bundle, host_id, provisioning (+ app_id, connector_id,
+    max_snapshot_age_s); env BATON_C1_API_HOST is honoured."""
+    from halo_c1.c1.settings import ServiceSettings
+
+    conn = _connection(conn_id)
+    return ServiceSettings.from_connection_fields(
+        login=conn.login or "", password=conn.password or "", extra=conn.extra_dejson
+    )
+
+
+def etl_schedule_interval() -> timedelta:
+    """The ETL DAG's schedule period (`HALO_C1_SCHEDULE`, default hourly), from two consecutive fire times."""
+    import os
+    from datetime import UTC, datetime
+
+    from croniter import croniter
+
+    schedule = os.environ.get(ETL_SCHEDULE_ENV, DEFAULT_ETL_SCHEDULE)
+    presets = {"@hourly": "0 * * * *", "@daily": "0 0 * * *", "@weekly": "0 0 * * 0", "@monthly": "0 0 1 * *"}
+    expression = presets.get(schedule, schedule)
+    if not croniter.is_valid(expression):
+        raise ConfigurationError(f"{ETL_SCHEDULE_ENV}={schedule!r} is not a cron expression or preset")
+    fires = croniter(expression, datetime(2026, 1, 5, tzinfo=UTC))
+    first = fires.get_next(datetime)
+    return fires.get_next(datetime) - first
+
+
+def c1_services(settings: ServiceSettings) -> Services:
+    """What the connector serves tasks with: the lake's snapshots (a fresh ETL run when the last one
+    is older than `max_snapshot_age_s`, default twice the ETL schedule) and, only when the
+    connection enables it, HaloITSM provisioning."""
+    from halo_c1.c1.provisioning import provision_outcome
+    from halo_c1.c1.snapshots import LakeSnapshots
+    from halo_c1.c1.tasks import Services
+
+    the_lake = lake()
+    max_age = (
+        timedelta(seconds=settings.max_snapshot_age_s)
+        if settings.max_snapshot_age_s
+        else 2 * etl_schedule_interval()
+    )
+    provision = None
+    if settings.provisioning:
+        halo = halo_settings()
+
+        def provision(request: Any) -> Any:
+            return provision_outcome(request, halo_settings=halo, lake=the_lake)
+
+    return Services(snapshots=LakeSnapshots(the_lake), max_snapshot_age=max_age, provision=provision)
+
+
+RETENTION_VARIABLE = "halo_c1_retention"
+
+
+def retention_policy() -> RetentionPolicy:
+    """Retention from the JSON variable `halo_c1_retention`; unset = the defaults (30/90/90 days)."""
+    from halo_c1.retention import RetentionConfigError, RetentionPolicy
+
+    value = _variable(RETENTION_VARIABLE, default=None)
+    if value in (None, ""):
+        return RetentionPolicy()
+    try:
+        settings = json.loads(value) if isinstance(value, str) else value
+    except json.JSONDecodeError as error:
+        raise RetentionConfigError(f"variable {RETENTION_VARIABLE!r} is not JSON: {error.msg}") from None
+    if not isinstance(settings, dict):
+        raise RetentionConfigError(
+            f'variable {RETENTION_VARIABLE!r} must be a JSON object like {{"raw_days": 30}}, got {settings!r}'
+        )
+    return RetentionPolicy.from_mapping(settings)
+
+
+def housekeeping(dry_run: bool) -> dict[str, Any]:
+    """The housekeeping task: retention on this tenant's lake. A `PermanentError` (bad settings, another
+    tenant's folder) fails at once; I/O errors are retried."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from halo_c1.errors import PermanentError
+    from halo_c1.retention import apply_retention
+
+    try:
+        return apply_retention(lake(), retention_policy(), dry_run=dry_run).to_dict()
+    except PermanentError as error:
+        raise AirflowFailException(str(error)) from error
+
+
+def alert_emails() -> list[str]:
+    """Recipients from `halo_c1_alert_emails` (comma, semicolon or space separated); [] when unset."""
+    value = _variable(ALERT_EMAILS_VARIABLE, default=None) or ""
+    return [address for address in re.split(r"[,;\s]+", str(value)) if address]
+
+
+def alert_webhook_url() -> str | None:
+    """The webhook URL of connection `halo_c1_alert_webhook` (its password, which Airflow masks in
+    logs, or its host), or None when the connection does not exist."""
+    from airflow.sdk import BaseHook
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    try:
+        conn = BaseHook.get_connection(ALERT_WEBHOOK_CONN_ID)
+    except AirflowNotFoundException:
+        return None
+    for candidate in (conn.password, conn.host):
+        if candidate and re.match(r"https?://", candidate):
+            return candidate
+    raise ConfigurationError(
+        f"connection {ALERT_WEBHOOK_CONN_ID!r} must hold the webhook's full https:// URL in its password "
+        "(masked in logs) or host"
+    )
+
+
+def _alert_for(context: Any) -> Alert:
+    """The alert for a failed task: its stage, error and snapshot, and what the lake says C1 holds."""
+    from halo_c1.alerts import build_alert
+    from halo_c1.deliver import last_delivery
+
+    ti = context["ti"]
+    try:
+        plan = ti.xcom_pull(task_ids=PLAN_TASK_ID) or {}
+    except Exception:  # the plan task itself failed or XCom is unreachable: the alert still goes out
+        plan = {}
+    try:
+        delivered, delivered_error = last_delivery(lake()), None
+    except Exception as error:
+        delivered, delivered_error = None, type(error).__name__
+    dag_run = context.get("dag_run")
+    return build_alert(
+        stage=ti.task_id,
+        error=context.get("exception"),
+        snapshot_id=plan.get("snapshot_id") if isinstance(plan, dict) else None,
+        dag_id=ti.dag_id,
+        run_id=getattr(dag_run, "run_id", None) or ti.run_id,
+        last_delivery=delivered,
+        last_delivery_error=delivered_error,
+    )
+
+
+def send_failure_alert(context: Any) -> None:
+    """Send the alert for this failed task to every configured channel; nothing when none is.
+
+    A channel that fails is logged and the others still get the message: an alert never raises.
+    """
+    from halo_c1.alerts import AlertDeliveryError, post_webhook
+
+    emails = alert_emails()
+    try:
+        webhook = alert_webhook_url()
+    except ConfigurationError as error:
+        log.warning("halo-c1 alert webhook not used: %s", error)
+        webhook = None
+    if not emails and not webhook:
+        log.debug(
+            "no halo-c1 alert channel configured (%s, %s)", ALERT_EMAILS_VARIABLE, ALERT_WEBHOOK_CONN_ID
+        )
+        return
+    alert = _alert_for(context)
+    if emails:
+        from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+
+        smtp_conn_id = _variable(ALERT_SMTP_CONN_VARIABLE, default=None) or DEFAULT_SMTP_CONN_ID
+        notifier = SmtpNotifier(
+            to=emails, subject=alert.subject, html_content=alert.html(), smtp_conn_id=smtp_conn_id
+        )
+        try:
+            # notify(), not __call__: the message is plain text, never a Jinja template to render.
+            notifier.notify(context)
+            log.info("halo-c1 alert (%s) e-mailed to %d recipient(s)", alert.event, len(emails))
+        except Exception as error:
+            log.warning("halo-c1 alert e-mail not sent via %r: %s", smtp_conn_id, type(error).__name__)
+    if webhook:
+        try:
+            post_webhook(webhook, alert)
+            log.info("halo-c1 alert (%s) posted to %s", alert.event, ALERT_WEBHOOK_CONN_ID)
+        except AlertDeliveryError as error:
+            log.warning("halo-c1 alert webhook not sent: %s", error)
+
+
+@cache
+def _failure_alert_class() -> type:
+    from airflow.sdk import BaseNotifier
+
+    class FailureAlert(BaseNotifier):
+        """Airflow notifier for `on_failure_callback`: e-mail (`halo_c1_alert_emails` + SMTP connection)
+        and/or webhook (connection `halo_c1_alert_webhook`), read when a task fails, so alerting is
+        configured without touching code and a deployment without it sends nothing."""
+
+        template_fields = ()
+
+        def notify(self, context: Any) -> None:
+            send_failure_alert(context)
+
+    return FailureAlert
+
+
+def failure_alert() -> Any:
+    """The notifier instance a DAG lists in `on_failure_callback`."""
+    return _failure_alert_class()()

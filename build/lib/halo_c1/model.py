@@ -1,0 +1,313 @@
+"""The access model: resource types, id builders and the Arrow schema of every table.
+
+This module is the contract with ConductorOne (ARCHITECTURE.md §2). The id formats are the Baton
+SDK's; C1 keys configuration on them, so they must stay byte-identical between runs and versions.
+Every table the pipeline writes has its schema defined here, once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import pyarrow as pa
+
+# Resource type ids.
+AGENT: Final = "agent"
+USER: Final = "user"
+TEAM: Final = "team"
+DEPARTMENT: Final = "department"
+ROLE: Final = "role"
+
+# Entitlement slugs.
+MEMBER: Final = "member"
+ASSIGNED: Final = "assigned"
+
+# Resource traits, as the c1z ResourceType.traits enum names them without the TRAIT_ prefix.
+TRAIT_USER: Final = "user"
+TRAIT_GROUP: Final = "group"
+TRAIT_ROLE: Final = "role"
+
+STATUS_ENABLED: Final = "ENABLED"
+STATUS_DISABLED: Final = "DISABLED"
+STATUSES: Final = (STATUS_ENABLED, STATUS_DISABLED)
+
+ACCOUNT_HUMAN: Final = "HUMAN"
+ACCOUNT_SERVICE: Final = "SERVICE"
+ACCOUNT_TYPES: Final = (ACCOUNT_HUMAN, ACCOUNT_SERVICE)
+
+PURPOSE_ASSIGNMENT: Final = "ASSIGNMENT"
+
+
+@dataclass(frozen=True)
+class ResourceTypeSpec:
+    """One resource type of the model: what C1 shows and what it may be granted."""
+
+    id: str
+    display_name: str
+    trait: str
+    description: str
+    entitlement_slug: str | None = None
+    child_resource_type_ids: tuple[str, ...] = ()
+
+
+RESOURCE_TYPES: Final[tuple[ResourceTypeSpec, ...]] = (
+    ResourceTypeSpec(AGENT, "Agent", TRAIT_USER, "HaloITSM agent (IT staff) account"),
+    ResourceTypeSpec(USER, "End User", TRAIT_USER, "HaloITSM end user account"),
+    ResourceTypeSpec(TEAM, "Team", TRAIT_GROUP, "HaloITSM team", entitlement_slug=MEMBER),
+    ResourceTypeSpec(
+        DEPARTMENT,
+        "Department",
+        TRAIT_GROUP,
+        "HaloITSM department",
+        entitlement_slug=MEMBER,
+        child_resource_type_ids=(TEAM,),
+    ),
+    ResourceTypeSpec(ROLE, "Agent Role", TRAIT_ROLE, "HaloITSM agent role", entitlement_slug=ASSIGNED),
+)
+RESOURCE_TYPE_BY_ID: Final = {spec.id: spec for spec in RESOURCE_TYPES}
+
+# Entitlements are grantable to agents only (end users hold no Halo teams, departments or roles).
+GRANTABLE_TO: Final[tuple[str, ...]] = (AGENT,)
+
+
+def entitlement_id(resource_type: str, resource_id: str, slug: str) -> str:
+    """`<resource_type>:<resource_id>:<slug>`, the Baton SDK's entitlement id. Never change the join."""
+    return f"{resource_type}:{resource_id}:{slug}"
+
+
+def grant_id(entitlement: str, principal_type: str, principal_id: str) -> str:
+    """`<entitlement_id>:<principal_type>:<principal_id>`, the Baton SDK's grant id."""
+    return f"{entitlement}:{principal_type}:{principal_id}"
+
+
+def resource_key(resource_type: str, resource_id: str) -> str:
+    """`<resource_type>:<resource_id>`, the key of a resource row in a c1z file."""
+    return f"{resource_type}:{resource_id}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Raw zone: what extraction writes, one table per Halo entity, as returned.
+#
+# Id columns are text: integers (and integral floats such as 12.0) become their integer text
+# ("12"), strings are kept as given; any other JSON value (null, bool, object, 12.5) becomes null
+# while the row itself is kept with its `raw_json`, so the transform can count it as unmappable.
+# `raw_json` is the row exactly as Halo returned it, minus secret-looking keys. `invalid_flags`
+# names the boolean fields whose value was not a boolean (e.g. "isdisabled='yes'"); the flag column
+# is then null and the transform rejects the row instead of guessing.
+# ---------------------------------------------------------------------------------------------
+
+RAW_AGENTS: Final = pa.schema(
+    [
+        pa.field("agent_id", pa.string()),
+        pa.field("name", pa.string()),
+        pa.field("firstname", pa.string()),
+        pa.field("surname", pa.string()),
+        pa.field("email", pa.string()),
+        pa.field("ad", pa.string()),
+        pa.field("isdisabled", pa.bool_()),
+        pa.field("isapiagent", pa.bool_()),
+        pa.field("lastlogindate", pa.string()),
+        pa.field("invalid_flags", pa.list_(pa.string())),
+        pa.field("raw_json", pa.string(), nullable=False),
+    ]
+)
+
+# One row per membership Halo reports: agent→team (UnameSection), agent→department
+# (UnameDepartment), agent→role. `via_role_id` is the row's `role_id`: set when Halo says the
+# membership was inherited from that role. `source` says which request reported it.
+RAW_AGENT_MEMBERSHIPS: Final = pa.schema(
+    [
+        pa.field("agent_id", pa.string()),
+        pa.field("kind", pa.string(), nullable=False),  # team | department | role
+        pa.field("target_id", pa.string()),
+        pa.field("target_name", pa.string()),
+        pa.field("via_role_id", pa.string()),
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("raw_json", pa.string(), nullable=False),
+    ]
+)
+
+RAW_TEAMS: Final = pa.schema(
+    [
+        pa.field("team_id", pa.string()),
+        pa.field("name", pa.string()),
+        pa.field("department_id", pa.string()),
+        pa.field("department_name", pa.string()),
+        pa.field("inactive", pa.bool_()),
+        pa.field("invalid_flags", pa.list_(pa.string())),
+        pa.field("raw_json", pa.string(), nullable=False),
+    ]
+)
+
+RAW_ROLES: Final = pa.schema(
+    [
+        pa.field("role_id", pa.string()),
+        pa.field("name", pa.string()),
+        pa.field("raw_json", pa.string(), nullable=False),
+    ]
+)
+
+RAW_USERS: Final = pa.schema(
+    [
+        pa.field("user_id", pa.string()),
+        pa.field("name", pa.string()),
+        pa.field("firstname", pa.string()),
+        pa.field("surname", pa.string()),
+        pa.field("emailaddress", pa.string()),
+        pa.field("login", pa.string()),
+        pa.field("inactive", pa.bool_()),
+        pa.field("isserviceaccount", pa.bool_()),
+        pa.field("lastlogindate", pa.string()),
+        pa.field("invalid_flags", pa.list_(pa.string())),
+        pa.field("raw_json", pa.string(), nullable=False),
+    ]
+)
+
+# One row per HTTP attempt the client made. Never holds a secret: params are sanitised.
+RAW_REQUEST_LOG: Final = pa.schema(
+    [
+        pa.field("seq", pa.int64(), nullable=False),
+        pa.field("at", pa.timestamp("us", tz="UTC"), nullable=False),
+        pa.field("method", pa.string(), nullable=False),
+        pa.field("path", pa.string(), nullable=False),
+        pa.field("params", pa.string()),
+        pa.field("status", pa.int32()),
+        pa.field("elapsed_ms", pa.float64()),
+        pa.field("attempt", pa.int32(), nullable=False),
+        pa.field("throttle_wait_s", pa.float64()),
+        pa.field("error", pa.string()),
+    ]
+)
+
+RAW_ENTITIES: Final[dict[str, pa.Schema]] = {
+    "agents": RAW_AGENTS,
+    "agent_memberships": RAW_AGENT_MEMBERSHIPS,
+    "teams": RAW_TEAMS,
+    "roles": RAW_ROLES,
+    "users": RAW_USERS,
+    "request_log": RAW_REQUEST_LOG,
+}
+
+# ---------------------------------------------------------------------------------------------
+# Curated zone: the access model as tables. Every table carries its snapshot id.
+# ---------------------------------------------------------------------------------------------
+
+CURATED_RESOURCE_TYPES: Final = pa.schema(
+    [
+        pa.field("snapshot_id", pa.string(), nullable=False),
+        pa.field("resource_type_id", pa.string(), nullable=False),
+        pa.field("display_name", pa.string(), nullable=False),
+        pa.field("trait", pa.string(), nullable=False),  # user | group | role
+        pa.field("description", pa.string()),
+        pa.field("child_resource_type_ids", pa.list_(pa.string()), nullable=False),
+    ]
+)
+
+# All resources in one table; user-trait columns are null for groups and roles.
+CURATED_RESOURCES: Final = pa.schema(
+    [
+        pa.field("snapshot_id", pa.string(), nullable=False),
+        pa.field("resource_type_id", pa.string(), nullable=False),
+        pa.field("resource_id", pa.string(), nullable=False),
+        pa.field("display_name", pa.string(), nullable=False),
+        pa.field("description", pa.string()),
+        pa.field("parent_resource_type_id", pa.string()),
+        pa.field("parent_resource_id", pa.string()),
+        pa.field("status", pa.string(), nullable=False),  # ENABLED | DISABLED
+        pa.field("email", pa.string()),  # primary email as Halo has it (trimmed)
+        pa.field("email_normalized", pa.string()),  # trimmed + lower-cased, for comparisons
+        pa.field("login", pa.string()),
+        pa.field("account_type", pa.string()),  # HUMAN | SERVICE, users and agents only
+        pa.field("given_name", pa.string()),
+        pa.field("family_name", pa.string()),
+        pa.field("last_login", pa.timestamp("us", tz="UTC")),
+    ]
+)
+
+CURATED_ENTITLEMENTS: Final = pa.schema(
+    [
+        pa.field("snapshot_id", pa.string(), nullable=False),
+        pa.field("entitlement_id", pa.string(), nullable=False),
+        pa.field("resource_type_id", pa.string(), nullable=False),
+        pa.field("resource_id", pa.string(), nullable=False),
+        pa.field("slug", pa.string(), nullable=False),
+        pa.field("display_name", pa.string(), nullable=False),
+        pa.field("description", pa.string()),
+        pa.field("purpose", pa.string(), nullable=False),  # ASSIGNMENT
+        pa.field("grantable_to", pa.list_(pa.string()), nullable=False),
+    ]
+)
+
+# One grant per distinct (entitlement, principal). `is_direct` is true when Halo reported a row
+# without a role_id; `source_role_ids` lists (sorted) the roles it was also inherited from.
+CURATED_GRANTS: Final = pa.schema(
+    [
+        pa.field("snapshot_id", pa.string(), nullable=False),
+        pa.field("grant_id", pa.string(), nullable=False),
+        pa.field("entitlement_id", pa.string(), nullable=False),
+        pa.field("resource_type_id", pa.string(), nullable=False),
+        pa.field("resource_id", pa.string(), nullable=False),
+        pa.field("principal_resource_type_id", pa.string(), nullable=False),
+        pa.field("principal_resource_id", pa.string(), nullable=False),
+        pa.field("is_direct", pa.bool_(), nullable=False),
+        pa.field("source_role_ids", pa.list_(pa.string()), nullable=False),
+    ]
+)
+
+# Raw rows the transform could not map, counted per entity and reason, shown to the quality gate.
+CURATED_REJECTED_ROWS: Final = pa.schema(
+    [
+        pa.field("snapshot_id", pa.string(), nullable=False),
+        pa.field("entity", pa.string(), nullable=False),
+        pa.field("reason", pa.string(), nullable=False),
+        pa.field("row_count", pa.int64(), nullable=False),
+        pa.field("examples", pa.list_(pa.string()), nullable=False),  # at most a few raw ids
+    ]
+)
+
+CURATED_TABLES: Final[dict[str, pa.Schema]] = {
+    "resource_types": CURATED_RESOURCE_TYPES,
+    "resources": CURATED_RESOURCES,
+    "entitlements": CURATED_ENTITLEMENTS,
+    "grants": CURATED_GRANTS,
+    "rejected_rows": CURATED_REJECTED_ROWS,
+}
+
+# The access change log: one row per change between a snapshot and the snapshot delivered to C1
+# before it (`halo_c1.changelog`). Which columns are set depends on `change`: grant rows carry the
+# grant, its entitlement and its principal; resource rows the resource; entitlement rows the
+# entitlement; `previous_*` hold a changed grant's origin before the change.
+ACCESS_CHANGES: Final = pa.schema(
+    [
+        pa.field("snapshot_id", pa.string(), nullable=False),
+        pa.field("previous_snapshot_id", pa.string(), nullable=False),
+        pa.field("change", pa.string(), nullable=False),
+        pa.field("resource_type_id", pa.string(), nullable=False),
+        pa.field("resource_id", pa.string()),
+        pa.field("display_name", pa.string()),
+        pa.field("entitlement_id", pa.string()),
+        pa.field("grant_id", pa.string()),
+        pa.field("principal_resource_type_id", pa.string()),
+        pa.field("principal_resource_id", pa.string()),
+        pa.field("principal_display_name", pa.string()),
+        pa.field("is_direct", pa.bool_()),
+        pa.field("source_role_ids", pa.list_(pa.string())),
+        pa.field("previous_is_direct", pa.bool_()),
+        pa.field("previous_source_role_ids", pa.list_(pa.string())),
+    ]
+)
+
+# One row per expectation per snapshot, for data-quality trends.
+DQ_HISTORY: Final = pa.schema(
+    [
+        pa.field("snapshot_id", pa.string(), nullable=False),
+        pa.field("validated_at", pa.timestamp("us", tz="UTC"), nullable=False),
+        pa.field("table", pa.string(), nullable=False),
+        pa.field("expectation", pa.string(), nullable=False),
+        pa.field("description", pa.string()),
+        pa.field("severity", pa.string(), nullable=False),  # error | warning
+        pa.field("success", pa.bool_(), nullable=False),
+        pa.field("unexpected_count", pa.int64()),
+    ]
+)

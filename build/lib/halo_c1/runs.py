@@ -1,0 +1,87 @@
+"""What one DAG run does: which snapshot, whether it may call HaloITSM, whether it delivers.
+
+Kept free of Airflow so the rules are unit-tested directly; the DAG passes in plain values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from halo_c1.lake import snapshot_id_for, snapshot_time
+
+LIVE = "live"
+REDERIVE = "rederive"
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """The decisions a run makes once, up front, and every task reads."""
+
+    snapshot_id: str
+    mode: str  # live: extract from HaloITSM; rederive: rebuild from the archived raw snapshot
+    deliver: bool
+    dry_run: bool
+    allow_mass_deletion: bool
+    include_end_users: bool | None
+    max_drop_ratio: float | None
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunPlan:
+        return cls(**data)
+
+
+END_USER_CHOICES: dict[str | None, bool | None] = {None: None, "include": True, "exclude": False}
+
+
+def end_users_choice(value: str | None) -> bool | None:
+    """The `include_end_users` param as the extraction takes it: None = the connection's setting."""
+    if value not in END_USER_CHOICES:
+        raise ValueError(f"param include_end_users must be empty, 'include' or 'exclude', got {value!r}")
+    return END_USER_CHOICES[value]
+
+
+def plan_run(
+    *,
+    logical_date: datetime | None,
+    run_after: datetime,
+    run_type: str,
+    params: dict[str, Any],
+) -> RunPlan:
+    """Decide snapshot and mode from the run's partition key, its type and its params.
+
+    A backfill run (or a run asked to `rederive_only`, or one naming a `snapshot_id`) cannot ask
+    HaloITSM about the past: it rebuilds from archived raw data and never delivers to C1.
+    """
+    requested = params.get("snapshot_id")
+    if requested:
+        snapshot_time(requested)
+        snapshot_id = requested
+    else:
+        snapshot_id = snapshot_id_for(logical_date or run_after)
+
+    dry_run = bool(params.get("dry_run"))
+    if run_type == "backfill":
+        mode, reason = REDERIVE, "backfill run: re-derived from archived raw data, never delivered"
+    elif params.get("rederive_only") or requested:
+        mode, reason = REDERIVE, "re-derive requested: archived raw data only, never delivered"
+    elif dry_run:
+        mode, reason = LIVE, "dry run: everything but delivery"
+    else:
+        mode, reason = LIVE, f"{run_type} run"
+    ratio = params.get("max_drop_ratio")
+    return RunPlan(
+        snapshot_id=snapshot_id,
+        mode=mode,
+        deliver=mode == LIVE and not dry_run,
+        dry_run=dry_run,
+        allow_mass_deletion=bool(params.get("allow_mass_deletion")),
+        include_end_users=end_users_choice(params.get("include_end_users")),
+        max_drop_ratio=float(ratio) if ratio is not None else None,
+        reason=reason,
+    )
