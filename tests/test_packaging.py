@@ -29,12 +29,15 @@ def _run(*args: str | Path, cwd: Path) -> str:
 
 
 def test_the_wheel_installs_halo_c1_into_a_clean_venv(tmp_path: Path) -> None:
-    _run(UV, "build", "--wheel", "--out-dir", tmp_path / "dist", PROJECT, cwd=tmp_path)
+    # sdist, then the wheel from it in a temporary directory: nothing is built inside the checkout.
+    _run(UV, "build", "--out-dir", tmp_path / "dist", PROJECT, cwd=tmp_path)
+    assert not (PROJECT / "build").exists()
     (wheel,) = (tmp_path / "dist").glob("halo_c1-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "halo_c1/hooks.py" in names
     assert "halo_c1/c1z/proto/c1/connector/v2/grant.proto" in names
     assert "halo_c1/c1z/pb/c1/connector/v2/grant_pb2.py" in names
+    assert "halo_c1/report/templates/report.html.j2" in names
     assert not [n for n in names if n.startswith(("tests/", "dags/", "dev/", "include/"))]
 
     venv = tmp_path / "venv"
