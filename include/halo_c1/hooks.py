@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -249,6 +249,33 @@ def housekeeping(dry_run: bool) -> dict[str, Any]:
         return apply_retention(lake(), retention_policy(), dry_run=dry_run).to_dict()
     except PermanentError as error:
         raise AirflowFailException(str(error)) from error
+
+
+def data_interval(context: Any) -> tuple[datetime, datetime] | None:
+    """The run's data interval, never empty: a cron trigger timetable (Airflow 3's default for cron
+    schedules) gives a zero-length interval at the logical date, so it ends at the next scheduled time."""
+    start = context.get("data_interval_start") or context.get("logical_date")
+    if start is None:
+        return None
+    end = context.get("data_interval_end")
+    if end is None or end <= start:
+        end = next_scheduled_after(context["dag"].timetable, start)
+    return start, end
+
+
+def next_scheduled_after(timetable: Any, moment: datetime) -> datetime:
+    """The schedule's next time after `moment` (cron or fixed-delta timetables; else a day later)."""
+    from zoneinfo import ZoneInfo
+
+    from croniter import croniter
+
+    expression = getattr(timetable, "expression", None)
+    if expression:
+        zone = timetable.timezone
+        zone = ZoneInfo(zone) if isinstance(zone, str) else zone
+        return croniter(expression, moment.astimezone(zone)).get_next(datetime)
+    delta = getattr(timetable, "delta", None)
+    return moment + (delta if isinstance(delta, timedelta) else timedelta(days=1))
 
 
 def alert_emails() -> list[str]:
