@@ -389,3 +389,19 @@ def _failure_alert_class() -> type:
 def failure_alert() -> Any:
     """The notifier instance a DAG lists in `on_failure_callback`."""
     return _failure_alert_class()()
+
+
+def serve_c1_task(event: dict[str, Any], *, conn_id: str = C1_CONN_ID) -> dict[str, Any]:
+    """Serve the task a `C1TaskTrigger` claimed (its event), with this deployment's settings."""
+    from halo_c1.c1.client import BatonClient
+    from halo_c1.c1.poll import decode_task
+    from halo_c1.c1.tasks import serve_task
+
+    settings = c1_settings(conn_id)
+    with BatonClient(settings) as client:
+        return serve_task(
+            client,
+            decode_task(event["task"]),
+            c1_services(settings),
+            next_heartbeat_s=event["next_heartbeat_s"],
+        )

@@ -53,7 +53,7 @@ class Connector:
         return self.dag.test(run_conf={"wait_seconds": wait_seconds})
 
     def served(self, dag_run: Any) -> dict[str, Any]:
-        return dag_run.get_task_instance("serve").xcom_pull(task_ids="serve")
+        return dag_run.get_task_instance("serve_next_task").xcom_pull(task_ids="serve_next_task")
 
     @property
     def c1z(self) -> Path:
@@ -251,12 +251,11 @@ def _all_xcoms() -> list[Any]:
     return rows
 
 
-def test_connector_dag_runs_continuously_one_at_a_time_and_never_retries_serving(dagbag):
+def test_connector_dag_runs_continuously_one_at_a_time_and_serves_where_it_claims(dagbag):
     dag = dagbag.get_dag(DAG_ID)
     assert type(dag.timetable).__name__ == "ContinuousTimetable"
     assert dag.max_active_runs == 1
-    assert dag.get_task("serve").retries == 0
-    assert dag.get_task("wait_for_task").upstream_task_ids == set()
+    assert [t.task_id for t in dag.tasks] == ["serve_next_task"]  # claim and serve in one task instance
     assert dag.params["wait_seconds"] == 600
 
 
