@@ -114,3 +114,29 @@ def test_an_unknown_delivery_target_names_the_known_ones(monkeypatch):
 def test_the_object_storage_target_comes_from_the_delivery_url(monkeypatch, tmp_path):
     monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_DELIVERY_URL", f"file://{tmp_path}/c1/sync.c1z")
     assert hooks.delivery_target().describe() == f"file://{tmp_path}/c1/sync.c1z"
+
+
+def test_a_zero_length_interval_ends_at_the_next_scheduled_time():
+    from datetime import UTC, datetime, timedelta
+
+    from airflow.sdk import CronTriggerTimetable, DeltaTriggerTimetable
+
+    from halo_c1.hooks import data_interval
+
+    noon = datetime(2026, 11, 29, 12, tzinfo=UTC)
+
+    class Dag:
+        timetable = CronTriggerTimetable("@hourly", timezone="UTC")
+
+    context = {"logical_date": noon, "data_interval_start": noon, "data_interval_end": noon, "dag": Dag}
+    assert data_interval(context) == (noon, noon + timedelta(hours=1))
+
+    Dag.timetable = CronTriggerTimetable("0 */6 * * *", timezone="Europe/Berlin")
+    assert data_interval(context)[1] == datetime(2026, 11, 29, 17, tzinfo=UTC)  # 18:00 in Berlin
+
+    Dag.timetable = DeltaTriggerTimetable(timedelta(minutes=30))
+    assert data_interval(context)[1] == noon + timedelta(minutes=30)
+
+    real = {**context, "data_interval_end": noon + timedelta(days=1)}
+    assert data_interval(real) == (noon, noon + timedelta(days=1))
+    assert data_interval({"logical_date": None, "dag": Dag}) is None

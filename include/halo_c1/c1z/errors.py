@@ -29,5 +29,5 @@ class C1zTooLargeError(C1zError):
     """The snapshot's SQLite database is larger than the readers it is for decode; nothing was written."""
 
 
-class C1zFormatError(C1zError):
+class C1zFormatError(C1zError, PermanentError):
     """The bytes are not a v1 c1z this reader can open."""

@@ -5,12 +5,16 @@
     ├── HaloAuthError (permanent)              the token endpoint refused us (4xx)
     ├── HaloTokenResponseError                 a 200 from the token endpoint without a usable token
     ├── HaloResponseError (permanent)          a permanent HTTP failure (400, 401 after a refresh, 403, 404)
+    ├── HaloDataError (permanent)              a complete response HaloITSM will send the same way again
+    │                                          (invalid UTF-8 in a record)
     ├── HaloUnreachableError                   the host could not be reached, even after retries
     ├── HaloRetriesExhausted                   a transient failure (429, 5xx, timeout, drop) outlived retries
-    ├── HaloPagingError                        a listing was inconsistent or malformed
+    ├── HaloPagingError (permanent)            a listing stayed inconsistent through every restart, or
+    │                                          is malformed (e.g. duplicate agent or team rows)
     └── HaloSnapshotExistsError (permanent)    the raw snapshot is archived already (immutable)
 
-"(permanent)" marks a `halo_c1.errors.PermanentError`: the DAG fails it without retry.
+"Permanent" errors subclass `halo_c1.errors.PermanentError`: the same input fails the same way, so
+the DAG fails them on the first try. The others are worth a task retry.
 
 Every message names what failed (method, path, token URL, host, entity) and never holds a secret:
 callers build messages from sanitized URLs and truncated bodies only.
@@ -59,6 +63,10 @@ class HaloResponseError(HaloError, PermanentError):
         super().__init__(f"HaloITSM {method} {path} failed with HTTP {status}: {truncate(message)}")
 
 
+class HaloDataError(HaloError, PermanentError):
+    """A complete answer carries data that cannot be read as sent; the message names the record."""
+
+
 class HaloUnreachableError(HaloError):
     """The HaloITSM host did not accept connections."""
 
@@ -67,7 +75,7 @@ class HaloRetriesExhausted(HaloError):
     """A transient failure repeated until the retry budget ran out."""
 
 
-class HaloPagingError(HaloError):
+class HaloPagingError(HaloError, PermanentError):
     """A listing could not be read consistently; `restartable` says whether reading it again may help."""
 
     def __init__(self, message: str, *, restartable: bool) -> None:
