@@ -46,7 +46,7 @@ def _causes(error: BaseException | None) -> list[BaseException]:
 
 def classify(error: BaseException | None) -> tuple[str, BaseException | None]:
     """The event (`RUN_FAILED`, `GATE_BLOCKED`, `GUARD_BLOCKED`) and the domain error behind it."""
-    from halo_c1.deliver.errors import MassDeletionError
+    from halo_c1.guard import MassDeletionError
     from halo_c1.quality.gate import QualityGateError
 
     chain = _causes(error)

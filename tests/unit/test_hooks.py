@@ -9,7 +9,7 @@ from halo_c1.c1z.errors import C1zValidationError
 from halo_c1.deliver import DeliveryConflictError, DeliveryError, DeliveryRecordError, StaleSnapshotError
 from halo_c1.errors import ConfigurationError, PermanentError, StageSkipped
 from halo_c1.guard import MassDeletionError
-from halo_c1.halo.errors import HaloAuthError, HaloConfigError, HaloPagingError, HaloResponseError
+from halo_c1.halo.errors import HaloAuthError, HaloConfigError, HaloResponseError, HaloRetriesExhausted
 from halo_c1.quality.gate import QualityGateError
 from halo_c1.results import StageResult
 from halo_c1.runs import RunPlan
@@ -44,7 +44,7 @@ def test_every_deterministic_failure_is_a_permanent_error(kind):
     assert issubclass(kind, PermanentError)
 
 
-@pytest.mark.parametrize("kind", [DeliveryError, HaloPagingError, OSError])
+@pytest.mark.parametrize("kind", [DeliveryError, HaloRetriesExhausted, OSError])
 def test_io_and_outage_failures_stay_retryable(kind):
     assert not issubclass(kind, PermanentError)
 
