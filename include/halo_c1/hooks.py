@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -146,16 +146,33 @@ ETL_SCHEDULE_ENV = "HALO_C1_SCHEDULE"
 DEFAULT_ETL_SCHEDULE = "@hourly"
 
 
+def _c1_settings_from(conn: Any) -> ServiceSettings:
+    from halo_c1.c1.settings import ServiceSettings
+
+    return ServiceSettings.from_connection_fields(
+        login=conn.login or "", password=conn.password or "", extra=conn.extra_dejson
+    )
+
+
 def c1_settings(conn_id: str = C1_CONN_ID) -> ServiceSettings:
     """C1 service-mode settings from `conductorone_default`: login = client id, password = secret,
     extra = api_host, token_url, ca_bundle, host_id, provisioning (+ app_id, connector_id,
     max_snapshot_age_s); env BATON_C1_API_HOST is honoured."""
-    from halo_c1.c1.settings import ServiceSettings
+    return _c1_settings_from(_connection(conn_id))
 
-    conn = _connection(conn_id)
-    return ServiceSettings.from_connection_fields(
-        login=conn.login or "", password=conn.password or "", extra=conn.extra_dejson
-    )
+
+async def c1_settings_async(conn_id: str = C1_CONN_ID) -> ServiceSettings:
+    """`c1_settings` for the triggerer: the connection is fetched without blocking its event loop."""
+    import asyncio
+
+    from airflow.sdk import BaseHook
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    try:
+        conn = await BaseHook.aget_connection(conn_id)
+    except AirflowNotFoundException:
+        raise ConfigurationError(f"Airflow connection {conn_id!r} is not defined") from None
+    return await asyncio.to_thread(_c1_settings_from, conn)
 
 
 def etl_schedule_interval() -> timedelta:
@@ -232,6 +249,33 @@ def housekeeping(dry_run: bool) -> dict[str, Any]:
         return apply_retention(lake(), retention_policy(), dry_run=dry_run).to_dict()
     except PermanentError as error:
         raise AirflowFailException(str(error)) from error
+
+
+def data_interval(context: Any) -> tuple[datetime, datetime] | None:
+    """The run's data interval, never empty: a cron trigger timetable (Airflow 3's default for cron
+    schedules) gives a zero-length interval at the logical date, so it ends at the next scheduled time."""
+    start = context.get("data_interval_start") or context.get("logical_date")
+    if start is None:
+        return None
+    end = context.get("data_interval_end")
+    if end is None or end <= start:
+        end = next_scheduled_after(context["dag"].timetable, start)
+    return start, end
+
+
+def next_scheduled_after(timetable: Any, moment: datetime) -> datetime:
+    """The schedule's next time after `moment` (cron or fixed-delta timetables; else a day later)."""
+    from zoneinfo import ZoneInfo
+
+    from croniter import croniter
+
+    expression = getattr(timetable, "expression", None)
+    if expression:
+        zone = timetable.timezone
+        zone = ZoneInfo(zone) if isinstance(zone, str) else zone
+        return croniter(expression, moment.astimezone(zone)).get_next(datetime)
+    delta = getattr(timetable, "delta", None)
+    return moment + (delta if isinstance(delta, timedelta) else timedelta(days=1))
 
 
 def alert_emails() -> list[str]:
@@ -345,3 +389,19 @@ def _failure_alert_class() -> type:
 def failure_alert() -> Any:
     """The notifier instance a DAG lists in `on_failure_callback`."""
     return _failure_alert_class()()
+
+
+def serve_c1_task(event: dict[str, Any], *, conn_id: str = C1_CONN_ID) -> dict[str, Any]:
+    """Serve the task a `C1TaskTrigger` claimed (its event), with this deployment's settings."""
+    from halo_c1.c1.client import BatonClient
+    from halo_c1.c1.poll import decode_task
+    from halo_c1.c1.tasks import serve_task
+
+    settings = c1_settings(conn_id)
+    with BatonClient(settings) as client:
+        return serve_task(
+            client,
+            decode_task(event["task"]),
+            c1_services(settings),
+            next_heartbeat_s=event["next_heartbeat_s"],
+        )
