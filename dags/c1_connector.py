@@ -3,7 +3,7 @@
 
 halo-c1 as a self-hosted Baton connector: each run waits for ConductorOne's next task without a
 worker slot (a deferrable trigger says Hello, then polls GetTask at the cadence C1 asks for) and
-serves it in a worker:
+then serves it in a worker:
 
 - `sync_full`: uploads the last delivered snapshot (passed the gate and the guard) if it is fresh
   enough, otherwise runs the ETL pipeline now and uploads its result; heartbeats throughout.
@@ -19,16 +19,12 @@ extra: api_host, token_url, ca_bundle, host_id, provisioning); plus the ETL's la
 
 from __future__ import annotations
 
-import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
-from airflow.sdk import Param, dag, task
+from airflow.sdk import Param, dag
 
-from halo_c1_airflow.c1_trigger import WaitForC1TaskOperator
-
-log = logging.getLogger("halo_c1.dag.c1_connector")
+from halo_c1_airflow.c1_trigger import ServeC1TaskOperator
 
 
 @dag(
@@ -40,6 +36,7 @@ log = logging.getLogger("halo_c1.dag.c1_connector")
     catchup=False,
     max_active_runs=1,
     tags=["halo-c1", "conductorone", "service-mode"],
+    # A retry waits for C1's next task; it never serves a task twice.
     default_args={"retries": 2, "retry_delay": timedelta(seconds=30)},
     params={
         "wait_seconds": Param(
@@ -53,31 +50,9 @@ log = logging.getLogger("halo_c1.dag.c1_connector")
     },
 )
 def c1_connector() -> None:
-    wait = WaitForC1TaskOperator(
-        task_id="wait_for_task", conn_id="conductorone_default", wait_s="{{ params.wait_seconds }}"
+    ServeC1TaskOperator(
+        task_id="serve_next_task", conn_id="conductorone_default", wait_s="{{ params.wait_seconds }}"
     )
-
-    @task(retries=0, multiple_outputs=False)
-    def serve(event: dict[str, Any]) -> dict[str, Any]:
-        """Serve the claimed task; never retried, since C1 re-issues a task that was not finished."""
-        from halo_c1 import hooks
-        from halo_c1.c1.client import BatonClient
-        from halo_c1.c1.poll import decode_task
-        from halo_c1.c1.tasks import serve_task
-
-        if event["status"] != "task":
-            log.info("Nothing to serve: %s", event["status"])
-            return {"outcome": event["status"]}
-        settings = hooks.c1_settings()
-        with BatonClient(settings) as client:
-            return serve_task(
-                client,
-                decode_task(event["task"]),
-                hooks.c1_services(settings),
-                next_heartbeat_s=event["next_heartbeat_s"],
-            )
-
-    serve(wait.output)
 
 
 c1_connector()

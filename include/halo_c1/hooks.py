@@ -9,17 +9,24 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import timedelta
+import re
+from datetime import datetime, timedelta
+from functools import cache
 from typing import TYPE_CHECKING, Any
+
+from halo_c1.errors import PermanentError
 
 if TYPE_CHECKING:
     from upath import UPath
 
+    from halo_c1.alerts import Alert
     from halo_c1.c1.settings import ServiceSettings
     from halo_c1.c1.tasks import Services
     from halo_c1.halo.settings import HaloSettings
     from halo_c1.lake import Lake
     from halo_c1.retention import RetentionPolicy
+
+log = logging.getLogger(__name__)
 
 HALO_CONN_ID = "haloitsm_default"
 LAKE_URL_VARIABLE = "halo_c1_lake_url"
@@ -27,21 +34,38 @@ LAKE_CONN_VARIABLE = "halo_c1_lake_conn_id"
 DELIVERY_URL_VARIABLE = "halo_c1_delivery_url"
 DELIVERY_CONN_VARIABLE = "halo_c1_delivery_conn_id"
 MAX_DROP_RATIO_VARIABLE = "halo_c1_max_drop_ratio"
+ALERT_EMAILS_VARIABLE = "halo_c1_alert_emails"
+ALERT_SMTP_CONN_VARIABLE = "halo_c1_alert_smtp_conn_id"
+DEFAULT_SMTP_CONN_ID = "smtp_default"
+ALERT_WEBHOOK_CONN_ID = "halo_c1_alert_webhook"
+PLAN_TASK_ID = "plan"
 # The Azure SDK logs every request's and response's headers at INFO: hundreds of lines per task.
 AZURE_HTTP_LOGGER = "azure.core.pipeline.policies.http_logging_policy"
 
 
-class ConfigurationError(ValueError):
+class ConfigurationError(PermanentError, ValueError):
     """A required Airflow connection or variable is missing or invalid."""
+
+
+def _connection(conn_id: str) -> Any:
+    """The Airflow connection, or a `ConfigurationError` naming it (never retried: it will not appear)."""
+    from airflow.sdk import BaseHook
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    try:
+        return BaseHook.get_connection(conn_id)
+    except AirflowNotFoundException:
+        raise ConfigurationError(
+            f"Airflow connection {conn_id!r} is not defined: add it (UI Admin > Connections, "
+            f"AIRFLOW_CONN_{conn_id.upper()}, or your secrets backend)"
+        ) from None
 
 
 def halo_settings(conn_id: str = HALO_CONN_ID) -> HaloSettings:
     """HaloITSM client settings from the Airflow connection (host, login, password, extra)."""
-    from airflow.sdk import BaseHook
-
     from halo_c1.halo.settings import HaloSettings
 
-    conn = BaseHook.get_connection(conn_id)
+    conn = _connection(conn_id)
     return HaloSettings.from_connection_fields(
         host=conn.host or "",
         login=conn.login or "",
@@ -56,10 +80,15 @@ def _variable(key: str, default: Any = None) -> Any:
     return Variable.get(key, default=default)
 
 
-def _object_storage_path(url: str, conn_id: str | None) -> UPath:
+def _object_storage_path(url: str, conn_id: str | None, variable: str) -> UPath:
     from airflow.sdk import ObjectStoragePath
 
-    path = ObjectStoragePath(url, conn_id=conn_id or None)
+    if conn_id:
+        _connection(conn_id)
+    try:
+        path = ObjectStoragePath(url, conn_id=conn_id or None)
+    except ValueError as error:  # e.g. "Unsupported filesystem: 'nonsense'"
+        raise ConfigurationError(f"Airflow variable {variable!r} is not a usable URL: {error}") from None
     if path.protocol in ("abfs", "abfss"):
         logging.getLogger(AZURE_HTTP_LOGGER).setLevel(logging.WARNING)
     return path
@@ -82,7 +111,9 @@ def lake() -> Lake:
     settings = halo_settings()
     identity = TenantIdentity.from_connection(settings.base_url, settings.tenant)
     return tenant_lake(
-        _object_storage_path(url, _variable(LAKE_CONN_VARIABLE)), identity, settings.lake_prefix
+        _object_storage_path(url, _variable(LAKE_CONN_VARIABLE), LAKE_URL_VARIABLE),
+        identity,
+        settings.lake_prefix,
     )
 
 
@@ -94,7 +125,7 @@ def delivery_target() -> UPath:
             f"Airflow variable {DELIVERY_URL_VARIABLE!r} is not set: give the c1z's URL, e.g. "
             "s3://bucket/halo/sync.c1z (a C1 external data source) or file:///exports/sync.c1z"
         )
-    return _object_storage_path(url, _variable(DELIVERY_CONN_VARIABLE))
+    return _object_storage_path(url, _variable(DELIVERY_CONN_VARIABLE), DELIVERY_URL_VARIABLE)
 
 
 def max_drop_ratio(override: float | None = None) -> float:
@@ -115,18 +146,33 @@ ETL_SCHEDULE_ENV = "HALO_C1_SCHEDULE"
 DEFAULT_ETL_SCHEDULE = "@hourly"
 
 
+def _c1_settings_from(conn: Any) -> ServiceSettings:
+    from halo_c1.c1.settings import ServiceSettings
+
+    return ServiceSettings.from_connection_fields(
+        login=conn.login or "", password=conn.password or "", extra=conn.extra_dejson
+    )
+
+
 def c1_settings(conn_id: str = C1_CONN_ID) -> ServiceSettings:
     """C1 service-mode settings from `conductorone_default`: login = client id, password = secret,
     extra = api_host, token_url, ca_bundle, host_id, provisioning (+ app_id, connector_id,
     max_snapshot_age_s); env BATON_C1_API_HOST is honoured."""
+    return _c1_settings_from(_connection(conn_id))
+
+
+async def c1_settings_async(conn_id: str = C1_CONN_ID) -> ServiceSettings:
+    """`c1_settings` for the triggerer: the connection is fetched without blocking its event loop."""
+    import asyncio
+
     from airflow.sdk import BaseHook
+    from airflow.sdk.exceptions import AirflowNotFoundException
 
-    from halo_c1.c1.settings import ServiceSettings
-
-    conn = BaseHook.get_connection(conn_id)
-    return ServiceSettings.from_connection_fields(
-        login=conn.login or "", password=conn.password or "", extra=conn.extra_dejson
-    )
+    try:
+        conn = await BaseHook.aget_connection(conn_id)
+    except AirflowNotFoundException:
+        raise ConfigurationError(f"Airflow connection {conn_id!r} is not defined") from None
+    return await asyncio.to_thread(_c1_settings_from, conn)
 
 
 def etl_schedule_interval() -> timedelta:
@@ -203,3 +249,159 @@ def housekeeping(dry_run: bool) -> dict[str, Any]:
         return apply_retention(lake(), retention_policy(), dry_run=dry_run).to_dict()
     except PermanentError as error:
         raise AirflowFailException(str(error)) from error
+
+
+def data_interval(context: Any) -> tuple[datetime, datetime] | None:
+    """The run's data interval, never empty: a cron trigger timetable (Airflow 3's default for cron
+    schedules) gives a zero-length interval at the logical date, so it ends at the next scheduled time."""
+    start = context.get("data_interval_start") or context.get("logical_date")
+    if start is None:
+        return None
+    end = context.get("data_interval_end")
+    if end is None or end <= start:
+        end = next_scheduled_after(context["dag"].timetable, start)
+    return start, end
+
+
+def next_scheduled_after(timetable: Any, moment: datetime) -> datetime:
+    """The schedule's next time after `moment` (cron or fixed-delta timetables; else a day later)."""
+    from zoneinfo import ZoneInfo
+
+    from croniter import croniter
+
+    expression = getattr(timetable, "expression", None)
+    if expression:
+        zone = timetable.timezone
+        zone = ZoneInfo(zone) if isinstance(zone, str) else zone
+        return croniter(expression, moment.astimezone(zone)).get_next(datetime)
+    delta = getattr(timetable, "delta", None)
+    return moment + (delta if isinstance(delta, timedelta) else timedelta(days=1))
+
+
+def alert_emails() -> list[str]:
+    """Recipients from `halo_c1_alert_emails` (comma, semicolon or space separated); [] when unset."""
+    value = _variable(ALERT_EMAILS_VARIABLE, default=None) or ""
+    return [address for address in re.split(r"[,;\s]+", str(value)) if address]
+
+
+def alert_webhook_url() -> str | None:
+    """The webhook URL of connection `halo_c1_alert_webhook` (its password, which Airflow masks in
+    logs, or its host), or None when the connection does not exist."""
+    from airflow.sdk import BaseHook
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    try:
+        conn = BaseHook.get_connection(ALERT_WEBHOOK_CONN_ID)
+    except AirflowNotFoundException:
+        return None
+    for candidate in (conn.password, conn.host):
+        if candidate and re.match(r"https?://", candidate):
+            return candidate
+    raise ConfigurationError(
+        f"connection {ALERT_WEBHOOK_CONN_ID!r} must hold the webhook's full https:// URL in its password "
+        "(masked in logs) or host"
+    )
+
+
+def _alert_for(context: Any) -> Alert:
+    """The alert for a failed task: its stage, error and snapshot, and what the lake says C1 holds."""
+    from halo_c1.alerts import build_alert
+    from halo_c1.deliver import last_delivery
+
+    ti = context["ti"]
+    try:
+        plan = ti.xcom_pull(task_ids=PLAN_TASK_ID) or {}
+    except Exception:  # the plan task itself failed or XCom is unreachable: the alert still goes out
+        plan = {}
+    try:
+        delivered, delivered_error = last_delivery(lake()), None
+    except Exception as error:
+        delivered, delivered_error = None, type(error).__name__
+    dag_run = context.get("dag_run")
+    return build_alert(
+        stage=ti.task_id,
+        error=context.get("exception"),
+        snapshot_id=plan.get("snapshot_id") if isinstance(plan, dict) else None,
+        dag_id=ti.dag_id,
+        run_id=getattr(dag_run, "run_id", None) or ti.run_id,
+        last_delivery=delivered,
+        last_delivery_error=delivered_error,
+    )
+
+
+def send_failure_alert(context: Any) -> None:
+    """Send the alert for this failed task to every configured channel; nothing when none is.
+
+    A channel that fails is logged and the others still get the message: an alert never raises.
+    """
+    from halo_c1.alerts import AlertDeliveryError, post_webhook
+
+    emails = alert_emails()
+    try:
+        webhook = alert_webhook_url()
+    except ConfigurationError as error:
+        log.warning("halo-c1 alert webhook not used: %s", error)
+        webhook = None
+    if not emails and not webhook:
+        log.debug(
+            "no halo-c1 alert channel configured (%s, %s)", ALERT_EMAILS_VARIABLE, ALERT_WEBHOOK_CONN_ID
+        )
+        return
+    alert = _alert_for(context)
+    if emails:
+        from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+
+        smtp_conn_id = _variable(ALERT_SMTP_CONN_VARIABLE, default=None) or DEFAULT_SMTP_CONN_ID
+        notifier = SmtpNotifier(
+            to=emails, subject=alert.subject, html_content=alert.html(), smtp_conn_id=smtp_conn_id
+        )
+        try:
+            # notify(), not __call__: the message is plain text, never a Jinja template to render.
+            notifier.notify(context)
+            log.info("halo-c1 alert (%s) e-mailed to %d recipient(s)", alert.event, len(emails))
+        except Exception as error:
+            log.warning("halo-c1 alert e-mail not sent via %r: %s", smtp_conn_id, type(error).__name__)
+    if webhook:
+        try:
+            post_webhook(webhook, alert)
+            log.info("halo-c1 alert (%s) posted to %s", alert.event, ALERT_WEBHOOK_CONN_ID)
+        except AlertDeliveryError as error:
+            log.warning("halo-c1 alert webhook not sent: %s", error)
+
+
+@cache
+def _failure_alert_class() -> type:
+    from airflow.sdk import BaseNotifier
+
+    class FailureAlert(BaseNotifier):
+        """Airflow notifier for `on_failure_callback`: e-mail (`halo_c1_alert_emails` + SMTP connection)
+        and/or webhook (connection `halo_c1_alert_webhook`), read when a task fails, so alerting is
+        configured without touching code and a deployment without it sends nothing."""
+
+        template_fields = ()
+
+        def notify(self, context: Any) -> None:
+            send_failure_alert(context)
+
+    return FailureAlert
+
+
+def failure_alert() -> Any:
+    """The notifier instance a DAG lists in `on_failure_callback`."""
+    return _failure_alert_class()()
+
+
+def serve_c1_task(event: dict[str, Any], *, conn_id: str = C1_CONN_ID) -> dict[str, Any]:
+    """Serve the task a `C1TaskTrigger` claimed (its event), with this deployment's settings."""
+    from halo_c1.c1.client import BatonClient
+    from halo_c1.c1.poll import decode_task
+    from halo_c1.c1.tasks import serve_task
+
+    settings = c1_settings(conn_id)
+    with BatonClient(settings) as client:
+        return serve_task(
+            client,
+            decode_task(event["task"]),
+            c1_services(settings),
+            next_heartbeat_s=event["next_heartbeat_s"],
+        )

@@ -41,6 +41,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from halo_c1 import model
+from halo_c1.errors import PermanentError
 from halo_c1.lake import Lake, read_json, write_parquet
 
 log = logging.getLogger(__name__)
@@ -87,7 +88,7 @@ ENTITLEMENT_LABELS: Final = {
 OPTIONAL_RAW_COLUMNS: Final = frozenset({"invalid_flags"})
 
 
-class RawSnapshotError(ValueError):
+class RawSnapshotError(PermanentError, ValueError):
     """The raw snapshot is missing a required entity or column."""
 
 
@@ -225,7 +226,9 @@ def _accept_ids(frame: pd.DataFrame, id_column: str, entity: str, rejects: _Reje
     )
     accepted = present[~duplicate]
     if "invalid_flags" in accepted:
-        invalid = accepted["invalid_flags"].map(lambda flags: flags is not None and len(flags) > 0)
+        invalid = np.array(
+            [flags is not None and len(flags) > 0 for flags in accepted["invalid_flags"]], dtype=bool
+        )
         bad = accepted[invalid]
         rejects.add(
             entity,
@@ -323,6 +326,8 @@ def _sorted(table: pa.Table, keys: list[str]) -> pa.Table:
 
 
 def _to_table(frame: pd.DataFrame, schema: pa.Schema, snapshot_id: str) -> pa.Table:
+    if frame.empty:  # a tenant without teams, roles or departments: no column to infer types from
+        return schema.empty_table()
     arrays = [pa.array([snapshot_id] * len(frame), pa.string())]
     for field in schema:
         if field.name == "snapshot_id":
@@ -568,7 +573,11 @@ def transform_snapshot(lake: Lake, snapshot_id: str) -> dict[str, Any]:
                 service_column="isserviceaccount",
             )
         )
-    resources = pd.concat([f for f in frames if len(f)], ignore_index=True)
+    non_empty = [f for f in frames if len(f)]
+    # An empty tenant yields empty tables; the gate's "at least one agent" expectation then fails it.
+    resources = (
+        pd.concat(non_empty, ignore_index=True) if non_empty else pd.DataFrame(columns=RESOURCE_COLUMNS)
+    )
     entitlements = _entitlements(resources)
 
     tables = {

@@ -1,8 +1,8 @@
 """Wait for C1's next service-mode task in the triggerer, not in a worker slot.
 
-`WaitForC1TaskOperator` defers at once to `C1TaskTrigger`, which says Hello and polls GetTask at the
-cadence C1 asks for (`halo_c1.c1.poll.wait_for_task`), then resumes the task with the event as its
-XCom: the claimed task (base64), or "no_task" after `wait_s`. Only the connection id and the wait
+`ServeC1TaskOperator` defers at once to `C1TaskTrigger`, which says Hello and polls GetTask at the
+cadence C1 asks for (`halo_c1.c1.poll.wait_for_task`), then resumes in a worker with the event (the
+claimed task, or "no_task" after `wait_s`) and serves the task there. Only the connection id and the wait
 go into the trigger's stored kwargs; the credentials are read from the connection in the triggerer.
 """
 
@@ -31,25 +31,40 @@ class C1TaskTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from halo_c1 import hooks
-        from halo_c1.c1.client import BatonClient
-        from halo_c1.c1.errors import C1Error
-        from halo_c1.c1.poll import wait_for_task
         from halo_c1.errors import PermanentError
 
         try:
-            settings = await asyncio.to_thread(hooks.c1_settings, self.conn_id)
-            client = BatonClient(settings)
+            settings = await hooks.c1_settings_async(self.conn_id)
+            # grpc and the protobuf modules take seconds to import: never on the triggerer's loop.
+            client, wait_for_task = await asyncio.to_thread(_open_client, settings)
             try:
                 event = await wait_for_task(client, wait_s=self.wait_s)
             finally:
                 client.close()
-        except C1Error as error:
+        except Exception as error:
+            from halo_c1.c1.errors import C1Error
+
+            if not isinstance(error, C1Error | PermanentError):
+                raise
             event = {"status": "error", "error": str(error), "permanent": isinstance(error, PermanentError)}
         yield TriggerEvent(event)
 
 
-class WaitForC1TaskOperator(BaseOperator):
-    """Defer until C1 hands this connector a task; return the trigger's event (task id, type, bytes)."""
+def _open_client(settings: Any) -> tuple[Any, Any]:
+    from halo_c1.c1.client import BatonClient
+    from halo_c1.c1.poll import wait_for_task
+
+    return BatonClient(settings), wait_for_task
+
+
+class ServeC1TaskOperator(BaseOperator):
+    """Defer until C1 hands this connector a task, then serve it in this same task instance.
+
+    Serving where the trigger resumes (no second task to schedule) keeps the claim and the work
+    together: the first worker heartbeat follows the claim within seconds, and a retry of this task
+    only ever waits for a new task, never serves one twice. Returns a small summary (task id, type,
+    outcome) as XCom.
+    """
 
     template_fields: Sequence[str] = ("wait_s",)
 
@@ -67,11 +82,19 @@ class WaitForC1TaskOperator(BaseOperator):
     def execute_complete(self, context: Any, event: dict[str, Any]) -> dict[str, Any]:
         from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
+        from halo_c1 import hooks
+
         if event.get("status") == "error":
             raise (AirflowFailException if event.get("permanent") else AirflowException)(event["error"])
-        self.log.info(
-            "C1: %s%s",
-            event["status"],
-            f" — task {event['task_id']} ({event['task_type']})" if "task_id" in event else "",
-        )
-        return event
+        if event.get("status") != "task":
+            self.log.info("C1: %s", event.get("status"))
+            return {"outcome": event.get("status")}
+        self.log.info("C1 task %s (%s) claimed: serving it", event["task_id"], event["task_type"])
+        from halo_c1.c1.errors import C1Error
+        from halo_c1.errors import PermanentError
+
+        try:
+            return hooks.serve_c1_task(event, conn_id=self.conn_id)
+        except (C1Error, PermanentError) as error:
+            # C1 has been told (FinishTask) where it could be; a retry would only wait for a new task.
+            raise AirflowFailException(str(error)) from error

@@ -51,10 +51,11 @@ def _authorized(user: Any, dag_id: str, *, runs: bool = False) -> bool:
 
 def _lake() -> Any:
     from halo_c1 import hooks
+    from halo_c1.errors import PermanentError
 
     try:
         return hooks.lake()
-    except hooks.ConfigurationError as error:
+    except (hooks.ConfigurationError, PermanentError, ValueError) as error:  # incl. another tenant's lake
         raise HTTPException(status_code=503, detail=str(error)) from None
 
 

@@ -20,12 +20,21 @@ import pytest
 from halo_c1.c1z.reader import C1zReader
 from halo_c1.c1z.writer import write_c1z
 from halo_c1.deliver.manifest import record_delivery
-from halo_c1.lake import Lake
+from halo_c1.lake import as_path
+from halo_c1.tenancy import TenantIdentity, tenant_lake
 from tests.fake_c1 import FakeC1
 from tests.unit.c1z_curated import SNAPSHOT, curated_rows, write_curated
 
 DAG_ID = "c1_connector"
 FRESH_FOR_EVER = 10**9
+HALO_HOST = "https://acme.haloitsm.com"
+HALO_CONNECTION = {
+    "conn_type": "http",
+    "host": HALO_HOST,
+    "login": "halo-id",
+    "password": "halo-pw",
+    "extra": {"tenant": "acme"},
+}
 
 pytestmark = pytest.mark.dag
 
@@ -44,7 +53,7 @@ class Connector:
         return self.dag.test(run_conf={"wait_seconds": wait_seconds})
 
     def served(self, dag_run: Any) -> dict[str, Any]:
-        return dag_run.get_task_instance("serve").xcom_pull(task_ids="serve")
+        return dag_run.get_task_instance("serve_next_task").xcom_pull(task_ids="serve_next_task")
 
     @property
     def c1z(self) -> Path:
@@ -53,15 +62,17 @@ class Connector:
 
 @pytest.fixture
 def connector(dagbag, fake_c1, tmp_path, monkeypatch) -> Connector:
-    lake_dir = tmp_path / "lake"
-    lake = Lake(f"file://{lake_dir}")
+    base = tmp_path / "lake"
+    lake = tenant_lake(as_path(f"file://{base}"), TenantIdentity.from_connection(HALO_HOST, "acme"))
+    lake_dir = Path(lake.base.path)
     write_curated(lake, curated_rows())
     packaged = write_c1z(lake, SNAPSHOT)
     record_delivery(
         lake,
         {"snapshot_id": SNAPSHOT, "counts": {"resources": {}, "grants": 0}, "sha256": packaged["sha256"]},
     )
-    monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_LAKE_URL", f"file://{lake_dir}")
+    monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_LAKE_URL", f"file://{base}")
+    monkeypatch.setenv("AIRFLOW_CONN_HALOITSM_DEFAULT", json.dumps(HALO_CONNECTION))
     monkeypatch.delenv("BATON_C1_API_HOST", raising=False)
     fake_c1.baton.next_poll_s = 1
     fake_c1.baton.next_heartbeat_s = 1
@@ -240,12 +251,11 @@ def _all_xcoms() -> list[Any]:
     return rows
 
 
-def test_connector_dag_runs_continuously_one_at_a_time_and_never_retries_serving(dagbag):
+def test_connector_dag_runs_continuously_one_at_a_time_and_serves_where_it_claims(dagbag):
     dag = dagbag.get_dag(DAG_ID)
     assert type(dag.timetable).__name__ == "ContinuousTimetable"
     assert dag.max_active_runs == 1
-    assert dag.get_task("serve").retries == 0
-    assert dag.get_task("wait_for_task").upstream_task_ids == set()
+    assert [t.task_id for t in dag.tasks] == ["serve_next_task"]  # claim and serve in one task instance
     assert dag.params["wait_seconds"] == 600
 
 

@@ -13,7 +13,6 @@ import grpc
 import pytest
 
 from halo_c1.c1.pb.c1.connector.v2 import connector_pb2
-from halo_c1.lake import Lake
 from tests.fake_c1 import FakeC1
 from tests.integration.conftest import DEV_CLIENT_ID, DEV_CLIENT_SECRET
 from tests.integration.provision_helpers import (
@@ -23,6 +22,7 @@ from tests.integration.provision_helpers import (
     direct_teams,
     plain_agent,
     role_named,
+    tenant_lake_of,
 )
 
 pytestmark = pytest.mark.dag
@@ -101,7 +101,7 @@ def test_grant_team_via_c1_changes_halo_and_finishes_success_with_the_grant(worl
     assert world.c1.annotation_names(task_id) == []
     assert direct_teams(agent) == {3, 4}
     assert world.sim.write_counts()["posts"] == 1
-    (row,) = audit_rows(Lake(str(world.lake)))
+    (row,) = audit_rows(tenant_lake_of(world.sim, world.lake))
     assert (row["task_id"], row["code"], row["finish_task"]) == (task_id, "OK", "success")
     capabilities = world.hello_capabilities()
     assert Cap.CAPABILITY_PROVISION in capabilities["*"]
@@ -117,6 +117,38 @@ def test_grant_team_via_c1_changes_halo_and_finishes_success_with_the_grant(worl
     assert [g.id for g in world.c1.grant_response(again).grants] == [grant.id]
     assert world.sim.write_counts()["posts"] == 1
     assert world.c1.baton.violations == []
+
+
+def test_the_next_sync_c1_receives_holds_a_grant_made_through_c1(world):
+    """Grant via C1, run the ETL stages into the connector's lake, then C1's sync_full uploads a c1z with it."""
+    from halo_c1.c1z.reader import C1zReader
+    from halo_c1.c1z.writer import write_c1z
+    from halo_c1.deliver.manifest import record_delivery
+    from halo_c1.halo import HaloClient, extract_snapshot
+    from halo_c1.transform import transform_snapshot
+    from tests.integration.conftest import halo_settings
+
+    world.configure(provisioning=True)
+    agent = plain_agent(world.sim)
+    grant_task = world.c1.enqueue_grant("team:4:member", principal_id=str(agent["id"]))
+    world.run()
+    assert world.c1.finished(grant_task).WhichOneof("final_state") == "success"
+
+    lake, snapshot = tenant_lake_of(world.sim, world.lake), "20261129T120000Z"
+    with HaloClient(halo_settings(world.sim)) as client:
+        extract_snapshot(client, lake, snapshot)
+    transform_snapshot(lake, snapshot)
+    packaged = write_c1z(lake, snapshot)
+    record_delivery(lake, {"snapshot_id": snapshot, "counts": {}, "sha256": packaged["sha256"]})
+    sync_task = world.c1.enqueue_sync_full()
+    world.run()
+
+    received = world.lake.parent / "received.c1z"
+    received.write_bytes(world.c1.baton.uploads[sync_task])
+    with C1zReader.open(received) as c1z:
+        grants = {row["external_id"]: row["message"] for row in c1z.rows("v1_grants")}
+    assert f"team:4:member:agent:{agent['id']}" in grants
+    assert not grants[f"team:4:member:agent:{agent['id']}"].annotations  # direct: revocable in C1
 
 
 def test_revoke_via_c1_of_a_role_inherited_team_is_failed_precondition_without_a_write(world):

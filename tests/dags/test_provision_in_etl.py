@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from halo_c1.lake import Lake, read_parquet, snapshot_id_for
+from halo_c1.lake import read_parquet, snapshot_id_for
 from halo_c1.provision import provision
 from tests.integration.conftest import DEV_CLIENT_ID, DEV_CLIENT_SECRET, halo_settings
-from tests.integration.provision_helpers import TENANT, plain_agent, request
+from tests.integration.provision_helpers import TENANT, plain_agent, request, tenant_lake_of
 
 pytestmark = pytest.mark.dag
 
@@ -36,7 +36,7 @@ def test_next_dag_run_holds_the_grant_and_its_summary_lists_the_action(dagbag, t
         outcome = provision(
             request("grant", "team", 4, agent["id"], "2xTaskFromC1"),
             halo=halo_settings(sim),
-            lake=Lake(str(lake_dir)),
+            lake=tenant_lake_of(sim, lake_dir),
         )
         assert outcome.code == "OK"
 
@@ -45,7 +45,8 @@ def test_next_dag_run_holds_the_grant_and_its_summary_lists_the_action(dagbag, t
         dag_run = dagbag.get_dag("haloitsm_to_c1").test(logical_date=moment)
 
     assert {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}["report"] == "success"
-    grants = read_parquet(Lake(str(lake_dir)).curated_file("grants", snapshot_id_for(moment))).to_pylist()
+    lake = tenant_lake_of(sim, lake_dir)
+    grants = read_parquet(lake.curated_file("grants", snapshot_id_for(moment))).to_pylist()
     held = {g["grant_id"]: g["is_direct"] for g in grants}
     assert held[f"team:4:member:agent:{agent['id']}"] is True
     assert "provisioning today: 1 action(s) (OK 1)" in caplog.text

@@ -72,3 +72,12 @@ def grant_in_subprocess(
     start.wait(timeout=30)
     outcome = provision(req, halo=settings, lake=lake_url, lease_ttl_s=30.0, lease_wait_s=60.0)
     results.put((req.task_id, outcome.code, outcome.message))
+
+
+def tenant_lake_of(sim: Any, lake_dir: Any) -> Lake:
+    """The simulator tenant's folder of a lake base, as the DAGs' `hooks.lake()` resolves it."""
+    from upath import UPath
+
+    from halo_c1.tenancy import TenantIdentity, tenant_lake
+
+    return tenant_lake(UPath(str(lake_dir)), TenantIdentity.from_connection(sim.base_url, None))

@@ -167,3 +167,10 @@ def test_a_token_endpoint_echoing_the_request_form_never_reveals_the_secret(secr
     assert "client_secret=" in message
     for form in (secret, quote_plus(secret), quote(secret, safe="")):
         assert form not in message
+
+
+def test_the_token_request_carries_its_own_timeout():
+    """Requests built inside an auth flow do not get the client's timeout; a hung endpoint must not hang us."""
+    auth = HaloAuth(TOKEN_URL, "client", SecretStr(SECRET), timeout=httpx.Timeout(2.5, connect=1.5))
+    timeout = auth.build_token_request().extensions["timeout"]
+    assert timeout == {"connect": 1.5, "read": 2.5, "write": 2.5, "pool": 2.5}

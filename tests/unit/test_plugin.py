@@ -3,9 +3,11 @@ never serves outside the lake's reports, and a broken view answers 503 instead o
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
@@ -68,7 +70,16 @@ def view(plugin_module, monkeypatch, report_lake: Lake):  # ruff: ignore[redefin
     from airflow.api_fastapi.core_api.security import get_user
     from halo_c1_view.app import create_app
 
-    monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_LAKE_URL", f"file://{report_lake.base.path}")
+    folder = Path(report_lake.base.path)
+    monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_LAKE_URL", f"file://{folder.parent}")
+    connection = {
+        "conn_type": "http",
+        "host": "https://acme.haloitsm.com",
+        "login": "id",
+        "password": "secret",
+        "extra": {"tenant": "acme", "lake_prefix": folder.name},
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_HALOITSM_DEFAULT", json.dumps(connection))
     manager = _AuthManager(allowed=True)
     monkeypatch.setattr(api_app, "get_auth_manager", lambda: manager)
     app = create_app()

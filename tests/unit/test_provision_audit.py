@@ -71,3 +71,24 @@ def test_run_summary_ends_with_the_provisioning_lines():
         provisioning=["provisioning today: 1 action(s) (OK 1)"],
     )
     assert text.splitlines()[-1] == "provisioning today: 1 action(s) (OK 1)"
+
+
+def test_snapshot_report_lists_that_days_provisioning_escaped(tmp_path):
+    from halo_c1.quality import run_quality_gate
+    from halo_c1.report import write_snapshot_report
+    from halo_c1.transform import transform_snapshot
+    from tests.unit.raw_fixtures import SNAPSHOT, good_raw, write_raw
+
+    lake = Lake(str(tmp_path))
+    write_raw(lake, SNAPSHOT, good_raw())
+    transform_snapshot(lake, SNAPSHOT)
+    run_quality_gate(lake, SNAPSHOT, data_docs=False)
+    write_audit_row(lake, row(datetime(2026, 11, 27, 9, 30, tzinfo=UTC), "<b>evil</b>"))
+    write_audit_row(lake, row(datetime(2026, 11, 26, 9, 30, tzinfo=UTC), "the-day-before"))
+    html = (
+        lake.base / write_snapshot_report(lake, SNAPSHOT)["report"].split(str(lake.base) + "/")[1]
+    ).read_text()
+    assert "Provisioning on 2026-11-27" in html
+    assert 'id="provisioning"' in html and "09:30:00" in html and "+team:4" in html
+    assert "&lt;b&gt;evil&lt;/b&gt;" in html and "<b>evil</b>" not in html
+    assert "the-day-before" not in html

@@ -132,3 +132,28 @@ def test_data_docs_work_offline_and_call_warning_only_tables_passed(tmp_path):
     html = resources_page.read_text()
     assert "Passed with 3 warning(s)" in html
     assert "</i> Failed" not in html
+
+
+def test_report_locations_are_plain_paths_locally_and_secret_free_urls_in_object_storage(tmp_path):
+    from upath import UPath
+
+    from halo_c1.report.publish import location
+
+    assert location(UPath(f"file://{tmp_path}/reports/report.html")) == f"{tmp_path}/reports/report.html"
+    assert location(f"{tmp_path}/r.html") == f"{tmp_path}/r.html"
+    s3 = location("s3://key:secret@bucket/halo/reports/snapshot=x/report.html?X-Amz-Signature=abc")
+    assert s3 == "s3://bucket/halo/reports/snapshot=x/report.html"
+
+
+def test_publish_reports_returns_the_counts_for_the_summary_and_the_asset_event(lake):
+    from halo_c1.report.publish import publish_reports, refresh_report
+
+    published = publish_reports(lake, SNAPSHOT, mode="rederive")
+    assert published["changes"]["grant_added"] == 1 and published["changes"]["resource_disabled"] == 1
+    assert published["changes_previous_snapshot_id"] == PREVIOUS
+    assert "re-derived" in published["changes_basis"]
+    assert (published["new_role_holders"], published["api_agents_gaining_roles"]) == (1, 0)
+    assert published["report"].endswith(f"snapshot={SNAPSHOT}/report.html")
+    assert not published["report"].startswith("file:")
+    assert refresh_report(lake, SNAPSHOT) == published["report"]
+    assert refresh_report(lake, "20261127T000000Z") is None

@@ -4,7 +4,9 @@
 
 Every path that claims a task either finishes it or, for hello, answers it; nothing is finished for
 work not done (a crash leaves C1 free to re-issue the task). Returns a small summary for XCom:
-task id, type and outcome, never data or secrets.
+task id, type and outcome, never data or secrets. A sync that could not deliver (a failed or
+blocked pipeline, C1 unreachable) is finished with the error and then re-raised, so the Airflow
+task fails visibly too.
 """
 
 from __future__ import annotations
@@ -162,10 +164,10 @@ def serve_sync_full(
             message = f"{failed}; C1 keeps its previous data"
             code = "FAILED_PRECONDITION" if failed.permanent else "UNAVAILABLE"
             client.finish_error(task.id, code, message, non_retryable=failed.permanent)
-            return {"outcome": code, "stage": failed.stage, "uploaded": False}
+            raise
         except (HeartbeatLost, C1UnavailableError) as lost:
             client.finish_error(task.id, "UNAVAILABLE", str(lost), non_retryable=False)
-            return {"outcome": "UNAVAILABLE", "uploaded": False}
+            raise
         client.finish_success(task.id)
     return {
         "outcome": "OK",

@@ -8,12 +8,14 @@ C1zError
 
 from __future__ import annotations
 
+from halo_c1.errors import PermanentError
+
 
 class C1zError(Exception):
     """Base class of c1z packaging and reading errors."""
 
 
-class C1zValidationError(C1zError):
+class C1zValidationError(C1zError, PermanentError):
     """A curated row breaks a rule of the c1z format; names the table, the row's id and the rule."""
 
     def __init__(self, table: str, row_id: str, rule: str) -> None:
@@ -27,5 +29,5 @@ class C1zTooLargeError(C1zError):
     """The snapshot's SQLite database is larger than the readers it is for decode; nothing was written."""
 
 
-class C1zFormatError(C1zError):
+class C1zFormatError(C1zError, PermanentError):
     """The bytes are not a v1 c1z this reader can open."""

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from halo_c1.errors import PermanentError
+
 
 class DeliverError(Exception):
     """Base of the guard and delivery errors."""
 
 
-class MassDeletionError(DeliverError):
+class MassDeletionError(DeliverError, PermanentError):
     """Too many resources or grants would disappear in C1; `result` is the guard's full report."""
 
     def __init__(self, message: str, result: dict[str, Any]) -> None:
@@ -27,5 +29,5 @@ class DeliveryError(DeliverError):
     """The c1z did not reach the target; the object already there (if any) is untouched."""
 
 
-class StaleSnapshotError(DeliverError):
+class StaleSnapshotError(DeliverError, PermanentError):
     """Delivering this snapshot would replace newer access data in C1 with older data."""

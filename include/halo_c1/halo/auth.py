@@ -44,6 +44,7 @@ class HaloAuth(httpx.Auth):
         scope: str = "all",
         *,
         refresh_margin_s: float = 60.0,
+        timeout: httpx.Timeout | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.token_url = token_url
@@ -51,6 +52,9 @@ class HaloAuth(httpx.Auth):
         self._client_secret = client_secret
         self.scope = scope
         self.refresh_margin_s = refresh_margin_s
+        # A request made inside an auth flow does not inherit the client's timeout: without its own,
+        # a token endpoint that never answers would hold the task forever.
+        self.timeout = timeout or httpx.Timeout(30.0, connect=10.0)
         self._clock = clock
         self._token: str | None = None
         self._refresh_at = 0.0
@@ -66,6 +70,7 @@ class HaloAuth(httpx.Auth):
             settings.client_secret,
             settings.scope,
             refresh_margin_s=settings.token_refresh_margin_s,
+            timeout=httpx.Timeout(settings.timeout_s, connect=settings.connect_timeout_s),
             clock=clock,
         )
 
@@ -102,7 +107,13 @@ class HaloAuth(httpx.Auth):
             "client_secret": self._client_secret.get_secret_value(),
             "scope": self.scope,
         }
-        return httpx.Request("POST", self.token_url, data=form, headers={"Accept": "application/json"})
+        return httpx.Request(
+            "POST",
+            self.token_url,
+            data=form,
+            headers={"Accept": "application/json"},
+            extensions={"timeout": self.timeout.as_dict()},
+        )
 
     def _accept_token_response(self, response: httpx.Response) -> bool:
         """Store the token; False hands a transient answer back; a refusal raises `HaloAuthError`.

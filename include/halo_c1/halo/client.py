@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
 import threading
 import time
 from collections import deque
@@ -33,13 +34,14 @@ from tenacity import RetryCallState, RetryError, Retrying, retry_if_exception_ty
 
 from halo_c1.halo.auth import HaloAuth
 from halo_c1.halo.errors import (
+    HaloDataError,
     HaloResponseError,
     HaloRetriesExhausted,
     HaloTokenResponseError,
     HaloUnreachableError,
     truncate,
 )
-from halo_c1.halo.paging import HaloPagePaginator, Page, parse_envelope
+from halo_c1.halo.paging import HaloPagePaginator, Page, normalize_id, parse_envelope
 from halo_c1.halo.redact import sanitize_params, scrub
 from halo_c1.halo.settings import HaloSettings
 from halo_c1.model import RAW_REQUEST_LOG
@@ -50,6 +52,11 @@ TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
 ATTEMPT_EXTENSION = "halo_c1_attempt"
 # Extra spacing after a slot frees, so the server's clock has also seen it free.
 THROTTLE_MARGIN_S = 0.005
+# A JSON \uD800-\uDFFF escape: a UTF-16 surrogate, lone when HaloITSM cut an emoji in half.
+SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+REPLACEMENT = "\ufffd"
+MAX_REPAIR_EXAMPLES = 5
 
 
 class RollingWindowThrottle:
@@ -118,6 +125,8 @@ class ClientStats:
     rate_limit_wait_s: float = 0.0
     backoff_wait_s: float = 0.0
     responses_by_status: dict[str, int] = field(default_factory=dict)
+    lone_surrogates_repaired: int = 0
+    repaired_records: list[str] = field(default_factory=list)  # a few "<path> id <id>"
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -370,15 +379,17 @@ class HaloClient:
             )
         except httpx.ConnectError as exc:
             raise TransientFailure(
-                f"cannot connect ({self._scrub(str(exc)) or type(exc).__name__})",
+                f"{self._token_step(exc)}cannot connect ({self._scrub(str(exc)) or type(exc).__name__})",
                 unreachable_host=exc.request.url.host,
             ) from exc
         except HaloTokenResponseError as exc:
             raise TransientFailure(self._scrub(str(exc))) from exc
         except httpx.TimeoutException as exc:
-            raise TransientFailure(f"timed out ({type(exc).__name__})") from exc
+            raise TransientFailure(f"{self._token_step(exc)}timed out ({type(exc).__name__})") from exc
         except httpx.TransportError as exc:
-            raise TransientFailure(f"{type(exc).__name__}: {self._scrub(truncate(str(exc), 200))}") from exc
+            raise TransientFailure(
+                f"{self._token_step(exc)}{type(exc).__name__}: {self._scrub(truncate(str(exc), 200))}"
+            ) from exc
         where = f"{response.request.method} {response.request.url.path}"
         status = response.status_code
         if status in TRANSIENT_STATUSES:
@@ -397,13 +408,72 @@ class HaloClient:
                 status,
                 self._scrub(halo_message(response)),
             )
+        body = response.content
         try:
-            return response.json()
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise self._invalid_utf8(where, body, exc) from None
+        try:
+            payload = json.loads(text)
+        except json.JSONDecodeError as exc:
             raise TransientFailure(
                 f"{where} returned malformed JSON ({truncate(str(exc), 80)}; body starts "
-                f"{self._scrub(response.text[:40])!r})"
+                f"{self._scrub(text[:40])!r})"
             ) from exc
+        if SURROGATE_ESCAPE.search(body):
+            payload = self._repair_surrogates(where, payload)
+        return payload
+
+    def _token_step(self, exc: httpx.TransportError) -> str:
+        """ "token request POST <path>: " when the failed request was the token request, else ""."""
+        path = exc.request.url.path if getattr(exc, "_request", None) is not None else None
+        token_path = httpx.URL(self.settings.effective_token_url).path
+        return f"token request POST {path}: " if path == token_path else ""
+
+    def _invalid_utf8(self, where: str, body: bytes, exc: UnicodeDecodeError) -> Exception:
+        """Invalid UTF-8 in a complete answer comes back the same way: permanent, naming the record.
+
+        A body cut short (which may also cut a character) does not parse: that is transient.
+        """
+        try:
+            payload = json.loads(body.decode("utf-8", errors="replace"))
+        except json.JSONDecodeError:
+            return TransientFailure(f"{where} returned a truncated body (invalid UTF-8 at byte {exc.start})")
+        records = _records_containing(payload, REPLACEMENT) or ["(record id unknown)"]
+        return HaloDataError(
+            f"{where} returned invalid UTF-8 (byte {exc.start}, {body[exc.start : exc.end]!r}) in record "
+            f"{', '.join(records[:MAX_REPAIR_EXAMPLES])}: HaloITSM stores that text as sent; fix it there"
+        )
+
+    def _repair_surrogates(self, where: str, payload: Any) -> Any:
+        """Lone UTF-16 surrogates (half an emoji) cannot be stored as UTF-8: replace each with U+FFFD."""
+        repaired = 0
+
+        def fix(value: Any) -> Any:
+            nonlocal repaired
+            if isinstance(value, str):
+                fixed, count = LONE_SURROGATE.subn(REPLACEMENT, value)
+                repaired += count
+                return fixed
+            if isinstance(value, dict):
+                return {fix(key): fix(item) for key, item in value.items()}
+            if isinstance(value, list):
+                return [fix(item) for item in value]
+            return value
+
+        fixed = fix(payload)
+        if repaired:
+            records = _records_containing(fixed, REPLACEMENT) or ["(record id unknown)"]
+            self.stats.lone_surrogates_repaired += repaired
+            room = MAX_REPAIR_EXAMPLES - len(self.stats.repaired_records)
+            self.stats.repaired_records.extend(f"{where} {record}" for record in records[: max(room, 0)])
+            log.warning(
+                "%s: %d lone UTF-16 surrogate(s) (a cut emoji) replaced with U+FFFD in record %s",
+                where,
+                repaired,
+                ", ".join(records[:MAX_REPAIR_EXAMPLES]),
+            )
+        return fixed
 
     def _wait_before_retry(self, state: RetryCallState) -> float:
         failure = state.outcome.exception() if state.outcome else None
@@ -438,3 +508,16 @@ class HaloClient:
                 failure,
                 wait,
             )
+
+
+def _records_containing(payload: Any, needle: str) -> list[str]:
+    """`id <id>` of each row (a dict with an `id`) of a list response whose text contains `needle`."""
+    if isinstance(payload, dict):
+        rows = next((value for value in payload.values() if isinstance(value, list)), [payload])
+    else:
+        rows = payload if isinstance(payload, list) else []
+    found = []
+    for row in rows:
+        if isinstance(row, dict) and needle in json.dumps(row, ensure_ascii=False):
+            found.append(f"id {normalize_id(row.get('id'))}")
+    return found

@@ -1,20 +1,28 @@
 """Errors raised by the HaloITSM client and the extraction.
 
     HaloError
-    ├── HaloConfigError (also a ValueError)   settings or connection fields are invalid
-    ├── HaloAuthError                          the token endpoint refused us (4xx)
+    ├── HaloConfigError (permanent, ValueError) settings or connection fields are invalid
+    ├── HaloAuthError (permanent)              the token endpoint refused us (4xx)
     ├── HaloTokenResponseError                 a 200 from the token endpoint without a usable token
-    ├── HaloResponseError                      a permanent HTTP failure (400, 401 after a refresh, 403, 404)
+    ├── HaloResponseError (permanent)          a permanent HTTP failure (400, 401 after a refresh, 403, 404)
+    ├── HaloDataError (permanent)              a complete response HaloITSM will send the same way again
+    │                                          (invalid UTF-8 in a record)
     ├── HaloUnreachableError                   the host could not be reached, even after retries
     ├── HaloRetriesExhausted                   a transient failure (429, 5xx, timeout, drop) outlived retries
-    ├── HaloPagingError                        a listing was inconsistent or malformed
-    └── HaloSnapshotExistsError                the raw snapshot is archived already (immutable)
+    ├── HaloPagingError (permanent)            a listing stayed inconsistent through every restart, or
+    │                                          is malformed (e.g. duplicate agent or team rows)
+    └── HaloSnapshotExistsError (permanent)    the raw snapshot is archived already (immutable)
+
+"Permanent" errors subclass `halo_c1.errors.PermanentError`: the same input fails the same way, so
+the DAG fails them on the first try. The others are worth a task retry.
 
 Every message names what failed (method, path, token URL, host, entity) and never holds a secret:
 callers build messages from sanitized URLs and truncated bodies only.
 """
 
 from __future__ import annotations
+
+from halo_c1.errors import PermanentError
 
 MAX_MESSAGE_CHARS = 300
 
@@ -29,11 +37,11 @@ class HaloError(Exception):
     """Base class of every HaloITSM client and extraction error."""
 
 
-class HaloConfigError(HaloError, ValueError):
+class HaloConfigError(HaloError, PermanentError, ValueError):
     """Settings or Airflow connection fields are invalid; the message names each bad field."""
 
 
-class HaloAuthError(HaloError):
+class HaloAuthError(HaloError, PermanentError):
     """The token endpoint rejected the credentials or scope."""
 
 
@@ -45,7 +53,7 @@ class HaloTokenResponseError(HaloError):
     """
 
 
-class HaloResponseError(HaloError):
+class HaloResponseError(HaloError, PermanentError):
     """A permanent HTTP failure: retrying would not help."""
 
     def __init__(self, method: str, path: str, status: int, message: str) -> None:
@@ -53,6 +61,10 @@ class HaloResponseError(HaloError):
         self.path = path
         self.status = status
         super().__init__(f"HaloITSM {method} {path} failed with HTTP {status}: {truncate(message)}")
+
+
+class HaloDataError(HaloError, PermanentError):
+    """A complete answer carries data that cannot be read as sent; the message names the record."""
 
 
 class HaloUnreachableError(HaloError):
@@ -63,7 +75,7 @@ class HaloRetriesExhausted(HaloError):
     """A transient failure repeated until the retry budget ran out."""
 
 
-class HaloPagingError(HaloError):
+class HaloPagingError(HaloError, PermanentError):
     """A listing could not be read consistently; `restartable` says whether reading it again may help."""
 
     def __init__(self, message: str, *, restartable: bool) -> None:
@@ -71,5 +83,5 @@ class HaloPagingError(HaloError):
         super().__init__(message)
 
 
-class HaloSnapshotExistsError(HaloError):
+class HaloSnapshotExistsError(HaloError, PermanentError):
     """The raw snapshot is complete in the lake already; archived snapshots are never rewritten."""

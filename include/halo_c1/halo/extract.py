@@ -493,6 +493,10 @@ def extract_snapshot(
         "retries": stats["retries"],
         "responses_429": stats["responses_429"],
         "responses_by_status": stats["responses_by_status"],
+        "repaired": {
+            "lone_surrogates": stats["lone_surrogates_repaired"],
+            "records": stats["repaired_records"],
+        },
         "seconds_waited": {
             "throttle": stats["throttle_wait_s"],
             "rate_limit_429": stats["rate_limit_wait_s"],

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
+from halo_c1.errors import PermanentError
 from halo_c1.lake import Lake, write_json
 from halo_c1.quality.checks import ERROR, WARNING, Check, build_gate_input
 from halo_c1.quality.offline_docs import make_offline
@@ -36,7 +37,7 @@ AGGREGATE_EXPECTATIONS: Final = frozenset(
 RESULT_FORMAT: Final = {"result_format": "BASIC", "partial_unexpected_count": EXAMPLES_SHOWN}
 
 
-class QualityGateError(Exception):
+class QualityGateError(PermanentError):
     """Error-severity expectations failed; the message names each one with its unexpected count."""
 
     def __init__(self, result: dict[str, Any]) -> None:

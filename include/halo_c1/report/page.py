@@ -16,7 +16,8 @@ from typing import Any, Final
 from upath import UPath
 
 from halo_c1.changelog import CHANGES, read_change_log
-from halo_c1.lake import Lake, open_atomic, read_json
+from halo_c1.lake import Lake, open_atomic, read_json, snapshot_time
+from halo_c1.provision.audit import daily_actions
 from halo_c1.report.render import render
 from halo_c1.report.trends import DEFAULT_SNAPSHOTS, trend_charts
 
@@ -111,6 +112,8 @@ def report_context(
         "counts": _counts(lake, snapshot_id),
         "delivery": _delivery(lake, snapshot_id),
         "charts": trend_charts(lake, snapshot_id, trend_snapshots),
+        "provisioning_day": snapshot_time(snapshot_id).date().isoformat(),
+        "provisioning": daily_actions(lake, snapshot_time(snapshot_id).date()),
         "has_docs": (report_dir / DOCS_INDEX).exists(),
         "docs_href": DOCS_INDEX,
     }

@@ -1,0 +1,64 @@
+"""Delivery in C1 service mode: nothing to copy, the delivery record is what the connector serves.
+
+C1 takes a service-mode snapshot only when it asks (a `sync_full` task to the `c1_connector` DAG),
+which uploads the last delivered snapshot. So this target publishes nothing: staging measures the
+lake's c1z (the size and SHA-256 recorded), and committing optionally asks C1 to sync now
+(`force_sync`, when app_id and connector_id are configured). A failed force_sync is logged, never
+fatal: C1 still syncs on its own schedule, and the snapshot is recorded either way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from upath import UPath
+
+log = logging.getLogger(__name__)
+
+READ_CHUNK = 8 * 1024 * 1024
+
+
+@dataclass
+class _Recorded:
+    sha256: str
+    size_bytes: int
+    on_commit: Callable[[], None] | None
+
+    def commit(self) -> None:
+        if self.on_commit is None:
+            return
+        try:
+            self.on_commit()
+        except Exception as error:
+            log.warning(
+                "Could not ask C1 to sync now (%s); C1 will pick the snapshot up on its schedule", error
+            )
+
+    def discard(self) -> None:
+        return
+
+
+class C1ServiceTarget:
+    """The snapshot is served to C1 by the connector DAG; `force_sync` (optional) nudges C1."""
+
+    def __init__(self, api_host: str, force_sync: Callable[[], None] | None = None) -> None:
+        self.api_host = api_host
+        self.force_sync = force_sync
+
+    def describe(self) -> str:
+        return f"c1-service-mode://{self.api_host} (served by the c1_connector DAG)"
+
+    def check(self) -> None:
+        return
+
+    def stage(self, c1z: UPath, snapshot_id: str) -> _Recorded:
+        digest, size = hashlib.sha256(), 0
+        with c1z.open("rb") as handle:
+            while chunk := handle.read(READ_CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+        log.info("Snapshot %s (%d bytes) is the one C1 will get at its next sync", snapshot_id, size)
+        return _Recorded(digest.hexdigest(), size, self.force_sync)
