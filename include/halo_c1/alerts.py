@@ -44,16 +44,21 @@ def _causes(error: BaseException | None) -> list[BaseException]:
     return chain
 
 
-def classify(error: BaseException | None) -> tuple[str, BaseException | None]:
-    """The event (`RUN_FAILED`, `GATE_BLOCKED`, `GUARD_BLOCKED`) and the domain error behind it."""
-    from halo_c1.guard import MassDeletionError
-    from halo_c1.quality.gate import QualityGateError
+def _is(error: BaseException, class_name: str) -> bool:
+    return any(klass.__name__ == class_name for klass in type(error).__mro__)
 
+
+def classify(error: BaseException | None) -> tuple[str, BaseException | None]:
+    """The event (`RUN_FAILED`, `GATE_BLOCKED`, `GUARD_BLOCKED`) and the domain error behind it.
+
+    Errors are recognised by class name (`QualityGateError`, `MassDeletionError`), so an alert never
+    depends on which stage module defines them, and this module imports no stage.
+    """
     chain = _causes(error)
     for cause in chain:
-        if isinstance(cause, QualityGateError):
+        if _is(cause, "QualityGateError"):
             return GATE_BLOCKED, cause
-        if isinstance(cause, MassDeletionError):
+        if _is(cause, "MassDeletionError"):
             return GUARD_BLOCKED, cause
     return RUN_FAILED, chain[-1] if chain else None
 
@@ -63,7 +68,7 @@ def _reason(event: str, cause: BaseException | None) -> str:
     if cause is None:
         return "the task failed without an exception (timeout, killed worker or upstream failure)"
     if event == GATE_BLOCKED:
-        result: Mapping[str, Any] = getattr(cause, "result", {})
+        result: Mapping[str, Any] = getattr(cause, "result", None) or {}
         failed = [f for f in result.get("failed", []) if f.get("severity") == "error"]
         if failed:
             checks = "; ".join(
@@ -71,7 +76,7 @@ def _reason(event: str, cause: BaseException | None) -> str:
             )
             return f"{len(failed)} error expectation(s) failed: {checks}"
     if event == GUARD_BLOCKED:
-        drops = getattr(cause, "result", {}).get("drops", [])
+        drops = (getattr(cause, "result", None) or {}).get("drops", [])
         if drops:
             listed = "; ".join(
                 f"{d['item']}: {d['before']} → {d['after']} (-{d['drop_ratio']:.1%})" for d in drops
