@@ -1,4 +1,5 @@
-"""Airflow glue: turn Airflow connections and variables into the domain package's objects.
+"""Airflow glue: turn Airflow connections, variables and the task context into the domain's objects,
+and the domain's verdicts into Airflow's (a `PermanentError` fails without retry, `StageSkipped` skips).
 
 This is the only module of `include/halo_c1` that imports Airflow, so everything else runs and is
 tested without a scheduler. Airflow is imported inside functions: DAG files import this module
@@ -10,11 +11,13 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Callable, Generator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from halo_c1.errors import PermanentError
+from halo_c1.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from upath import UPath
@@ -22,18 +25,25 @@ if TYPE_CHECKING:
     from halo_c1.alerts import Alert
     from halo_c1.c1.settings import ServiceSettings
     from halo_c1.c1.tasks import Services
+    from halo_c1.deliver.target import Target
     from halo_c1.halo.settings import HaloSettings
     from halo_c1.lake import Lake
+    from halo_c1.results import StageResult
     from halo_c1.retention import RetentionPolicy
+    from halo_c1.runs import RunPlan
+    from halo_c1.stages import Environment
+
 
 log = logging.getLogger(__name__)
 
 HALO_CONN_ID = "haloitsm_default"
 LAKE_URL_VARIABLE = "halo_c1_lake_url"
 LAKE_CONN_VARIABLE = "halo_c1_lake_conn_id"
+DELIVERY_TARGET_VARIABLE = "halo_c1_delivery_target"
 DELIVERY_URL_VARIABLE = "halo_c1_delivery_url"
 DELIVERY_CONN_VARIABLE = "halo_c1_delivery_conn_id"
 MAX_DROP_RATIO_VARIABLE = "halo_c1_max_drop_ratio"
+DEFAULT_DELIVERY_TARGET = "object_storage"
 ALERT_EMAILS_VARIABLE = "halo_c1_alert_emails"
 ALERT_SMTP_CONN_VARIABLE = "halo_c1_alert_smtp_conn_id"
 DEFAULT_SMTP_CONN_ID = "smtp_default"
@@ -41,10 +51,6 @@ ALERT_WEBHOOK_CONN_ID = "halo_c1_alert_webhook"
 PLAN_TASK_ID = "plan"
 # The Azure SDK logs every request's and response's headers at INFO: hundreds of lines per task.
 AZURE_HTTP_LOGGER = "azure.core.pipeline.policies.http_logging_policy"
-
-
-class ConfigurationError(PermanentError, ValueError):
-    """A required Airflow connection or variable is missing or invalid."""
 
 
 def _connection(conn_id: str) -> Any:
@@ -117,20 +123,40 @@ def lake() -> Lake:
     )
 
 
-def delivery_target() -> UPath:
-    """Where the c1z goes: `halo_c1_delivery_url` with `halo_c1_delivery_conn_id`."""
+def _object_storage_target() -> Target:
+    """The c1z at `halo_c1_delivery_url` (with `halo_c1_delivery_conn_id`): a file or object-store key."""
+    from halo_c1.deliver.objectstore import ObjectStorageTarget
+
     url = _variable(DELIVERY_URL_VARIABLE)
     if not url:
         raise ConfigurationError(
             f"Airflow variable {DELIVERY_URL_VARIABLE!r} is not set: give the c1z's URL, e.g. "
             "s3://bucket/halo/sync.c1z (a C1 external data source) or file:///exports/sync.c1z"
         )
-    return _object_storage_path(url, _variable(DELIVERY_CONN_VARIABLE), DELIVERY_URL_VARIABLE)
+    return ObjectStorageTarget(
+        _object_storage_path(url, _variable(DELIVERY_CONN_VARIABLE), DELIVERY_URL_VARIABLE)
+    )
+
+
+# `halo_c1_delivery_target` names one of these; a new target registers its builder here.
+DELIVERY_TARGETS: dict[str, Callable[[], Target]] = {DEFAULT_DELIVERY_TARGET: _object_storage_target}
+
+
+def delivery_target() -> Target:
+    """The target named by `halo_c1_delivery_target` (default `object_storage`), checked."""
+    name = _variable(DELIVERY_TARGET_VARIABLE, default=DEFAULT_DELIVERY_TARGET)
+    if name not in DELIVERY_TARGETS:
+        raise ConfigurationError(
+            f"Airflow variable {DELIVERY_TARGET_VARIABLE!r} is {name!r}; expected one of {sorted(DELIVERY_TARGETS)}"
+        )
+    target = DELIVERY_TARGETS[name]()
+    target.check()
+    return target
 
 
 def max_drop_ratio(override: float | None = None) -> float:
     """The deletion guard's threshold: the run's param, else `halo_c1_max_drop_ratio`, else the guard's 20%."""
-    from halo_c1.deliver import DEFAULT_MAX_DROP_RATIO, validate_max_drop_ratio
+    from halo_c1.guard import DEFAULT_MAX_DROP_RATIO, validate_max_drop_ratio
 
     value = override if override is not None else _variable(MAX_DROP_RATIO_VARIABLE, default=None)
     if value is None:
@@ -139,6 +165,85 @@ def max_drop_ratio(override: float | None = None) -> float:
         return validate_max_drop_ratio(float(value))
     except ValueError as error:
         raise ConfigurationError(f"{MAX_DROP_RATIO_VARIABLE} / param max_drop_ratio: {error}") from None
+
+
+def environment() -> Environment:
+    """What the stages reach, from Airflow configuration (the lake now; the rest when asked for)."""
+    from halo_c1.stages import Environment
+
+    return Environment(
+        lake=lake(),
+        halo_settings=halo_settings,
+        delivery_target=delivery_target,
+        max_drop_ratio=max_drop_ratio,
+    )
+
+
+@contextmanager
+def _airflow_verdicts() -> Generator[None, None, None]:
+    """Map the domain's verdicts to Airflow's: no retry for a `PermanentError`, a skip for `StageSkipped`."""
+    from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+    from halo_c1.errors import PermanentError, StageSkipped
+
+    try:
+        yield
+    except StageSkipped as skipped:
+        raise AirflowSkipException(str(skipped)) from skipped
+    except PermanentError as error:
+        raise AirflowFailException(str(error)) from error
+
+
+def plan_run() -> dict[str, Any]:
+    """The plan task: the run's plan from the task context, as XCom JSON."""
+    from airflow.sdk import get_current_context
+
+    from halo_c1 import stages
+
+    ctx = get_current_context()
+    run = ctx["dag_run"]
+    with _airflow_verdicts():
+        decided = stages.plan(
+            environment(),
+            logical_date=ctx.get("logical_date"),
+            run_after=run.run_after,
+            run_type=getattr(run.run_type, "value", str(run.run_type)),
+            params=dict(ctx["params"]),
+        )
+    return decided.to_xcom()
+
+
+def run_stage(
+    stage: Callable[[RunPlan, Environment], StageResult], plan: dict[str, Any], *, outlet: Any = None
+) -> dict[str, Any]:
+    """Run one stage for the plan (XCom JSON) and return its result as XCom JSON; with `outlet` (an
+    Asset the task declares), attach the result's facts to the asset event."""
+    from airflow.sdk import get_current_context
+
+    from halo_c1.runs import RunPlan
+
+    with _airflow_verdicts():
+        result = stage(RunPlan.from_xcom(plan), environment())
+    if outlet is not None:
+        get_current_context()["outlet_events"][outlet].extra.update(result.asset_extra())
+    return result.to_xcom()
+
+
+def run_report(plan: dict[str, Any], results: dict[str, dict[str, Any] | None]) -> str:
+    """The report task: the run summary from the stages' XCom results (None for a skipped stage)."""
+    from halo_c1 import stages
+    from halo_c1.runs import RunPlan
+
+    with _airflow_verdicts():
+        return stages.report(RunPlan.from_xcom(plan), environment(), results)
+
+
+def log_failure(context: Any) -> None:
+    """Failure callback: one line naming the stage, the snapshot and the reason, for alerting."""
+    from halo_c1.summary import failure_line
+
+    plan = context["ti"].xcom_pull(task_ids="plan") or {}
+    log.error(failure_line(context["ti"].task_id, plan.get("snapshot_id"), context.get("exception")))
 
 
 C1_CONN_ID = "conductorone_default"
@@ -240,15 +345,10 @@ def retention_policy() -> RetentionPolicy:
 def housekeeping(dry_run: bool) -> dict[str, Any]:
     """The housekeeping task: retention on this tenant's lake. A `PermanentError` (bad settings, another
     tenant's folder) fails at once; I/O errors are retried."""
-    from airflow.sdk.exceptions import AirflowFailException
-
-    from halo_c1.errors import PermanentError
     from halo_c1.retention import apply_retention
 
-    try:
+    with _airflow_verdicts():
         return apply_retention(lake(), retention_policy(), dry_run=dry_run).to_dict()
-    except PermanentError as error:
-        raise AirflowFailException(str(error)) from error
 
 
 def data_interval(context: Any) -> tuple[datetime, datetime] | None:

@@ -6,7 +6,7 @@ The lake is a `UPath` (Airflow's `ObjectStoragePath` is one), so the same code w
     raw/entity=<entity>/snapshot=<id>/part-0.parquet
     raw/_manifests/snapshot=<id>.json          written last: its presence means the raw snapshot is complete
     curated/<table>/snapshot=<id>/part-0.parquet
-    reports/snapshot=<id>/...                   GX Data Docs and the gate's result
+    reports/snapshot=<id>/...                   GX Data Docs, the gate's result, the guard's report
     reports/dq_history/snapshot=<id>/part-0.parquet
     c1z/snapshot=<id>/sync.c1z
     deliveries/snapshot=<id>.json               one manifest per delivery
@@ -59,6 +59,12 @@ def snapshot_time(snapshot_id: str) -> datetime:
         raise ValueError(f"{snapshot_id!r} is not a snapshot id (expected e.g. 20261127T050000Z)") from None
 
 
+def snapshot_is_older(snapshot_id: str, than: str) -> bool:
+    """Whether `snapshot_id` was taken before `than`. The one ordering of snapshots (delivery's stale
+    check, baselines): snapshot ids name when the data was taken and sort as text."""
+    return snapshot_id < than
+
+
 def as_path(url: str | UPath, **storage_options: Any) -> UPath:
     """A `UPath` for a URL or plain local path; object-store options pass through to fsspec."""
     if isinstance(url, UPath) and not storage_options:
@@ -89,6 +95,9 @@ class Lake:
 
     def report_dir(self, snapshot_id: str) -> UPath:
         return self.base / "reports" / f"snapshot={snapshot_id}"
+
+    def guard_report(self, snapshot_id: str) -> UPath:
+        return self.report_dir(snapshot_id) / "guard.json"
 
     def reports_index(self) -> UPath:
         return self.base / "reports" / "index.html"

@@ -5,14 +5,32 @@ Kept free of Airflow so the rules are unit-tested directly; the DAG passes in pl
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from halo_c1.lake import snapshot_id_for, snapshot_time
+from halo_c1.errors import ConfigurationError
 
 LIVE = "live"
 REDERIVE = "rederive"
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The delivery the run compares with (read once, when the run is planned)."""
+
+    snapshot_id: str
+    delivered_at: str | None
+    counts: dict[str, Any]
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any] | None) -> Baseline | None:
+        if record is None:
+            return None
+        return cls(record["snapshot_id"], record.get("delivered_at"), record["counts"])
+
+    def as_record(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -27,13 +45,18 @@ class RunPlan:
     include_end_users: bool | None
     max_drop_ratio: float | None
     reason: str
+    baseline: Baseline | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_xcom(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RunPlan:
-        return cls(**data)
+    def from_xcom(cls, data: dict[str, Any]) -> RunPlan:
+        baseline = data.get("baseline")
+        return cls(**{**data, "baseline": Baseline(**baseline) if baseline else None})
+
+    def with_baseline(self, baseline: Baseline | None, max_drop_ratio: float) -> RunPlan:
+        return replace(self, baseline=baseline, max_drop_ratio=max_drop_ratio)
 
 
 END_USER_CHOICES: dict[str | None, bool | None] = {None: None, "include": True, "exclude": False}
@@ -42,7 +65,9 @@ END_USER_CHOICES: dict[str | None, bool | None] = {None: None, "include": True, 
 def end_users_choice(value: str | None) -> bool | None:
     """The `include_end_users` param as the extraction takes it: None = the connection's setting."""
     if value not in END_USER_CHOICES:
-        raise ValueError(f"param include_end_users must be empty, 'include' or 'exclude', got {value!r}")
+        raise ConfigurationError(
+            f"param include_end_users must be empty, 'include' or 'exclude', got {value!r}"
+        )
     return END_USER_CHOICES[value]
 
 
@@ -58,9 +83,14 @@ def plan_run(
     A backfill run (or a run asked to `rederive_only`, or one naming a `snapshot_id`) cannot ask
     HaloITSM about the past: it rebuilds from archived raw data and never delivers to C1.
     """
+    from halo_c1.lake import snapshot_id_for, snapshot_time  # pyarrow: not at DAG parse time (summary)
+
     requested = params.get("snapshot_id")
     if requested:
-        snapshot_time(requested)
+        try:
+            snapshot_time(requested)
+        except ValueError as error:
+            raise ConfigurationError(f"param snapshot_id: {error}") from None
         snapshot_id = requested
     else:
         snapshot_id = snapshot_id_for(logical_date or run_after)

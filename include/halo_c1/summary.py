@@ -3,9 +3,23 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+from halo_c1.results import (
+    DeliveryResult,
+    ExtractResult,
+    GuardResult,
+    PackageResult,
+    QualityResult,
+    StageResult,
+    TransformResult,
+)
+from halo_c1.runs import RunPlan
 
 log = logging.getLogger("halo_c1.summary")
+
+_Result = TypeVar("_Result", bound=StageResult)
 
 
 def failure_line(stage: str, snapshot_id: str | None, error: BaseException | None) -> str:
@@ -21,20 +35,24 @@ def _logged(lines: list[str]) -> str:
     return text
 
 
-def _changes(guard: dict[str, Any] | None) -> list[str]:
+def _changes(guard: GuardResult | None) -> list[str]:
     """Before → after per resource type and for grants, from the deletion guard's report."""
-    if guard and guard.get("skipped"):
-        return [f"  (not compared: {guard['skipped']})"]
-    if not guard or not guard.get("previous_snapshot_id"):
+    if guard and guard.skipped:
+        return [f"  (not compared: {guard.skipped})"]
+    if not guard or not guard.previous_snapshot_id:
         return ["  (no delivered snapshot to compare with)"]
-    changes = {**guard.get("resources", {}), "grants": guard.get("grants", {})}
-    lines = [f"  (vs snapshot {guard['previous_snapshot_id']})"]
+    changes = {**guard.resources, "grants": guard.grants}
+    lines = [f"  (vs snapshot {guard.previous_snapshot_id})"]
     for name, change in changes.items():
         before, after, delta = change.get("before"), change.get("after"), change.get("change")
         lines.append(f"  {name:<12} {before} -> {after}" + (f" ({delta:+d})" if delta is not None else ""))
-    if guard.get("overridden"):
+    if guard.overridden:
         lines.append("  mass-deletion guard overridden for this run (allow_mass_deletion)")
     return lines
+
+
+def _typed(kind: type[_Result], data: dict[str, Any] | None) -> _Result | None:
+    return kind.from_xcom(data) if data is not None else None
 
 
 def run_summary(
@@ -51,44 +69,64 @@ def run_summary(
     """Log and return the run's summary: counts per type, grants, changes, quality, delivery.
 
     `provisioning`: the day's provisioning lines (`halo_c1.provision.summary_lines`), shown last.
-
-    The DAG's last task is this function itself (its parameters are the stages' XCom results).
+    The parameters are the stages' XCom results; a skipped stage's is None.
     """
-    lines = [f"halo-c1 run summary: snapshot {plan['snapshot_id']} ({plan['reason']})"]
+    return summarize(
+        RunPlan.from_xcom(plan),
+        _typed(ExtractResult, extract),
+        _typed(TransformResult, transform),
+        _typed(QualityResult, quality),
+        _typed(GuardResult, guard),
+        _typed(PackageResult, package),
+        _typed(DeliveryResult, delivery),
+        provisioning or [],
+    )
+
+
+def summarize(
+    plan: RunPlan,
+    extract: ExtractResult | None,
+    transform: TransformResult | None,
+    quality: QualityResult | None,
+    guard: GuardResult | None,
+    package: PackageResult | None,
+    delivery: DeliveryResult | None,
+    provisioning: Sequence[str] = (),
+) -> str:
+    """`run_summary` on typed results."""
+    lines = [f"halo-c1 run summary: snapshot {plan.snapshot_id} ({plan.reason})"]
     if extract is None:
         lines.append("extract: skipped (see the extract task log)")
-        return _logged([*lines, *(provisioning or [])])
-    source = "archived raw snapshot" if extract.get("reused") else "HaloITSM API"
-    lines.append(f"extract: from {source}; requests {extract.get('requests', 0)}")
+        return _logged([*lines, *provisioning])
+    source = "archived raw snapshot" if extract.reused else "HaloITSM API"
+    lines.append(f"extract: from {source}; requests {extract.requests}")
     if transform:
         lines.append("resources per type:")
-        for rtype, count in sorted(transform.get("resources_by_type", {}).items()):
+        for rtype, count in sorted(transform.resources_by_type.items()):
             lines.append(f"  {rtype:<12} {count}")
-        rows = transform.get("rows", {})
-        lines.append(f"entitlements: {rows.get('entitlements')}  grants: {rows.get('grants')}")
-        rejected = transform.get("rejected") or {}
-        if rejected:
-            lines.append(f"rejected raw rows: {rejected}")
+        lines.append(
+            f"entitlements: {transform.rows.get('entitlements')}  grants: {transform.rows.get('grants')}"
+        )
+        if transform.rejected:
+            lines.append(f"rejected raw rows: {transform.rejected}")
     lines.append("changes since the last delivered snapshot:")
     lines.extend(_changes(guard))
     if quality:
-        verdict = "passed" if quality.get("passed") else "FAILED"
+        verdict = "passed" if quality.passed else "FAILED"
         lines.append(
-            f"quality: {verdict}; {quality.get('failed_errors', 0)} error(s), "
-            f"{quality.get('failed_warnings', 0)} warning(s); report {quality.get('docs_index')}"
+            f"quality: {verdict}; {quality.failed_errors} error(s), "
+            f"{quality.failed_warnings} warning(s); report {quality.docs_index}"
         )
     if package:
-        lines.append(
-            f"c1z: {package.get('path')} ({package.get('size_bytes')} bytes, sha256 {package.get('sha256')})"
-        )
-        for field, cut in (package.get("truncated") or {}).items():
+        lines.append(f"c1z: {package.path} ({package.size_bytes} bytes, sha256 {package.sha256})")
+        for field_name, cut in package.truncated.items():
             lines.append(
-                f"  warning: {cut['count']} {field} value(s) cut to C1's {cut['max_bytes']} bytes in the c1z "
+                f"  warning: {cut['count']} {field_name} value(s) cut to C1's {cut['max_bytes']} bytes in the c1z "
                 f"(whole in the curated tables), e.g. {', '.join(cut['examples'])}"
             )
-    if delivery and delivery.get("delivered"):
-        lines.append(f"delivered: {delivery.get('target')} (sha256 {delivery.get('sha256')})")
+    if delivery:
+        lines.append(f"delivered: {delivery.target} (sha256 {delivery.sha256})")
     else:
-        lines.append(f"delivered: nothing ({plan['reason']})")
-    lines.extend(provisioning or [])
+        lines.append(f"delivered: nothing ({plan.reason})")
+    lines.extend(provisioning)
     return _logged(lines)

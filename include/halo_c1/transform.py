@@ -317,6 +317,14 @@ def _departments(teams: pd.DataFrame, memberships: pa.Table) -> pd.DataFrame:
     return _group_resources(model.DEPARTMENT, ids, ids.map(named), "Department")
 
 
+def _sorted(table: pa.Table, keys: list[str]) -> pa.Table:
+    """Rows in ascending text order of `keys` (UTF-8 byte order = code point order, as Python sorts).
+
+    Arrow's stable sort on 1M resources takes a fraction of pandas' object-string sort_values.
+    """
+    return table.take(pc.sort_indices(table, sort_keys=[(key, "ascending") for key in keys]))
+
+
 def _to_table(frame: pd.DataFrame, schema: pa.Schema, snapshot_id: str) -> pa.Table:
     if frame.empty:  # a tenant without teams, roles or departments: no column to infer types from
         return schema.empty_table()
@@ -570,12 +578,13 @@ def transform_snapshot(lake: Lake, snapshot_id: str) -> dict[str, Any]:
     resources = (
         pd.concat(non_empty, ignore_index=True) if non_empty else pd.DataFrame(columns=RESOURCE_COLUMNS)
     )
-    resources = resources.sort_values(["resource_type_id", "resource_id"], kind="stable", ignore_index=True)
     entitlements = _entitlements(resources)
 
     tables = {
         "resource_types": _resource_types(snapshot_id),
-        "resources": _to_table(resources, model.CURATED_RESOURCES, snapshot_id),
+        "resources": _sorted(
+            _to_table(resources, model.CURATED_RESOURCES, snapshot_id), ["resource_type_id", "resource_id"]
+        ),
         "entitlements": _to_table(entitlements, model.CURATED_ENTITLEMENTS, snapshot_id),
         "grants": grants,
         "rejected_rows": rejects.table(snapshot_id),

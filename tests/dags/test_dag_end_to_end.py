@@ -140,7 +140,7 @@ def test_mass_deletion_is_blocked_then_let_through_by_the_override(pipeline):
     assert pipeline.delivered.read_bytes() == pipeline.c1z(T3).read_bytes()
     latest = pipeline.latest_delivery()
     assert latest["snapshot_id"] == snapshot_id_for(T3)
-    assert latest["extra"]["guard_overridden"] is True
+    assert latest["guard"]["overridden"] is True
 
 
 def test_dry_run_packages_but_delivers_nothing(pipeline):

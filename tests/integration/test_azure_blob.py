@@ -18,15 +18,12 @@ import pytest
 from adlfs import AzureBlobFileSystem
 
 from halo_c1 import model
-from halo_c1.deliver import (
-    DeliveryError,
-    MassDeletionError,
-    check_deletion_safety,
-    deliver_c1z,
-    last_delivery,
-)
+from halo_c1.c1z.writer import sync_id_for
+from halo_c1.deliver import DeliveryError, last_delivery
+from halo_c1.guard import MassDeletionError, check_deletion_safety
 from halo_c1.lake import Lake, parquet_writer, read_json, read_parquet, write_json, write_parquet
 from tests.integration import test_delivery as s3_cases
+from tests.integration.test_delivery import deliver_c1z
 
 if TYPE_CHECKING:
     from tests.integration.azurite_server import AzureBlobServer
@@ -118,13 +115,13 @@ def test_deliver_to_azure_uploads_verified_bytes_and_records_the_manifest(
     content = s3_cases._packaged(lake, FIRST, s3_cases._c1z_bytes("first", 9 * 1024 * 1024 + 17))
     target = azure_container.path("c1/sync.c1z")
 
-    manifest = deliver_c1z(lake, FIRST, target, counts={**s3_cases.manifest_counts(), "sync_id": "2abc"})
+    manifest = deliver_c1z(lake, FIRST, target)
 
     stored = azure_container.blob("c1/sync.c1z")
     assert stored == content
     assert hashlib.sha256(stored).hexdigest() == manifest["sha256"] == hashlib.sha256(content).hexdigest()
     assert manifest["target"] == f"abfs://{azure_container.container}/c1/sync.c1z"
-    assert manifest["c1z_sync_id"] == "2abc"
+    assert manifest["c1z_sync_id"] == sync_id_for(FIRST)
     assert [name for name in azure_container.blob_names() if name.startswith("c1/")] == ["c1/sync.c1z"]
     assert read_json(lake.latest_delivery()) == manifest
     latest_text = azure_container.blob("halo/deliveries/latest.json").decode()
@@ -146,7 +143,7 @@ def test_redelivery_to_azure_replaces_the_blob_and_the_guard_compares_with_it(
     assert last_delivery(lake)["snapshot_id"] == SECOND
     s3_cases._packaged(lake, "20261128T050000Z", b"third", per_type={**s3_cases.COUNTS, "user": 3})
     with pytest.raises(MassDeletionError, match=r"resource type 'user': 6 → 3 \(-50.0%\)"):
-        check_deletion_safety(lake, "20261128T050000Z")
+        check_deletion_safety(lake, "20261128T050000Z", last_delivery(lake))
 
 
 def test_interrupted_delivery_to_azure_keeps_the_previous_blob(
@@ -209,6 +206,12 @@ def test_airflow_connection_drives_the_lake_and_delivery_on_azure(
     monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_LAKE_CONN_ID", "halo_c1_azure_test")
     monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_DELIVERY_URL", f"abfs://{container}/c1/sync.c1z")
     monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_DELIVERY_CONN_ID", "halo_c1_azure_test")
+    # The lake folder is per HaloITSM tenant; `lake_prefix` names it.
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_HALOITSM_DEFAULT",
+        '{"conn_type": "http", "host": "https://acme.example.com", "login": "id", "password": "pw",'
+        ' "extra": {"lake_prefix": "acme"}}',
+    )
 
     lake, target = hooks.lake(), hooks.delivery_target()
     content = s3_cases._packaged(lake, FIRST, s3_cases._c1z_bytes("via-airflow", 100_003))

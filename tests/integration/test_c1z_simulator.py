@@ -85,7 +85,9 @@ def test_c1z_of_a_transformed_simulator_snapshot_holds_every_curated_row(start_s
 
 def test_a_halo_name_over_c1s_limit_is_cut_in_the_c1z_and_packaging_goes_on(start_simulator, tmp_path):
     from dev.halo_simulator.tenant import build_tenant
-    from halo_c1.summary import run_summary
+    from halo_c1.results import ExtractResult, PackageResult
+    from halo_c1.runs import RunPlan
+    from halo_c1.summary import summarize
 
     tenant = build_tenant(TENANT)
     agent = tenant.non_system_agents()[0]
@@ -109,13 +111,13 @@ def test_a_halo_name_over_c1s_limit_is_cut_in_the_c1z_and_packaging_goes_on(star
     assert all(len(name.encode()) <= 1024 for name in names.values())
     whole = {(r["resource_type_id"], r["resource_id"]): r["display_name"] for r in curated(lake, "resources")}
     assert whole["agent", str(agent["id"])] == agent["name"].strip()
-    text = run_summary(
-        plan={"snapshot_id": SNAPSHOT, "reason": "test"},
-        extract={"requests": 1},
-        transform=None,
-        quality=None,
-        guard=None,
-        package=summary,
-        delivery=None,
+    text = summarize(
+        RunPlan(SNAPSHOT, "live", False, True, False, None, None, "test"),
+        ExtractResult(SNAPSHOT, False, 1, True, {}, "-"),
+        None,
+        None,
+        None,
+        PackageResult.from_xcom(summary),
+        None,
     )
     assert "warning: 2 resources.display_name value(s) cut to C1's 1024 bytes" in text

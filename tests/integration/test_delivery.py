@@ -1,4 +1,5 @@
-"""Atomic c1z delivery to a local file and to s3:// on a real S3-compatible server (moto)."""
+"""Atomic c1z delivery (bookkeeping + the object-storage target) to a local file and to s3:// on a
+real S3-compatible server (moto)."""
 
 from __future__ import annotations
 
@@ -12,16 +13,21 @@ import pytest
 from fsspec.implementations.local import LocalFileSystem
 from upath import UPath
 
+from halo_c1.c1z.writer import sync_id_for
 from halo_c1.deliver import (
     DeliveryError,
-    MassDeletionError,
+    DeliveryRefused,
+    ObjectStorageTarget,
     StaleSnapshotError,
-    check_deletion_safety,
-    deliver_c1z,
+    Target,
+    deliver_snapshot,
     last_delivery,
     public_url,
 )
-from halo_c1.lake import Lake, read_json
+from halo_c1.deliver.objectstore import CHUNK_SIZE
+from halo_c1.errors import ConfigurationError
+from halo_c1.guard import MassDeletionError, check_deletion_safety
+from halo_c1.lake import Lake, as_path, read_json
 from tests.curated_fixtures import write_curated
 
 if TYPE_CHECKING:
@@ -115,12 +121,19 @@ def _packaged(lake: Lake, snapshot_id: str, content: bytes, per_type: dict[str, 
     return content
 
 
+def deliver_c1z(
+    lake: Lake, snapshot_id: str, target: UPath | str | Target, *, chunk_size: int = CHUNK_SIZE
+) -> dict:
+    """What the guard and deliver stages do for a snapshot: compare with the last delivery (deletions
+    allowed: these tests are about delivery), then deliver through the target (a path: object storage)."""
+    check_deletion_safety(lake, snapshot_id, last_delivery(lake), allow_mass_deletion=True)
+    if isinstance(target, UPath | str):
+        target = ObjectStorageTarget(as_path(target), chunk_size=chunk_size)
+    return deliver_snapshot(lake, snapshot_id, target)
+
+
 def _s3_lake(s3: S3Server) -> Lake:
     return Lake(f"s3://{s3.bucket}/lake", **s3.storage_options)
-
-
-def manifest_counts() -> dict[str, Any]:
-    return {"resources": {"agent": 4, "role": 2}, "grants": 9}
 
 
 def _object(s3: S3Server, key: str) -> bytes:
@@ -163,17 +176,15 @@ def test_deliver_to_s3_uploads_verified_bytes_and_records_the_manifest(s3_bucket
     content = _packaged(lake, FIRST, _c1z_bytes("first", 6 * 1024 * 1024 + 17))
     target = s3_bucket.path("halo/sync.c1z")
 
-    manifest = deliver_c1z(
-        lake, FIRST, target, counts={**manifest_counts(), "sync_id": "2abc"}, extra={"run_id": "manual__1"}
-    )
+    manifest = deliver_c1z(lake, FIRST, target)
 
     stored = _object(s3_bucket, "halo/sync.c1z")
     assert stored == content
     assert hashlib.sha256(stored).hexdigest() == manifest["sha256"]
     assert manifest["target"] == f"s3://{s3_bucket.bucket}/halo/sync.c1z"
-    assert manifest["c1z_sync_id"] == "2abc"
-    assert manifest["extra"] == {"run_id": "manual__1"}
-    assert manifest["counts"] == manifest_counts()
+    assert manifest["c1z_sync_id"] == sync_id_for(FIRST)
+    assert manifest["guard"] == {"previous_snapshot_id": None, "overridden": False, "drops": []}
+    assert manifest["counts"] == {"resources": dict(sorted(COUNTS.items())), "grants": 9}
     assert [key for key in s3_bucket.object_keys() if not key.startswith("lake/")] == ["halo/sync.c1z"]
     assert f"lake/deliveries/snapshot={FIRST}.json" in s3_bucket.object_keys()
     assert read_json(lake.latest_delivery()) == manifest
@@ -204,7 +215,7 @@ def test_guard_compares_with_the_delivery_on_s3(s3_bucket: S3Server) -> None:
     _packaged(lake, SECOND, b"second c1z", per_type={**COUNTS, "user": 3})
 
     with pytest.raises(MassDeletionError, match=r"resource type 'user': 6 → 3 \(-50.0%\)"):
-        check_deletion_safety(lake, SECOND)
+        check_deletion_safety(lake, SECOND, last_delivery(lake))
 
 
 def test_interrupted_delivery_to_s3_keeps_the_previous_object(tmp_path, s3_bucket: S3Server) -> None:
@@ -260,15 +271,15 @@ def test_delivery_refuses_a_target_that_is_not_a_c1z_file(tmp_path) -> None:
     lake = Lake(str(tmp_path / "lake"))
     _packaged(lake, FIRST, b"c1z")
 
-    with pytest.raises(ValueError, match=re.escape("must name the .c1z file")):
+    with pytest.raises(ConfigurationError, match=re.escape("must name the .c1z file")):
         deliver_c1z(lake, FIRST, str(tmp_path / "outbox/"))
 
 
 def test_delivery_without_a_packaged_c1z_says_so(tmp_path) -> None:
     lake = Lake(str(tmp_path / "lake"))
 
-    with pytest.raises(DeliveryError, match=f"no c1z for snapshot {FIRST}"):
-        deliver_c1z(lake, FIRST, str(tmp_path / "sync.c1z"))
+    with pytest.raises(DeliveryRefused, match=f"no c1z for snapshot {FIRST}"):
+        deliver_snapshot(lake, FIRST, ObjectStorageTarget(str(tmp_path / "sync.c1z")))
 
 
 def test_public_url_drops_credentials_and_query() -> None:

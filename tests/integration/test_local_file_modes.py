@@ -10,7 +10,8 @@ import pytest
 
 from dev.halo_simulator import TenantSpec
 from halo_c1.c1z.writer import write_c1z
-from halo_c1.deliver import deliver_c1z
+from halo_c1.deliver import ObjectStorageTarget, deliver_snapshot
+from halo_c1.guard import check_deletion_safety
 from halo_c1.halo import HaloClient, extract_snapshot
 from halo_c1.lake import GROUP_READABLE_ENV, Lake
 from halo_c1.quality.gate import run_quality_gate
@@ -54,7 +55,8 @@ def _run_and_check(start_simulator, tmp_path: Path, file_mode: int, folder_mode:
     transform_snapshot(lake, SNAPSHOT)
     run_quality_gate(lake, SNAPSHOT)
     write_c1z(lake, SNAPSHOT)
-    deliver_c1z(lake, SNAPSHOT, str(delivered))
+    check_deletion_safety(lake, SNAPSHOT, None)
+    deliver_snapshot(lake, SNAPSHOT, ObjectStorageTarget(str(delivered)))
 
     files, folders = modes(lake_root)
     assert any(p.suffix == ".html" for p in lake_root.rglob("*")), "the Data Docs are part of the check"

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from halo_c1 import alerts
-from halo_c1.deliver.errors import MassDeletionError
+from halo_c1.guard import MassDeletionError
 from halo_c1.quality.gate import QualityGateError
 
 NOW = datetime(2026, 11, 20, 12, 30, tzinfo=UTC)

@@ -6,7 +6,8 @@ import logging
 
 import pytest
 
-from halo_c1.deliver import MassDeletionError, check_deletion_safety, record_delivery, snapshot_counts
+from halo_c1.deliver import last_delivery, record_delivery
+from halo_c1.guard import MassDeletionError, check_deletion_safety, snapshot_counts
 from halo_c1.lake import Lake
 from tests.curated_fixtures import write_curated
 
@@ -37,7 +38,7 @@ def test_guard_blocks_a_30_percent_drop_and_lists_it(lake: Lake) -> None:
     write_curated(lake, CURRENT, {**BASELINE, "agent": 7}, grants=100)
 
     with pytest.raises(MassDeletionError) as caught:
-        check_deletion_safety(lake, CURRENT)
+        check_deletion_safety(lake, CURRENT, last_delivery(lake))
 
     message = str(caught.value)
     assert "resource type 'agent': 10 → 7 (-30.0%)" in message
@@ -52,7 +53,7 @@ def test_guard_passes_a_10_percent_drop(lake: Lake) -> None:
     _delivered(lake, BASELINE, grants=100)
     write_curated(lake, CURRENT, {**BASELINE, "agent": 9}, grants=90)
 
-    result = check_deletion_safety(lake, CURRENT)
+    result = check_deletion_safety(lake, CURRENT, last_delivery(lake))
 
     assert result["passed"] is True
     assert result["overridden"] is False
@@ -68,8 +69,8 @@ def test_guard_passes_a_deliberate_override_and_records_it(lake: Lake, caplog) -
     _delivered(lake, BASELINE, grants=100)
     write_curated(lake, CURRENT, {**BASELINE, "team": 1}, grants=40)
 
-    with caplog.at_level(logging.WARNING, logger="halo_c1.deliver.guard"):
-        result = check_deletion_safety(lake, CURRENT, allow_mass_deletion=True)
+    with caplog.at_level(logging.WARNING, logger="halo_c1.guard"):
+        result = check_deletion_safety(lake, CURRENT, last_delivery(lake), allow_mass_deletion=True)
 
     assert result["passed"] is True
     assert result["overridden"] is True
@@ -85,7 +86,7 @@ def test_guard_override_without_drops_is_not_recorded_as_used(lake: Lake) -> Non
     _delivered(lake, BASELINE, grants=100)
     write_curated(lake, CURRENT, BASELINE, grants=100)
 
-    result = check_deletion_safety(lake, CURRENT, allow_mass_deletion=True)
+    result = check_deletion_safety(lake, CURRENT, last_delivery(lake), allow_mass_deletion=True)
 
     assert result["passed"] is True
     assert result["overridden"] is False
@@ -94,7 +95,7 @@ def test_guard_override_without_drops_is_not_recorded_as_used(lake: Lake) -> Non
 def test_guard_passes_the_first_delivery(lake: Lake) -> None:
     write_curated(lake, CURRENT, {"agent": 1}, grants=0)
 
-    result = check_deletion_safety(lake, CURRENT)
+    result = check_deletion_safety(lake, CURRENT, last_delivery(lake))
 
     assert result["passed"] is True
     assert result["previous_snapshot_id"] is None
@@ -107,7 +108,7 @@ def test_guard_blocks_an_emptied_type_even_with_a_loose_threshold(lake: Lake) ->
     write_curated(lake, CURRENT, {"agent": 2}, grants=2)
 
     with pytest.raises(MassDeletionError, match=r"resource type 'role': 1 → 0 \(-100.0%, now empty\)"):
-        check_deletion_safety(lake, CURRENT, max_drop_ratio=0.99)
+        check_deletion_safety(lake, CURRENT, last_delivery(lake), max_drop_ratio=0.99)
 
 
 def test_guard_blocks_a_grants_drop(lake: Lake) -> None:
@@ -115,14 +116,14 @@ def test_guard_blocks_a_grants_drop(lake: Lake) -> None:
     write_curated(lake, CURRENT, BASELINE, grants=75)
 
     with pytest.raises(MassDeletionError, match=r"grants: 100 → 75 \(-25.0%\)"):
-        check_deletion_safety(lake, CURRENT)
+        check_deletion_safety(lake, CURRENT, last_delivery(lake))
 
 
 def test_guard_ignores_growth_and_new_types(lake: Lake) -> None:
     _delivered(lake, {"agent": 10}, grants=10)
     write_curated(lake, CURRENT, {"agent": 50, "role": 3}, grants=500)
 
-    result = check_deletion_safety(lake, CURRENT)
+    result = check_deletion_safety(lake, CURRENT, last_delivery(lake))
 
     assert result["drops"] == []
     assert result["resources"]["role"] == {"before": 0, "after": 3, "change": 3, "change_ratio": None}
@@ -131,9 +132,9 @@ def test_guard_ignores_growth_and_new_types(lake: Lake) -> None:
 @pytest.mark.parametrize("threshold", [0, 1, -0.1, 1.5, float("nan"), True, "0.2"])
 def test_guard_rejects_an_invalid_threshold(lake: Lake, threshold: object) -> None:
     with pytest.raises(ValueError, match="max_drop_ratio must be a fraction strictly between 0 and 1"):
-        check_deletion_safety(lake, CURRENT, max_drop_ratio=threshold)  # type: ignore[arg-type]
+        check_deletion_safety(lake, CURRENT, last_delivery(lake), max_drop_ratio=threshold)  # type: ignore[arg-type]
 
 
 def test_guard_names_a_missing_curated_table(lake: Lake) -> None:
     with pytest.raises(FileNotFoundError, match=f"curated table 'resources' of snapshot {CURRENT}"):
-        check_deletion_safety(lake, CURRENT)
+        check_deletion_safety(lake, CURRENT, last_delivery(lake))

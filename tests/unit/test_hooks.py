@@ -1,14 +1,119 @@
-"""The Airflow glue's own rules (values that need no Airflow connection or variable)."""
+"""The Airflow glue's own rules: thresholds, target selection, and the one failure wrapper."""
+
+from __future__ import annotations
 
 import pytest
 
-from halo_c1.hooks import ConfigurationError, max_drop_ratio
+from halo_c1 import hooks
+from halo_c1.c1z.errors import C1zValidationError
+from halo_c1.deliver import DeliveryConflictError, DeliveryError, DeliveryRecordError, StaleSnapshotError
+from halo_c1.errors import ConfigurationError, PermanentError, StageSkipped
+from halo_c1.guard import MassDeletionError
+from halo_c1.halo.errors import HaloAuthError, HaloConfigError, HaloResponseError, HaloRetriesExhausted
+from halo_c1.quality.gate import QualityGateError
+from halo_c1.results import StageResult
+from halo_c1.runs import RunPlan
+from halo_c1.transform import RawSnapshotError
+
+PLAN = RunPlan("20261127T050000Z", "live", True, False, False, None, 0.2, "manual run").to_xcom()
 
 
 def test_the_runs_threshold_wins_and_is_validated():
-    assert max_drop_ratio(0.35) == pytest.approx(0.35)
+    assert hooks.max_drop_ratio(0.35) == pytest.approx(0.35)
     with pytest.raises(ConfigurationError, match="strictly between 0 and 1"):
-        max_drop_ratio(1.5)
+        hooks.max_drop_ratio(1.5)
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        RawSnapshotError,
+        QualityGateError,
+        MassDeletionError,
+        C1zValidationError,
+        StaleSnapshotError,
+        DeliveryConflictError,
+        DeliveryRecordError,
+        ConfigurationError,
+        HaloConfigError,
+        HaloAuthError,
+        HaloResponseError,
+    ],
+)
+def test_every_deterministic_failure_is_a_permanent_error(kind):
+    assert issubclass(kind, PermanentError)
+
+
+@pytest.mark.parametrize("kind", [DeliveryError, HaloRetriesExhausted, OSError])
+def test_io_and_outage_failures_stay_retryable(kind):
+    assert not issubclass(kind, PermanentError)
+
+
+HALO_CONNECTION = '{"conn_type": "http", "host": "https://acme.example.com", "login": "id", "password": "pw"}'
+
+
+@pytest.fixture
+def lake_variable(monkeypatch, tmp_path):
+    """The lake variable and the HaloITSM connection (the lake folder is per tenant)."""
+    monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_LAKE_URL", f"file://{tmp_path}/lake")
+    monkeypatch.setenv("AIRFLOW_CONN_HALOITSM_DEFAULT", HALO_CONNECTION)
+
+
+def _raising(error: Exception):
+    def stage(plan: RunPlan, env: object) -> StageResult:
+        raise error
+
+    return stage
+
+
+def test_run_stage_fails_a_permanent_error_without_retry(lake_variable):
+    from airflow.sdk.exceptions import AirflowFailException
+
+    with pytest.raises(AirflowFailException, match="guard blocked") as caught:
+        hooks.run_stage(_raising(MassDeletionError("guard blocked", {})), PLAN)
+    assert isinstance(caught.value.__cause__, MassDeletionError)
+
+
+def test_run_stage_skips_when_the_stage_has_nothing_to_do(lake_variable):
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    with pytest.raises(AirflowSkipException, match="dry run"):
+        hooks.run_stage(_raising(StageSkipped("dry run")), PLAN)
+
+
+def test_run_stage_lets_transient_failures_through_for_retry(lake_variable):
+    with pytest.raises(OSError, match="reset"):
+        hooks.run_stage(_raising(OSError("connection reset")), PLAN)
+
+
+def test_run_stage_hands_the_stage_a_typed_plan_and_returns_xcom_json(lake_variable):
+    seen = []
+
+    def stage(plan: RunPlan, env: object) -> StageResult:
+        seen.append(plan)
+        return StageResult(plan.snapshot_id)
+
+    assert hooks.run_stage(stage, PLAN) == {"snapshot_id": "20261127T050000Z"}
+    assert seen == [RunPlan.from_xcom(PLAN)]
+
+
+def test_a_missing_lake_variable_is_a_permanent_failure(monkeypatch):
+    from airflow.sdk.exceptions import AirflowFailException
+
+    monkeypatch.delenv("AIRFLOW_VAR_HALO_C1_LAKE_URL", raising=False)
+    with pytest.raises(AirflowFailException, match="halo_c1_lake_url"):
+        hooks.run_stage(_raising(AssertionError("not reached")), PLAN)
+
+
+def test_an_unknown_delivery_target_names_the_known_ones(monkeypatch):
+    monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_DELIVERY_TARGET", "carrier_pigeon")
+    with pytest.raises(ConfigurationError, match=r"'carrier_pigeon'; expected one of \['object_storage'\]"):
+        hooks.delivery_target()
+
+
+def test_the_object_storage_target_comes_from_the_delivery_url(monkeypatch, tmp_path):
+    monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_DELIVERY_URL", f"file://{tmp_path}/c1/sync.c1z")
+    assert hooks.delivery_target().describe() == f"file://{tmp_path}/c1/sync.c1z"
 
 
 def test_a_zero_length_interval_ends_at_the_next_scheduled_time():

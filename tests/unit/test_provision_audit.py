@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from halo_c1.lake import Lake
 from halo_c1.provision import daily_actions, summary_lines
 from halo_c1.provision.audit import write_audit_row
+from halo_c1.runs import RunPlan
 from halo_c1.summary import run_summary
 
 
@@ -61,7 +62,7 @@ def test_actions_are_appended_per_file_and_read_back_per_day_in_order(tmp_path):
 
 def test_run_summary_ends_with_the_provisioning_lines():
     text = run_summary(
-        plan={"snapshot_id": "20261129T080000Z", "reason": "scheduled run"},
+        plan=RunPlan("20261129T080000Z", "live", True, False, False, None, None, "scheduled run").to_xcom(),
         extract=None,
         transform=None,
         quality=None,

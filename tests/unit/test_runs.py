@@ -49,7 +49,7 @@ def test_named_snapshot_overrides_the_runs_own_and_is_validated():
 
 def test_plan_round_trips_through_xcom_dict():
     plan = plan_run(logical_date=HOUR, run_after=LATER, run_type="manual", params={"max_drop_ratio": 0.3})
-    assert type(plan).from_dict(plan.to_dict()) == plan
+    assert type(plan).from_xcom(plan.to_xcom()) == plan
     assert plan.max_drop_ratio == pytest.approx(0.3)
 
 

@@ -1,6 +1,21 @@
 """The run summary and the one-line failure message."""
 
+import pytest
+
+from halo_c1.results import (
+    DeliveryResult,
+    ExtractResult,
+    GuardResult,
+    PackageResult,
+    QualityResult,
+    TransformResult,
+)
+from halo_c1.runs import RunPlan
 from halo_c1.summary import failure_line, run_summary
+
+
+def _plan(reason: str) -> dict:
+    return RunPlan("S1", "live", True, False, False, None, None, reason).to_xcom()
 
 
 def test_failure_line_names_stage_snapshot_and_first_line_of_reason():
@@ -13,21 +28,24 @@ def test_failure_line_names_stage_snapshot_and_first_line_of_reason():
 
 def test_summary_lists_counts_changes_quality_and_delivery():
     text = run_summary(
-        plan={"snapshot_id": "S1", "reason": "scheduled run"},
-        extract={"requests": 12},
-        transform={
-            "resources_by_type": {"agent": 10, "team": 2},
-            "rows": {"entitlements": 2, "grants": 15},
-        },
-        quality={"passed": True, "failed_errors": 0, "failed_warnings": 1, "docs_index": "/r/index.html"},
-        guard={
-            "previous_snapshot_id": "S0",
-            "resources": {"agent": {"before": 12, "after": 10, "change": -2}},
-            "grants": {"before": 15, "after": 15, "change": 0},
-        },
-        package={"path": "/c/sync.c1z", "size_bytes": 100, "sha256": "ab"},
-        delivery={"delivered": True, "target": "s3://b/sync.c1z", "sha256": "ab"},
+        plan=_plan("scheduled run"),
+        extract=ExtractResult("S1", False, 12, True, {"agents": 10}, "/m.json").to_xcom(),
+        transform=TransformResult(
+            "S1", {"entitlements": 2, "grants": 15}, {"agent": 10, "team": 2}, {}, {}, True, {}
+        ).to_xcom(),
+        quality=QualityResult("S1", "S0", True, 30, 0, 1, "/r/index.html", "/r/g.json", "/i.html").to_xcom(),
+        guard=GuardResult(
+            "S1",
+            passed=True,
+            overridden=False,
+            previous_snapshot_id="S0",
+            resources={"agent": {"before": 12, "after": 10, "change": -2}},
+            grants={"before": 15, "after": 15, "change": 0},
+        ).to_xcom(),
+        package=PackageResult("S1", "/c/sync.c1z", "2abc", 100, "ab", {}).to_xcom(),
+        delivery=DeliveryResult("S1", "s3://b/sync.c1z", "ab", 100, "2026-11-27T05:00:00+00:00").to_xcom(),
     )
+    assert "extract: from HaloITSM API; requests 12" in text
     assert "agent        10" in text
     assert "entitlements: 2  grants: 15" in text
     assert "agent        12 -> 10 (-2)" in text
@@ -39,7 +57,7 @@ def test_summary_lists_counts_changes_quality_and_delivery():
 
 def test_summary_of_a_skipped_run_says_so():
     text = run_summary(
-        plan={"snapshot_id": "S1", "reason": "backfill"},
+        plan=_plan("backfill"),
         extract=None,
         transform=None,
         quality=None,
@@ -52,14 +70,35 @@ def test_summary_of_a_skipped_run_says_so():
 
 def test_summary_of_a_rederived_run_says_why_nothing_was_compared():
     text = run_summary(
-        plan={"snapshot_id": "S1", "reason": "backfill run"},
-        extract={"requests": 0, "reused": True},
+        plan=_plan("backfill run"),
+        extract=ExtractResult("S1", True, 0, True, {}, "/m.json").to_xcom(),
         transform=None,
         quality=None,
-        guard={"passed": True, "skipped": "re-derived snapshots are never delivered"},
+        guard=GuardResult(
+            "S1",
+            passed=True,
+            overridden=False,
+            previous_snapshot_id=None,
+            skipped="re-derived snapshots are never delivered",
+        ).to_xcom(),
         package=None,
         delivery=None,
     )
     assert "extract: from archived raw snapshot; requests 0" in text
     assert "(not compared: re-derived snapshots are never delivered)" in text
     assert "delivered: nothing (backfill run)" in text
+
+
+def test_a_renamed_result_key_fails_loudly():
+    renamed = {**DeliveryResult("S1", "s3://b/sync.c1z", "ab", 100, "t").to_xcom()}
+    renamed["checksum"] = renamed.pop("sha256")
+    with pytest.raises(KeyError, match=r"DeliveryResult needs \['sha256'\]"):
+        run_summary(
+            plan=_plan("scheduled run"),
+            extract=None,
+            transform=None,
+            quality=None,
+            guard=None,
+            package=None,
+            delivery=renamed,
+        )

@@ -11,11 +11,11 @@ from __future__ import annotations
 from halo_c1.errors import PermanentError
 
 
-class C1zError(Exception):
-    """Base class of c1z packaging and reading errors."""
+class C1zError(PermanentError):
+    """Base class of c1z packaging and reading errors; all deterministic, so never retried."""
 
 
-class C1zValidationError(C1zError, PermanentError):
+class C1zValidationError(C1zError):
     """A curated row breaks a rule of the c1z format; names the table, the row's id and the rule."""
 
     def __init__(self, table: str, row_id: str, rule: str) -> None:

@@ -1,27 +1,33 @@
-"""Guard and delivery: the last two stages, between a packaged c1z and C1."""
+"""Delivery: generic bookkeeping (stale and conflict checks, the record, `latest.json`) and targets
+that only publish bytes (`deliver.target` is the seam; `ObjectStorageTarget` is object storage/file)."""
 
-from halo_c1.deliver.counts import snapshot_counts
-from halo_c1.deliver.errors import DeliverError, DeliveryError, MassDeletionError, StaleSnapshotError
-from halo_c1.deliver.guard import (
-    DEFAULT_MAX_DROP_RATIO,
-    check_deletion_safety,
-    validate_max_drop_ratio,
+from halo_c1.deliver.bookkeeping import check_against_record, deliver_snapshot
+from halo_c1.deliver.errors import (
+    DeliverError,
+    DeliveryConflictError,
+    DeliveryError,
+    DeliveryRecordError,
+    DeliveryRefused,
+    StaleSnapshotError,
 )
 from halo_c1.deliver.manifest import last_delivery, record_delivery
-from halo_c1.deliver.objectstore import deliver_c1z, public_url, publish_atomically
+from halo_c1.deliver.objectstore import ObjectStorageTarget, public_url, publish_atomically
+from halo_c1.deliver.target import Staged, Target
 
 __all__ = [
-    "DEFAULT_MAX_DROP_RATIO",
     "DeliverError",
+    "DeliveryConflictError",
     "DeliveryError",
-    "MassDeletionError",
+    "DeliveryRecordError",
+    "DeliveryRefused",
+    "ObjectStorageTarget",
+    "Staged",
     "StaleSnapshotError",
-    "check_deletion_safety",
-    "deliver_c1z",
+    "Target",
+    "check_against_record",
+    "deliver_snapshot",
     "last_delivery",
     "public_url",
     "publish_atomically",
     "record_delivery",
-    "snapshot_counts",
-    "validate_max_drop_ratio",
 ]

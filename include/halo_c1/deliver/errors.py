@@ -1,33 +1,37 @@
 """Why a snapshot was not delivered to C1.
 
-DeliverError                 any failure of the guard or delivery stage
-├── MassDeletionError        the deletion-safety guard blocked the snapshot
-├── StaleSnapshotError       the snapshot is older than the one C1 already has
-└── DeliveryError            the c1z could not be put in place at the target
+DeliverError                     any failure of the delivery stage
+├── DeliveryError                the bytes could not be put in place at the target (I/O: retried)
+└── DeliveryRefused (permanent)  delivering would be wrong or is impossible as configured
+    ├── StaleSnapshotError       the snapshot is older than the one C1 already has
+    ├── DeliveryConflictError    another run delivered since this run's guard compared
+    └── DeliveryRecordError      the delivery record in the lake is unreadable or missing
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from halo_c1.errors import PermanentError
 
 
 class DeliverError(Exception):
-    """Base of the guard and delivery errors."""
-
-
-class MassDeletionError(DeliverError, PermanentError):
-    """Too many resources or grants would disappear in C1; `result` is the guard's full report."""
-
-    def __init__(self, message: str, result: dict[str, Any]) -> None:
-        super().__init__(message)
-        self.result = result
+    """Base of the delivery errors."""
 
 
 class DeliveryError(DeliverError):
     """The c1z did not reach the target; the object already there (if any) is untouched."""
 
 
-class StaleSnapshotError(DeliverError, PermanentError):
+class DeliveryRefused(DeliverError, PermanentError):
+    """Delivery was refused before anything changed at the target; retrying would not help."""
+
+
+class StaleSnapshotError(DeliveryRefused):
     """Delivering this snapshot would replace newer access data in C1 with older data."""
+
+
+class DeliveryConflictError(DeliveryRefused):
+    """The delivery record changed after this run's guard compared against it (a concurrent run)."""
+
+
+class DeliveryRecordError(DeliveryRefused):
+    """The lake's delivery record cannot be trusted; the message says how to recover."""

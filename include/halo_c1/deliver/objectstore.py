@@ -1,4 +1,4 @@
-"""Deliver a snapshot's c1z to where C1 takes it from: an object-store key or a local file.
+"""The object-storage/file delivery target: put a c1z at one key (or file) C1 takes it from.
 
 C1's external data source pulls one exact key (e.g. `s3://bucket/halo/sync.c1z`) every hour, and the
 manual "Import app data → From file" path takes a local file. Either way the file must never be seen
@@ -7,7 +7,8 @@ temporary key beside the target (`sync.c1z.tmp-<uuid>`, a name C1 never pulls), 
 its size and SHA-256, and only then moved into place (S3: server-side copy, then delete). Any failure
 removes the temporary key and raises `DeliveryError`; the object already at the target is untouched.
 
-The delivery manifest is recorded in the lake only after the c1z is in place.
+Staging (copy + verify) and the move are separate steps (`deliver.target`), so the bookkeeping can
+re-check the delivery record in between; the record is written by `deliver.bookkeeping`.
 """
 
 from __future__ import annotations
@@ -16,17 +17,15 @@ import hashlib
 import logging
 import re
 import uuid
-from collections.abc import Mapping
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from typing import IO, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from upath import UPath
 
-from halo_c1.deliver.counts import snapshot_counts
-from halo_c1.deliver.errors import DeliveryError, StaleSnapshotError
-from halo_c1.deliver.manifest import last_delivery, record_delivery
-from halo_c1.lake import Lake, as_path, make_local_dirs, restrict_local
+from halo_c1.deliver.errors import DeliveryError
+from halo_c1.errors import ConfigurationError
+from halo_c1.lake import as_path, make_local_dirs, restrict_local
 
 log = logging.getLogger(__name__)
 
@@ -114,99 +113,85 @@ def _discard(temporary: UPath) -> None:
         )
 
 
+def _failed(exc: BaseException, source: UPath | None, target: UPath) -> DeliveryError:
+    cause = str(exc) if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {exc}"
+    what = f"{public_url(source)} " if source is not None else ""
+    return DeliveryError(f"could not deliver {what}to {public_url(target)}: {_redact(cause, target)}")
+
+
+@dataclass
+class _StagedObject:
+    """A verified copy at a temporary key beside the target."""
+
+    temporary: UPath
+    target: UPath
+    sha256: str
+    size_bytes: int
+
+    def commit(self) -> None:
+        try:
+            self.target.fs.mv(self.temporary.path, self.target.path)
+            moved_size = _stored_size(self.target)
+            if moved_size != self.size_bytes:
+                raise DeliveryError(
+                    f"after the move the target holds {moved_size} bytes, expected {self.size_bytes}"
+                )
+        except Exception as exc:
+            raise _failed(exc, None, self.target) from exc
+
+    def discard(self) -> None:
+        _discard(self.temporary)
+
+
+class ObjectStorageTarget:
+    """A c1z at one object-store key or local file (`s3://bucket/halo/sync.c1z`, `file:///exports/sync.c1z`).
+
+    target = ObjectStorageTarget(UPath("s3://bucket/halo/sync.c1z", **storage_options))
+    staged = target.stage(lake.c1z_file(snapshot_id), snapshot_id)
+    staged.commit()
+    """
+
+    def __init__(self, path: UPath | str, *, chunk_size: int = CHUNK_SIZE) -> None:
+        self.path = as_path(path)
+        self.chunk_size = chunk_size
+
+    def __repr__(self) -> str:
+        return f"ObjectStorageTarget({public_url(self.path)!r})"
+
+    def describe(self) -> str:
+        return public_url(self.path)
+
+    def check(self) -> None:
+        if not self.path.name.endswith(C1Z_SUFFIX):
+            raise ConfigurationError(
+                f"delivery target {public_url(self.path)} must name the .c1z file, e.g. s3://bucket/halo/sync.c1z"
+            )
+
+    def stage(self, c1z: UPath, snapshot_id: str) -> _StagedObject:
+        """Stream `c1z` to a temporary key beside the target and verify it; memory stays bounded by
+        `chunk_size` (plus the object store's upload buffer) whatever the size."""
+        temporary = self.path.parent / f"{self.path.name}.tmp-{uuid.uuid4().hex}"
+        try:
+            make_local_dirs(self.path.parent)
+            sha256, size = _copy_hashing(c1z, temporary, self.chunk_size)
+            restrict_local(temporary)
+            _verify(temporary, sha256, size, self.chunk_size)
+        except Exception as exc:
+            _discard(temporary)
+            raise _failed(exc, c1z, self.path) from exc
+        log.info("staged snapshot %s at %s (%d bytes)", snapshot_id, public_url(temporary), size)
+        return _StagedObject(temporary, self.path, sha256, size)
+
+
 def publish_atomically(source: UPath, target: UPath, *, chunk_size: int = CHUNK_SIZE) -> tuple[str, int]:
-    """Put a copy of `source` at `target` all at once; return its SHA-256 and size in bytes.
+    """Put a copy of `source` at `target` all at once (stage, then commit); its SHA-256 and size.
 
-    Memory stays bounded by `chunk_size` (plus the object store's upload buffer) whatever the size.
+    No bookkeeping: delivery of a snapshot goes through `deliver.bookkeeping.deliver_snapshot`.
     """
-    temporary = target.parent / f"{target.name}.tmp-{uuid.uuid4().hex}"
+    staged = ObjectStorageTarget(target, chunk_size=chunk_size).stage(source, "-")
     try:
-        make_local_dirs(target.parent)
-        sha256, size = _copy_hashing(source, temporary, chunk_size)
-        restrict_local(temporary)
-        _verify(temporary, sha256, size, chunk_size)
-        target.fs.mv(temporary.path, target.path)
-        moved_size = _stored_size(target)
-        if moved_size != size:
-            raise DeliveryError(f"after the move the target holds {moved_size} bytes, expected {size}")
-    except Exception as exc:
-        _discard(temporary)
-        cause = str(exc) if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {exc}"
-        cause = _redact(cause, target)
-        raise DeliveryError(
-            f"could not deliver {public_url(source)} to {public_url(target)}: {cause}"
-        ) from exc
-    return sha256, size
-
-
-def _manifest_counts(lake: Lake, snapshot_id: str, counts: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The counts to record: the caller's (checked for shape), else read from the curated tables."""
-    if counts is None:
-        return snapshot_counts(lake, snapshot_id)
-    resources = counts.get("resources")
-    grants = counts.get("grants")
-    if (
-        not isinstance(resources, Mapping)
-        or not all(isinstance(n, int) and not isinstance(n, bool) for n in resources.values())
-        or not isinstance(grants, int)
-        or isinstance(grants, bool)
-    ):
-        raise ValueError(
-            f"counts for snapshot {snapshot_id} must look like "
-            f'{{"resources": {{"agent": 12, ...}}, "grants": 40}}, got {dict(counts)!r}'
-        )
-    return {"resources": {str(k): int(v) for k, v in sorted(resources.items())}, "grants": grants}
-
-
-def deliver_c1z(
-    lake: Lake,
-    snapshot_id: str,
-    target: UPath | str,
-    *,
-    counts: Mapping[str, Any] | None = None,
-    extra: Mapping[str, Any] | None = None,
-    chunk_size: int = CHUNK_SIZE,
-) -> dict[str, Any]:
-    """Deliver the snapshot's `sync.c1z` to `target` atomically and record the delivery manifest.
-
-    `counts` is `{"resources": {<type>: n}, "grants": n}` (optionally with `"sync_id"`, the c1z's
-    sync id); read from the curated tables when omitted. `extra` (e.g. the guard's report, the run id)
-    is stored in the manifest as given, so it must hold nothing secret. Returns the manifest.
-    """
-    target = as_path(target)
-    if not target.name.endswith(C1Z_SUFFIX):
-        raise ValueError(
-            f"delivery target {public_url(target)} must name the .c1z file, e.g. s3://bucket/halo/sync.c1z"
-        )
-    source = lake.c1z_file(snapshot_id)
-    if not source.exists():
-        raise DeliveryError(
-            f"no c1z for snapshot {snapshot_id} at {public_url(source)}; run the package task first"
-        )
-    previous = last_delivery(lake)
-    if previous and snapshot_id < previous["snapshot_id"]:
-        raise StaleSnapshotError(
-            f"snapshot {snapshot_id} is older than the delivered snapshot {previous['snapshot_id']}: "
-            "not replacing newer access data in C1 with older data"
-        )
-    checked = _manifest_counts(lake, snapshot_id, counts)
-    extra = dict(extra or {})
-    sync_id = (counts or {}).get("sync_id") or extra.get("sync_id")
-
-    sha256, size = publish_atomically(source, target, chunk_size=chunk_size)
-    manifest = {
-        "snapshot_id": snapshot_id,
-        "target": public_url(target),
-        "source": public_url(source),
-        "sha256": sha256,
-        "size_bytes": size,
-        "counts": checked,
-        "c1z_sync_id": sync_id,
-        "delivered_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "extra": extra,
-    }
-    record_delivery(lake, manifest)
-    log.info(
-        "Delivered snapshot %s to %s (%d bytes, sha256 %s)", snapshot_id, manifest["target"], size, sha256
-    )
-    return manifest
+        staged.commit()
+    except BaseException:
+        staged.discard()
+        raise
+    return staged.sha256, staged.size_bytes

@@ -1,7 +1,7 @@
 """Errors raised by the HaloITSM client and the extraction.
 
     HaloError
-    ├── HaloConfigError (permanent, ValueError) settings or connection fields are invalid
+    ├── HaloConfigError (a ConfigurationError) settings or connection fields are invalid
     ├── HaloAuthError (permanent)              the token endpoint refused us (4xx)
     ├── HaloTokenResponseError                 a 200 from the token endpoint without a usable token
     ├── HaloResponseError (permanent)          a permanent HTTP failure (400, 401 after a refresh, 403, 404)
@@ -22,7 +22,7 @@ callers build messages from sanitized URLs and truncated bodies only.
 
 from __future__ import annotations
 
-from halo_c1.errors import PermanentError
+from halo_c1.errors import ConfigurationError, PermanentError
 
 MAX_MESSAGE_CHARS = 300
 
@@ -37,7 +37,7 @@ class HaloError(Exception):
     """Base class of every HaloITSM client and extraction error."""
 
 
-class HaloConfigError(HaloError, PermanentError, ValueError):
+class HaloConfigError(HaloError, ConfigurationError):
     """Settings or Airflow connection fields are invalid; the message names each bad field."""
 
 

@@ -34,7 +34,7 @@ AGGREGATE_EXPECTATIONS: Final = frozenset(
         "ExpectColumnDistinctValuesToContainSet",
     }
 )
-RESULT_FORMAT: Final = {"result_format": "SUMMARY", "partial_unexpected_count": EXAMPLES_SHOWN}
+RESULT_FORMAT: Final = {"result_format": "BASIC", "partial_unexpected_count": EXAMPLES_SHOWN}
 
 
 class QualityGateError(PermanentError):

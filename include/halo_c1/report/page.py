@@ -63,7 +63,7 @@ def _failed_checks(gate: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _counts(lake: Lake, snapshot_id: str) -> dict[str, Any]:
-    from halo_c1.deliver.counts import snapshot_counts
+    from halo_c1.guard import snapshot_counts
     from halo_c1.lake import parquet_row_count
 
     counts = snapshot_counts(lake, snapshot_id)

@@ -5,33 +5,71 @@ assignments), and a broken extraction looks exactly like a mass deletion. Like C
 pause and the SailPoint/Okta equivalents, the guard compares the snapshot with the last *delivered*
 one, per resource type and for grants, and blocks when any count drops by more than a threshold.
 A deliberate clean-up is let through once with the run parameter `allow_mass_deletion`.
+
+The guard runs before packaging and writes its report to `reports/snapshot=<id>/guard.json`, blocked
+or not; delivery reads that report (the baseline it compared against, whether it was overridden) so
+it never trusts a value handed over by the scheduler.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Mapping
 from typing import Any
 
-from halo_c1.deliver.counts import snapshot_counts
-from halo_c1.deliver.errors import MassDeletionError
-from halo_c1.deliver.manifest import last_delivery
-from halo_c1.lake import Lake
+import pyarrow.compute as pc
+from upath import UPath
+
+from halo_c1.errors import ConfigurationError, PermanentError
+from halo_c1.lake import Lake, parquet_row_count, read_parquet, write_json
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_DROP_RATIO = 0.2
 
 
+class MassDeletionError(PermanentError):
+    """Too many resources or grants would disappear in C1; `result` is the guard's full report."""
+
+    def __init__(self, message: str, result: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+def _require(path: UPath, snapshot_id: str, table: str) -> None:
+    if not path.exists():
+        raise FileNotFoundError(
+            f"curated table {table!r} of snapshot {snapshot_id} not found at {path}; run the transform first"
+        )
+
+
+def snapshot_counts(lake: Lake, snapshot_id: str) -> dict[str, Any]:
+    """`{"resources": {<resource_type_id>: n, ...}, "grants": n}` for one curated snapshot.
+
+    What the guard compares and what each delivery record keeps, so both use this one function.
+    Only the `resource_type_id` column of resources is read; the grant count comes from the
+    Parquet footer, so no grant row is read.
+    """
+    resources_path = lake.curated_file("resources", snapshot_id)
+    grants_path = lake.curated_file("grants", snapshot_id)
+    _require(resources_path, snapshot_id, "resources")
+    _require(grants_path, snapshot_id, "grants")
+
+    types = read_parquet(resources_path, columns=["resource_type_id"]).column("resource_type_id")
+    per_type = {str(item["values"]): int(item["counts"]) for item in pc.value_counts(types).to_pylist()}
+    return {"resources": dict(sorted(per_type.items())), "grants": parquet_row_count(grants_path)}
+
+
 def validate_max_drop_ratio(max_drop_ratio: float) -> float:
-    """The threshold as a float in (0, 1), or a ValueError saying what is expected."""
+    """The threshold as a float in (0, 1), or a `ConfigurationError` saying what is expected."""
     if (
         isinstance(max_drop_ratio, bool)
         or not isinstance(max_drop_ratio, int | float)
         or not math.isfinite(max_drop_ratio)
         or not 0 < max_drop_ratio < 1
     ):
-        raise ValueError(
+        raise ConfigurationError(
             "max_drop_ratio must be a fraction strictly between 0 and 1 (e.g. 0.2 blocks drops of more "
             f"than 20%), got {max_drop_ratio!r}"
         )
@@ -63,20 +101,21 @@ def _describe(drop: dict[str, Any]) -> str:
 def check_deletion_safety(
     lake: Lake,
     snapshot_id: str,
+    previous: Mapping[str, Any] | None,
     *,
     max_drop_ratio: float = DEFAULT_MAX_DROP_RATIO,
     allow_mass_deletion: bool = False,
 ) -> dict[str, Any]:
-    """Compare the snapshot's counts with the last delivery; raise `MassDeletionError` on a large drop.
+    """Compare the snapshot's counts with `previous` (the last delivery record, None before the first
+    delivery); write the report to the lake; raise `MassDeletionError` on a large drop.
 
-    Returns a JSON-able report: `passed`, `overridden` (the override let real drops through),
+    Returns the JSON-able report: `passed`, `overridden` (the override let real drops through),
     `previous_snapshot_id`, per resource type and for grants `before`/`after`/`change`/`change_ratio`,
     the `drops` over the threshold, `max_drop_ratio`, and `counts` (the snapshot's own counts, in the
-    form `deliver_c1z` records). The first delivery has nothing to compare with and passes.
+    form a delivery records). The first delivery has nothing to compare with and passes.
     """
     max_drop_ratio = validate_max_drop_ratio(max_drop_ratio)
     current = snapshot_counts(lake, snapshot_id)
-    previous = last_delivery(lake)
     previous_resources: dict[str, int] = previous["counts"].get("resources", {}) if previous else {}
     previous_grants: int | None = previous["counts"].get("grants") if previous else None
 
@@ -106,6 +145,7 @@ def check_deletion_safety(
         "drops": drops,
         "counts": current,
     }
+    write_json(lake.guard_report(snapshot_id), result)
     if not drops:
         return result
 

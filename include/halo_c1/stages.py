@@ -1,0 +1,179 @@
+"""The pipeline's stages: one function per DAG task, taking the run's plan, returning a typed result.
+
+Run policy lives here, not in the DAG: reusing an archived raw snapshot (and skipping when a re-derive
+has none), the end-user choice, the gate's and the guard's baseline (the delivery read once, when the
+run is planned), re-derived runs skipping the guard and delivery. Each function reaches the world
+only through `Environment` (built from Airflow configuration by `hooks.environment()`, by hand in
+tests), raises `PermanentError` for what a retry cannot fix and `StageSkipped` when there is nothing
+to do. Heavy modules are imported inside the functions: the DAG file imports this module's names
+only when a task runs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from halo_c1.errors import StageSkipped
+from halo_c1.results import (
+    DeliveryResult,
+    ExtractResult,
+    GuardResult,
+    PackageResult,
+    QualityResult,
+    TransformResult,
+)
+from halo_c1.runs import REDERIVE, Baseline, RunPlan, plan_run
+
+if TYPE_CHECKING:
+    from halo_c1.deliver.target import Target
+    from halo_c1.halo.settings import HaloSettings
+    from halo_c1.lake import Lake
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Environment:
+    """What the stages reach beyond the plan. Settings and target are built only by the stages that
+    need them, so a re-derive runs without a HaloITSM connection."""
+
+    lake: Lake
+    halo_settings: Callable[[], HaloSettings]
+    delivery_target: Callable[[], Target]
+    max_drop_ratio: Callable[[float | None], float]  # the run's param (or None) -> the threshold to use
+
+
+def plan(
+    env: Environment,
+    *,
+    logical_date: datetime | None,
+    run_after: datetime,
+    run_type: str,
+    params: dict[str, Any],
+) -> RunPlan:
+    """Decide the run once: snapshot, mode, the guard's threshold, and the baseline delivery.
+
+    A run that will deliver checks its target first, so a bad delivery setting fails before any work.
+    """
+    from halo_c1.deliver.manifest import last_delivery
+
+    decided = plan_run(logical_date=logical_date, run_after=run_after, run_type=run_type, params=params)
+    if decided.deliver:
+        env.delivery_target().check()
+    baseline = Baseline.from_record(last_delivery(env.lake))
+    decided = decided.with_baseline(baseline, env.max_drop_ratio(decided.max_drop_ratio))
+    log.info(
+        "snapshot %s, mode %s: %s; baseline delivery %s",
+        decided.snapshot_id,
+        decided.mode,
+        decided.reason,
+        baseline.snapshot_id if baseline else "(none)",
+    )
+    return decided
+
+
+def extract(run: RunPlan, env: Environment) -> ExtractResult:
+    """Land the tenant in the raw zone, or reuse the archived raw snapshot (no HaloITSM request).
+
+    A re-derive without an archived raw snapshot has nothing to work on: `StageSkipped`.
+    """
+    from halo_c1.lake import read_json
+
+    lake = env.lake
+    if lake.has_raw(run.snapshot_id):
+        log.info("raw snapshot %s is archived already: reusing it, no HaloITSM request", run.snapshot_id)
+        manifest = read_json(lake.raw_manifest(run.snapshot_id))
+        return ExtractResult(
+            snapshot_id=run.snapshot_id,
+            reused=True,
+            requests=0,
+            include_end_users=manifest.get("include_end_users", True),
+            counts=manifest["counts"],
+            manifest=str(lake.raw_manifest(run.snapshot_id)),
+        )
+    if run.mode == REDERIVE:
+        message = f"no archived raw snapshot {run.snapshot_id} in {lake.base}: nothing to re-derive, skipping"
+        log.warning("%s", message)
+        raise StageSkipped(message)
+
+    from halo_c1.halo.client import HaloClient
+    from halo_c1.halo.extract import extract_snapshot
+
+    settings = env.halo_settings()
+    users = settings.include_end_users if run.include_end_users is None else run.include_end_users
+    with HaloClient(settings) as client:
+        manifest = extract_snapshot(client, lake, run.snapshot_id, include_end_users=users)
+    return ExtractResult.from_xcom({**manifest, "reused": False})
+
+
+def transform(run: RunPlan, env: Environment) -> TransformResult:
+    """Map the raw snapshot to the access model's curated tables."""
+    from halo_c1.transform import transform_snapshot
+
+    return TransformResult.from_xcom(transform_snapshot(env.lake, run.snapshot_id))
+
+
+def validate(run: RunPlan, env: Environment) -> QualityResult:
+    """Gate the curated tables (volume checks against the baseline delivery); the reports are written
+    whether or not the gate passes, then a failed gate raises `QualityGateError`."""
+    from halo_c1.quality.gate import raise_for_errors, run_quality_gate
+
+    previous = run.baseline.snapshot_id if run.baseline else None
+    result = run_quality_gate(env.lake, run.snapshot_id, previous)
+    raise_for_errors(result)
+    return QualityResult.from_xcom(result)
+
+
+def guard(run: RunPlan, env: Environment) -> GuardResult:
+    """Refuse a mass deletion versus the baseline delivery, unless allowed once; re-derived snapshots
+    are never delivered, so they are not compared."""
+    from halo_c1.guard import DEFAULT_MAX_DROP_RATIO, check_deletion_safety
+
+    if run.mode == REDERIVE:
+        return GuardResult(
+            snapshot_id=run.snapshot_id,
+            passed=True,
+            overridden=False,
+            previous_snapshot_id=None,
+            skipped="re-derived snapshots are never delivered",
+        )
+    report = check_deletion_safety(
+        env.lake,
+        run.snapshot_id,
+        run.baseline.as_record() if run.baseline else None,
+        max_drop_ratio=run.max_drop_ratio or DEFAULT_MAX_DROP_RATIO,
+        allow_mass_deletion=run.allow_mass_deletion,
+    )
+    return GuardResult.from_xcom(report)
+
+
+def package(run: RunPlan, env: Environment) -> PackageResult:
+    """Write the snapshot as a Baton v1 c1z in the lake."""
+    from halo_c1.c1z.writer import write_c1z
+
+    return PackageResult.from_xcom(write_c1z(env.lake, run.snapshot_id))
+
+
+def deliver(run: RunPlan, env: Environment) -> DeliveryResult:
+    """Deliver the packaged snapshot through the configured target and record it (live runs only)."""
+    from halo_c1.deliver.bookkeeping import deliver_snapshot
+
+    if not run.deliver:
+        raise StageSkipped(f"not delivering snapshot {run.snapshot_id}: {run.reason}")
+    return DeliveryResult.from_xcom(deliver_snapshot(env.lake, run.snapshot_id, env.delivery_target()))
+
+
+def report(run: RunPlan, env: Environment, results: dict[str, dict[str, Any] | None]) -> str:
+    """The run's summary from the stages' XCom results (`extract`, `transform`, `quality`, `guard`,
+    `package`, `delivery`; None when skipped), with that day's provisioning actions."""
+    from halo_c1.lake import snapshot_time
+    from halo_c1.provision import daily_actions, summary_lines
+    from halo_c1.summary import run_summary
+
+    day = snapshot_time(run.snapshot_id).date()
+    provisioning = summary_lines(daily_actions(env.lake, day))
+    return run_summary(plan=run.to_xcom(), **results, provisioning=provisioning)
