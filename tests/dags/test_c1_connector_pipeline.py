@@ -142,3 +142,25 @@ def test_connector_gate_failure_finishes_the_task_with_an_error_naming_the_gate(
     assert "C1 keeps its previous data" in finish.status.message
     assert task_id not in world.c1.baton.upload_attempts
     assert world.latest() == before
+
+
+def test_service_mode_secret_and_tokens_reach_no_log_xcom_or_lake_file(world, caplog, capsys):
+    import logging
+    import os
+
+    caplog.set_level(logging.DEBUG)
+    assert str(world.etl.test(logical_date=T1).state) == "success"  # delivery + force_sync (REST token)
+    world.configure_c1(max_snapshot_age_s=3600)
+    task_id = world.c1.enqueue_sync_full()
+    assert str(world.serve().state) == "success"  # the connector's own pipeline run
+    assert task_id in world.c1.baton.finished
+
+    secrets = [world.c1.credentials.client_secret, world.c1.credentials.jwk_d, *world.c1.tokens.tokens_issued]
+    assert len(world.c1.tokens.tokens_issued) >= 3  # ETL force_sync, connector trigger, connector worker
+    haystacks = {"caplog": caplog.text, "output": "".join(capsys.readouterr())}
+    for root in (Path(os.environ["AIRFLOW_HOME"]), world.lake):
+        for path in root.rglob("*"):
+            if path.is_file():
+                haystacks[str(path)] = path.read_bytes().decode("latin-1")
+    leaks = [(name, secret[:12]) for name, text in haystacks.items() for secret in secrets if secret in text]
+    assert leaks == []
