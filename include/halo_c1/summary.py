@@ -45,7 +45,14 @@ def _changes(guard: GuardResult | None) -> list[str]:
     lines = [f"  (vs snapshot {guard.previous_snapshot_id})"]
     for name, change in changes.items():
         before, after, delta = change.get("before"), change.get("after"), change.get("change")
-        lines.append(f"  {name:<12} {before} -> {after}" + (f" ({delta:+d})" if delta is not None else ""))
+        line = f"  {name:<12} {before} -> {after}" + (f" ({delta:+d})" if delta is not None else "")
+        if change.get("removed") or change.get("added"):
+            line += f", {change.get('removed', 0)} removed, {change.get('added', 0)} added"
+        lines.append(line)
+    for type_id, reason in guard.not_compared.items():
+        lines.append(f"  {type_id:<12} not compared: {reason}")
+    if guard.compared_by and guard.compared_by != "ids":
+        lines.append(f"  compared by {guard.compared_by}")
     if guard.overridden:
         lines.append("  mass-deletion guard overridden for this run (allow_mass_deletion)")
     return lines
@@ -53,6 +60,24 @@ def _changes(guard: GuardResult | None) -> list[str]:
 
 def _typed(kind: type[_Result], data: dict[str, Any] | None) -> _Result | None:
     return kind.from_xcom(data) if data is not None else None
+
+
+def _access_changes(quality: QualityResult) -> list[str]:
+    """The change log's counts and highlights, and where the report is (a path or URL, and the UI)."""
+    from halo_c1.report.publish import UI_HINT, location
+
+    lines = []
+    if quality.changes_basis:
+        changed = [f"{kind.replace('_', ' ')} {n}" for kind, n in quality.changes.items() if n]
+        lines.append(f"access changes ({quality.changes_basis}): {', '.join(changed) or 'none'}")
+        highlights = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in quality.change_highlights.items())
+        if highlights:
+            lines.append(f"  highlights: {highlights}")
+    if quality.report:
+        lines.append(f"report: {quality.report} ({UI_HINT})")
+    if quality.docs_index:
+        lines.append(f"Data Docs: {location(quality.docs_index)}")
+    return lines
 
 
 def run_summary(
@@ -114,9 +139,9 @@ def summarize(
     if quality:
         verdict = "passed" if quality.passed else "FAILED"
         lines.append(
-            f"quality: {verdict}; {quality.failed_errors} error(s), "
-            f"{quality.failed_warnings} warning(s); report {quality.docs_index}"
+            f"quality: {verdict}; {quality.failed_errors} error(s), {quality.failed_warnings} warning(s)"
         )
+        lines.extend(_access_changes(quality))
     if package:
         lines.append(f"c1z: {package.path} ({package.size_bytes} bytes, sha256 {package.sha256})")
         for field_name, cut in package.truncated.items():
