@@ -90,14 +90,14 @@ C1Z_ASSET = Asset("halo_c1/c1z")
             False,
             type="boolean",
             title="Re-derive only",
-            description="Rebuild this run's snapshot from archived raw data: no API call, no delivery.",
+            description="Re-derive the newest archived snapshot taken in this run's interval: no API call, no delivery.",
         ),
         "snapshot_id": Param(
             None,
             type=["null", "string"],
             pattern=r"^\d{8}T\d{6}Z$",
             title="Snapshot id",
-            description="Re-derive this archived snapshot (e.g. 20261127T050000Z) instead of the run's own.",
+            description="Re-derive this archived snapshot (e.g. 20261127T050000Z): no API call, no delivery.",
         ),
     },
 )

@@ -132,7 +132,7 @@ def test_error_expectation_blocks_delivery_and_keeps_the_previous_one(pipeline):
     )
     assert gate["passed"] is False
     assert any(f["severity"] == "error" and f["name"] == "agents.missing_id" for f in gate["failed"])
-    page = (pipeline.lake / "reports" / f"snapshot={snapshot_id_for(T2)}" / "report.html").read_text()
+    page = (pipeline.lake / "reports" / f"snapshot={pipeline.snapshot(dag_run)}" / "report.html").read_text()
     assert "quality gate FAILED" in page and "<code>agents.missing_id</code>" in page
 
 
