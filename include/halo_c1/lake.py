@@ -25,6 +25,7 @@ their own access control.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import uuid
@@ -199,6 +200,25 @@ def write_parquet(path: UPath, table: pa.Table) -> None:
 def read_parquet(path: UPath, columns: list[str] | None = None) -> pa.Table:
     with path.open("rb") as handle:
         return pq.read_table(handle, columns=columns)
+
+
+class HashingWriter:
+    """Writes through to `handle`, counting the bytes and hashing them: size and SHA-256 of what was
+    written, in one pass (the c1z writer's output, a delivery's upload)."""
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        self.handle = handle
+        self.size = 0
+        self.digest = hashlib.sha256()
+
+    def write(self, data: bytes) -> int:
+        self.handle.write(data)
+        self.digest.update(data)
+        self.size += len(data)
+        return len(data)
+
+    def flush(self) -> None:
+        self.handle.flush()
 
 
 def parquet_row_count(path: UPath) -> int:

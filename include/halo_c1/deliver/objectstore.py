@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 import uuid
 from dataclasses import dataclass
 from typing import IO, Any
@@ -25,14 +24,14 @@ from upath import UPath
 
 from halo_c1.deliver.errors import DeliveryError
 from halo_c1.errors import ConfigurationError
-from halo_c1.lake import as_path, make_local_dirs, restrict_local
+from halo_c1.lake import HashingWriter, as_path, make_local_dirs, restrict_local
+from halo_c1.redact import is_secret_key, scrub
 
 log = logging.getLogger(__name__)
 
 CHUNK_SIZE = 8 * 1024 * 1024
 MIN_PART_SIZE = 5 * 1024 * 1024  # S3's smallest multipart part
 C1Z_SUFFIX = ".c1z"
-_SECRET_OPTION = re.compile(r"secret|password|token|key|credential|sas|signature|session", re.IGNORECASE)
 
 
 def public_url(path: UPath | str) -> str:
@@ -52,8 +51,8 @@ def public_url(path: UPath | str) -> str:
 def _redact(text: str, path: UPath) -> str:
     """`text` with every secret-looking storage option value of `path` masked."""
     for name, value in path.storage_options.items():
-        if isinstance(value, str) and len(value) >= 4 and _SECRET_OPTION.search(name):
-            text = text.replace(value, "***")
+        if isinstance(value, str) and is_secret_key(name):
+            text = scrub(text, [value])
     return text
 
 
@@ -68,17 +67,14 @@ def _open_streaming(path: UPath, mode: str, chunk_size: int) -> IO[bytes]:
 
 def _copy_hashing(source: UPath, destination: UPath, chunk_size: int) -> tuple[str, int]:
     """Stream `source` into `destination` in chunks; the SHA-256 and size of what was read."""
-    digest = hashlib.sha256()
-    size = 0
     with (
         _open_streaming(source, "rb", chunk_size) as reader,
         _open_streaming(destination, "wb", chunk_size) as writer,
     ):
+        sink = HashingWriter(writer)
         while chunk := reader.read(chunk_size):
-            digest.update(chunk)
-            size += len(chunk)
-            writer.write(chunk)
-    return digest.hexdigest(), size
+            sink.write(chunk)
+    return sink.digest.hexdigest(), sink.size
 
 
 def _stored_size(path: UPath) -> int:

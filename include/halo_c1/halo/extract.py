@@ -42,8 +42,8 @@ from halo_c1 import model
 from halo_c1.halo.client import HaloClient
 from halo_c1.halo.errors import HaloPagingError, HaloResponseError, HaloSnapshotExistsError, truncate
 from halo_c1.halo.paging import normalize_id
-from halo_c1.halo.redact import strip_secret_keys
 from halo_c1.lake import Lake, parquet_writer, write_json
+from halo_c1.redact import strip_secret_keys
 
 log = logging.getLogger("halo_c1.halo")
 
@@ -188,7 +188,7 @@ def via_role(value: Any) -> str | None:
 
 def is_department_id(department_id: str | None) -> bool:
     """Halo writes 0 (or null) on a team that belongs to no department."""
-    return department_id is not None and department_id.strip() not in ("", "0")
+    return department_id is not None and department_id.strip() not in ("", model.NO_DEPARTMENT)
 
 
 def agent_row(row: dict[str, Any]) -> dict[str, Any]:
