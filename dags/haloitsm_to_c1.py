@@ -50,7 +50,7 @@ C1Z_ASSET = Asset("halo_c1/c1z")
         "retry_delay": timedelta(minutes=2),
         "retry_exponential_backoff": True,
         "max_retry_delay": timedelta(minutes=30),
-        "on_failure_callback": hooks.log_failure,
+        "on_failure_callback": [hooks.log_failure, hooks.failure_alert()],
     },
     params={
         "dry_run": Param(

@@ -138,8 +138,27 @@ def _object_storage_target() -> Target:
     )
 
 
+def _c1_service_target() -> Target:
+    """C1 service mode: the delivery record is what the `c1_connector` DAG serves; with `app_id` and
+    `connector_id` in `conductorone_default`, C1 is also asked to sync now (REST force_sync)."""
+    from halo_c1.c1.force_sync import force_sync
+    from halo_c1.deliver.c1_service import C1ServiceTarget
+
+    settings = c1_settings()
+    nudge = None
+    if settings.app_id and settings.connector_id:
+
+        def nudge() -> None:
+            force_sync(settings)
+
+    return C1ServiceTarget(settings.api_host, nudge)
+
+
 # `halo_c1_delivery_target` names one of these; a new target registers its builder here.
-DELIVERY_TARGETS: dict[str, Callable[[], Target]] = {DEFAULT_DELIVERY_TARGET: _object_storage_target}
+DELIVERY_TARGETS: dict[str, Callable[[], Target]] = {
+    DEFAULT_DELIVERY_TARGET: _object_storage_target,
+    "c1_service": _c1_service_target,
+}
 
 
 def delivery_target() -> Target:
@@ -298,14 +317,15 @@ def etl_schedule_interval() -> timedelta:
 
 
 def c1_services(settings: ServiceSettings) -> Services:
-    """What the connector serves tasks with: the lake's snapshots (a fresh ETL run when the last one
-    is older than `max_snapshot_age_s`, default twice the ETL schedule) and, only when the
-    connection enables it, HaloITSM provisioning."""
+    """What the connector serves tasks with: the lake's snapshots (a fresh ETL run through the same
+    stages when the last one is older than `max_snapshot_age_s`, default twice the ETL schedule)
+    and, only when the connection enables it, HaloITSM provisioning."""
+    from halo_c1.c1.pipeline import run_pipeline
     from halo_c1.c1.provisioning import provision_outcome
     from halo_c1.c1.snapshots import LakeSnapshots
     from halo_c1.c1.tasks import Services
 
-    the_lake = lake()
+    env = environment()
     max_age = (
         timedelta(seconds=settings.max_snapshot_age_s)
         if settings.max_snapshot_age_s
@@ -316,9 +336,13 @@ def c1_services(settings: ServiceSettings) -> Services:
         halo = halo_settings()
 
         def provision(request: Any) -> Any:
-            return provision_outcome(request, halo_settings=halo, lake=the_lake)
+            return provision_outcome(request, halo_settings=halo, lake=env.lake)
 
-    return Services(snapshots=LakeSnapshots(the_lake), max_snapshot_age=max_age, provision=provision)
+    return Services(
+        snapshots=LakeSnapshots(env.lake, pipeline=lambda checkpoint: run_pipeline(env, checkpoint)),
+        max_snapshot_age=max_age,
+        provision=provision,
+    )
 
 
 RETENTION_VARIABLE = "halo_c1_retention"

@@ -73,6 +73,19 @@ class QualityResult(StageResult):
     docs_index: str | None
     gate_result: str
     report_index: str
+    # The access change log versus the snapshot delivered before this one (halo_c1.changelog).
+    changes: dict[str, int] = field(default_factory=dict)
+    changes_basis: str | None = None
+    change_highlights: dict[str, int] = field(default_factory=dict)
+    report: str | None = None
+
+    def asset_extra(self) -> dict[str, Any]:
+        return {
+            "snapshot_id": self.snapshot_id,
+            "quality_passed": self.passed,
+            "access_changes": {k: v for k, v in self.changes.items() if v},
+            **self.change_highlights,
+        }
 
 
 @dataclass(frozen=True)

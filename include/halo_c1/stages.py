@@ -121,11 +121,13 @@ def validate(run: RunPlan, env: Environment) -> QualityResult:
     """Gate the curated tables (volume checks against the baseline delivery); the reports are written
     whether or not the gate passes, then a failed gate raises `QualityGateError`."""
     from halo_c1.quality.gate import raise_for_errors, run_quality_gate
+    from halo_c1.report.publish import publish_reports
 
     previous = run.baseline.snapshot_id if run.baseline else None
     result = run_quality_gate(env.lake, run.snapshot_id, previous)
+    published = publish_reports(env.lake, run.snapshot_id, mode=run.mode)
     raise_for_errors(result)
-    return QualityResult.from_xcom(result)
+    return QualityResult.from_xcom({**result, **published})
 
 
 def guard(run: RunPlan, env: Environment) -> GuardResult:
@@ -172,8 +174,10 @@ def report(run: RunPlan, env: Environment, results: dict[str, dict[str, Any] | N
     `package`, `delivery`; None when skipped), with that day's provisioning actions."""
     from halo_c1.lake import snapshot_time
     from halo_c1.provision import daily_actions, summary_lines
+    from halo_c1.report.publish import refresh_report
     from halo_c1.summary import run_summary
 
+    refresh_report(env.lake, run.snapshot_id)  # now it can say whether the snapshot was delivered
     day = snapshot_time(run.snapshot_id).date()
     provisioning = summary_lines(daily_actions(env.lake, day))
     return run_summary(plan=run.to_xcom(), **results, provisioning=provisioning)

@@ -55,6 +55,24 @@ def _typed(kind: type[_Result], data: dict[str, Any] | None) -> _Result | None:
     return kind.from_xcom(data) if data is not None else None
 
 
+def _access_changes(quality: QualityResult) -> list[str]:
+    """The change log's counts and highlights, and where the report is (a path or URL, and the UI)."""
+    from halo_c1.report.publish import UI_HINT, location
+
+    lines = []
+    if quality.changes_basis:
+        changed = [f"{kind.replace('_', ' ')} {n}" for kind, n in quality.changes.items() if n]
+        lines.append(f"access changes ({quality.changes_basis}): {', '.join(changed) or 'none'}")
+        highlights = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in quality.change_highlights.items())
+        if highlights:
+            lines.append(f"  highlights: {highlights}")
+    if quality.report:
+        lines.append(f"report: {quality.report} ({UI_HINT})")
+    if quality.docs_index:
+        lines.append(f"Data Docs: {location(quality.docs_index)}")
+    return lines
+
+
 def run_summary(
     *,
     plan: dict[str, Any],
@@ -114,9 +132,9 @@ def summarize(
     if quality:
         verdict = "passed" if quality.passed else "FAILED"
         lines.append(
-            f"quality: {verdict}; {quality.failed_errors} error(s), "
-            f"{quality.failed_warnings} warning(s); report {quality.docs_index}"
+            f"quality: {verdict}; {quality.failed_errors} error(s), {quality.failed_warnings} warning(s)"
         )
+        lines.extend(_access_changes(quality))
     if package:
         lines.append(f"c1z: {package.path} ({package.size_bytes} bytes, sha256 {package.sha256})")
         for field_name, cut in package.truncated.items():

@@ -97,7 +97,11 @@ def test_happy_path_delivers_a_c1z_and_writes_a_report(pipeline, caplog):
     assert json.loads((report / "gate_result.json").read_text())["passed"] is True
     assert (report / "data_docs" / "index.html").exists()
     assert (pipeline.lake / "reports" / "index.html").exists()
+    page = (report / "report.html").read_text()
+    assert "quality gate passed" in page and "Delivered to C1 at" in page  # re-rendered after delivery
+    assert "nothing to compare with" in json.loads((report / "access_changes.json").read_text())["basis"]
     assert f"halo-c1 run summary: snapshot {sid}" in caplog.text
+    assert f"report: {report / 'report.html'} (Airflow UI" in caplog.text
     assert f"delivered: file://{pipeline.delivered}" in caplog.text
 
 
@@ -120,6 +124,8 @@ def test_error_expectation_blocks_delivery_and_keeps_the_previous_one(pipeline):
     )
     assert gate["passed"] is False
     assert any(f["severity"] == "error" and f["name"] == "agents.missing_id" for f in gate["failed"])
+    page = (pipeline.lake / "reports" / f"snapshot={snapshot_id_for(T2)}" / "report.html").read_text()
+    assert "quality gate FAILED" in page and "<code>agents.missing_id</code>" in page
 
 
 def test_mass_deletion_is_blocked_then_let_through_by_the_override(pipeline):

@@ -107,7 +107,9 @@ def test_a_missing_lake_variable_is_a_permanent_failure(monkeypatch):
 
 def test_an_unknown_delivery_target_names_the_known_ones(monkeypatch):
     monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_DELIVERY_TARGET", "carrier_pigeon")
-    with pytest.raises(ConfigurationError, match=r"'carrier_pigeon'; expected one of \['object_storage'\]"):
+    with pytest.raises(
+        ConfigurationError, match=r"'carrier_pigeon'; expected one of \['c1_service', 'object_storage'\]"
+    ):
         hooks.delivery_target()
 
 

@@ -150,9 +150,12 @@ def test_publish_reports_returns_the_counts_for_the_summary_and_the_asset_event(
 
     published = publish_reports(lake, SNAPSHOT, mode="rederive")
     assert published["changes"]["grant_added"] == 1 and published["changes"]["resource_disabled"] == 1
-    assert published["changes_previous_snapshot_id"] == PREVIOUS
-    assert "re-derived" in published["changes_basis"]
-    assert (published["new_role_holders"], published["api_agents_gaining_roles"]) == (1, 0)
+    assert "re-derived" in published["changes_basis"] and PREVIOUS in published["changes_basis"]
+    assert published["change_highlights"] == {
+        "new_role_holders": 1,
+        "disabled_agents_with_access": 2,
+        "api_agents_gaining_roles": 0,
+    }
     assert published["report"].endswith(f"snapshot={SNAPSHOT}/report.html")
     assert not published["report"].startswith("file:")
     assert refresh_report(lake, SNAPSHOT) == published["report"]

@@ -33,7 +33,21 @@ def test_summary_lists_counts_changes_quality_and_delivery():
         transform=TransformResult(
             "S1", {"entitlements": 2, "grants": 15}, {"agent": 10, "team": 2}, {}, {}, True, {}
         ).to_xcom(),
-        quality=QualityResult("S1", "S0", True, 30, 0, 1, "/r/index.html", "/r/g.json", "/i.html").to_xcom(),
+        quality=QualityResult(
+            "S1",
+            "S0",
+            True,
+            30,
+            0,
+            1,
+            "file:///lake/r/data_docs/index.html",
+            "/r/g.json",
+            "/i.html",
+            changes={"grant_added": 3, "grant_removed": 0, "resource_disabled": 2},
+            changes_basis="compared with S0, the last snapshot delivered to C1 before S1",
+            change_highlights={"new_role_holders": 1, "api_agents_gaining_roles": 0},
+            report="s3://bucket/halo/reports/snapshot=S1/report.html",
+        ).to_xcom(),
         guard=GuardResult(
             "S1",
             passed=True,
@@ -50,7 +64,15 @@ def test_summary_lists_counts_changes_quality_and_delivery():
     assert "entitlements: 2  grants: 15" in text
     assert "agent        12 -> 10 (-2)" in text
     assert "grants       15 -> 15 (+0)" in text
-    assert "quality: passed; 0 error(s), 1 warning(s); report /r/index.html" in text
+    assert "quality: passed; 0 error(s), 1 warning(s)" in text
+    assert (
+        "access changes (compared with S0, the last snapshot delivered to C1 before S1): "
+        "grant added 3, resource disabled 2" in text
+    )
+    assert "highlights: new role holders 1, api agents gaining roles 0" in text
+    assert "report: s3://bucket/halo/reports/snapshot=S1/report.html (Airflow UI: Browse" in text
+    assert "Data Docs: /lake/r/data_docs/index.html" in text
+    assert "file://" not in text
     assert "c1z: /c/sync.c1z (100 bytes, sha256 ab)" in text
     assert "delivered: s3://b/sync.c1z" in text
 

@@ -41,10 +41,11 @@ def publish_reports(lake: Lake, snapshot_id: str, *, mode: str | None = None) ->
     return {
         "changes": changes["counts"],
         "changes_basis": changes["basis"],
-        "changes_previous_snapshot_id": changes["previous_snapshot_id"],
-        "new_role_holders": sum(len(r["agents"]) for r in highlights["new_role_holders"]),
-        "disabled_agents_with_access": len(highlights["disabled_agents_with_access"]),
-        "api_agents_gaining_roles": len(highlights["api_agents_gaining_roles"]),
+        "change_highlights": {
+            "new_role_holders": sum(len(r["agents"]) for r in highlights["new_role_holders"]),
+            "disabled_agents_with_access": len(highlights["disabled_agents_with_access"]),
+            "api_agents_gaining_roles": len(highlights["api_agents_gaining_roles"]),
+        },
         "report": report,
     }
 
