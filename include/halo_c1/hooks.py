@@ -125,7 +125,7 @@ def lake() -> Lake:
 
 def _object_storage_target() -> Target:
     """The c1z at `halo_c1_delivery_url` (with `halo_c1_delivery_conn_id`): a file or object-store key."""
-    from halo_c1.deliver.objectstore import ObjectStorageTarget
+    from halo_c1.deliver.objectstore import ObjectStorageTarget, check_target_url
 
     url = _variable(DELIVERY_URL_VARIABLE)
     if not url:
@@ -133,6 +133,7 @@ def _object_storage_target() -> Target:
             f"Airflow variable {DELIVERY_URL_VARIABLE!r} is not set: give the c1z's URL, e.g. "
             "s3://bucket/halo/sync.c1z (a C1 external data source) or file:///exports/sync.c1z"
         )
+    check_target_url(url)
     return ObjectStorageTarget(
         _object_storage_path(url, _variable(DELIVERY_CONN_VARIABLE), DELIVERY_URL_VARIABLE)
     )

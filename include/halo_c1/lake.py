@@ -112,6 +112,10 @@ class Lake:
     def delivery_manifest(self, snapshot_id: str) -> UPath:
         return self.base / "deliveries" / f"snapshot={snapshot_id}.json"
 
+    def delivery_lease(self) -> UPath:
+        """Held while a run delivers: one delivery at a time per lake, whatever runs it."""
+        return self.base / "deliveries" / "_lease.json"
+
     def latest_delivery(self) -> UPath:
         return self.base / "deliveries" / "latest.json"
 

@@ -46,6 +46,8 @@ class RunPlan:
     max_drop_ratio: float | None
     reason: str
     baseline: Baseline | None = None
+    # The operator confirmed that a missing or unreadable delivery record means "never delivered".
+    confirm_first_delivery: bool = False
 
     def to_xcom(self) -> dict[str, Any]:
         return asdict(self)
@@ -114,4 +116,5 @@ def plan_run(
         include_end_users=end_users_choice(params.get("include_end_users")),
         max_drop_ratio=float(ratio) if ratio is not None else None,
         reason=reason,
+        confirm_first_delivery=params.get("confirm_first_delivery") is True,
     )

@@ -64,7 +64,8 @@ def plan(
     decided = plan_run(logical_date=logical_date, run_after=run_after, run_type=run_type, params=params)
     if decided.deliver:
         env.delivery_target().check()
-    baseline = Baseline.from_record(last_delivery(env.lake))
+    record = last_delivery(env.lake, first_delivery_confirmed=decided.confirm_first_delivery)
+    baseline = Baseline.from_record(record)
     decided = decided.with_baseline(baseline, env.max_drop_ratio(decided.max_drop_ratio))
     log.info(
         "snapshot %s, mode %s: %s; baseline delivery %s",
@@ -166,7 +167,10 @@ def deliver(run: RunPlan, env: Environment) -> DeliveryResult:
 
     if not run.deliver:
         raise StageSkipped(f"not delivering snapshot {run.snapshot_id}: {run.reason}")
-    return DeliveryResult.from_xcom(deliver_snapshot(env.lake, run.snapshot_id, env.delivery_target()))
+    record = deliver_snapshot(
+        env.lake, run.snapshot_id, env.delivery_target(), first_delivery_confirmed=run.confirm_first_delivery
+    )
+    return DeliveryResult.from_xcom(record)
 
 
 def report(run: RunPlan, env: Environment, results: dict[str, dict[str, Any] | None]) -> str:

@@ -109,6 +109,35 @@ def _discard(temporary: UPath) -> None:
         )
 
 
+_LOCAL_SCHEMES = ("", "file", "local")
+_BUCKET_SCHEMES = ("s3", "s3a", "gs", "gcs", "abfs", "abfss", "az", "adl")
+
+
+def check_target_url(url: str) -> None:
+    """Refuse a delivery URL that does not name one absolute, unambiguous .c1z file or key.
+
+    Checked on the configured text, before any path object is built: `UPath` silently reads
+    `relative/sync.c1z` and `file://otherhost/sync.c1z` as files under the working directory.
+    """
+    parts = urlsplit(url)
+    shown = public_url(url)
+    scheme = parts.scheme.lower()
+    problem = None
+    if scheme in _LOCAL_SCHEMES:
+        if parts.netloc:
+            problem = f"names the host {parts.netloc!r}; a file target must be local: file:///absolute/path/sync.c1z"
+        elif not parts.path.startswith("/"):
+            problem = "is a relative path; give an absolute one (file:///exports/sync.c1z)"
+    elif scheme in _BUCKET_SCHEMES and not parts.netloc.rpartition("@")[2]:
+        problem = f"names no bucket or container (e.g. {scheme}://bucket/halo/sync.c1z)"
+    elif not parts.netloc and not parts.path.startswith("/"):
+        problem = "is not an absolute location"
+    if problem is None and (url.endswith("/") or not parts.path.endswith(C1Z_SUFFIX)):
+        problem = "must name the .c1z file, e.g. s3://bucket/halo/sync.c1z"
+    if problem:
+        raise ConfigurationError(f"delivery target {shown} {problem}")
+
+
 def _failed(exc: BaseException, source: UPath | None, target: UPath) -> DeliveryError:
     cause = str(exc) if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {exc}"
     what = f"{public_url(source)} " if source is not None else ""
@@ -148,6 +177,8 @@ class ObjectStorageTarget:
     """
 
     def __init__(self, path: UPath | str, *, chunk_size: int = CHUNK_SIZE) -> None:
+        if isinstance(path, str):
+            check_target_url(path)
         self.path = as_path(path)
         self.chunk_size = chunk_size
 
@@ -158,9 +189,15 @@ class ObjectStorageTarget:
         return public_url(self.path)
 
     def check(self) -> None:
+        """The URL names a .c1z file (the configured text is checked by `check_target_url`), and
+        nothing at the target is a folder (it would swallow the temporary file)."""
         if not self.path.name.endswith(C1Z_SUFFIX):
             raise ConfigurationError(
                 f"delivery target {public_url(self.path)} must name the .c1z file, e.g. s3://bucket/halo/sync.c1z"
+            )
+        if self.path.is_dir():
+            raise ConfigurationError(
+                f"delivery target {public_url(self.path)} is a folder; name the .c1z file inside it"
             )
 
     def stage(self, c1z: UPath, snapshot_id: str) -> _StagedObject:
