@@ -88,6 +88,10 @@ class Lake:
     def raw_manifest(self, snapshot_id: str) -> UPath:
         return self.base / "raw" / "_manifests" / f"snapshot={snapshot_id}.json"
 
+    def raw_claim(self, snapshot_id: str) -> UPath:
+        """Held by the one run extracting the raw snapshot (`halo.extract.extract_snapshot`)."""
+        return self.base / "raw" / "_claims" / f"snapshot={snapshot_id}.json"
+
     def has_raw(self, snapshot_id: str) -> bool:
         return self.raw_manifest(snapshot_id).exists()
 

@@ -82,33 +82,42 @@ def extract(run: RunPlan, env: Environment) -> ExtractResult:
 
     A re-derive without an archived raw snapshot has nothing to work on: `StageSkipped`.
     """
-    from halo_c1.lake import read_json
 
     lake = env.lake
     if lake.has_raw(run.snapshot_id):
-        log.info("raw snapshot %s is archived already: reusing it, no HaloITSM request", run.snapshot_id)
-        manifest = read_json(lake.raw_manifest(run.snapshot_id))
-        return ExtractResult(
-            snapshot_id=run.snapshot_id,
-            reused=True,
-            requests=0,
-            include_end_users=manifest.get("include_end_users", True),
-            counts=manifest["counts"],
-            manifest=str(lake.raw_manifest(run.snapshot_id)),
-        )
+        return _reused(lake, run.snapshot_id)
     if run.mode == REDERIVE:
         message = f"no archived raw snapshot {run.snapshot_id} in {lake.base}: nothing to re-derive, skipping"
         log.warning("%s", message)
         raise StageSkipped(message)
 
     from halo_c1.halo.client import HaloClient
+    from halo_c1.halo.errors import HaloSnapshotExistsError
     from halo_c1.halo.extract import extract_snapshot
 
     settings = env.halo_settings()
     users = settings.include_end_users if run.include_end_users is None else run.include_end_users
-    with HaloClient(settings) as client:
-        manifest = extract_snapshot(client, lake, run.snapshot_id, include_end_users=users)
+    try:
+        with HaloClient(settings) as client:
+            manifest = extract_snapshot(client, lake, run.snapshot_id, include_end_users=users)
+    except HaloSnapshotExistsError:  # another run extracted it while this one waited for its claim
+        return _reused(lake, run.snapshot_id)
     return ExtractResult.from_xcom({**manifest, "reused": False})
+
+
+def _reused(lake: Lake, snapshot_id: str) -> ExtractResult:
+    from halo_c1.lake import read_json
+
+    log.info("raw snapshot %s is archived already: reusing it, no HaloITSM request", snapshot_id)
+    manifest = read_json(lake.raw_manifest(snapshot_id))
+    return ExtractResult(
+        snapshot_id=snapshot_id,
+        reused=True,
+        requests=0,
+        include_end_users=manifest.get("include_end_users", True),
+        counts=manifest["counts"],
+        manifest=str(lake.raw_manifest(snapshot_id)),
+    )
 
 
 def transform(run: RunPlan, env: Environment) -> TransformResult:

@@ -1,4 +1,5 @@
-"""Two deliveries in two real processes against the same lake (file, and the moto S3 server).
+"""Two deliveries in two real processes against the same lake (file, and the moto S3 server), and
+two extractions of one raw snapshot.
 
 The older snapshot's process is slowed down between its last record check and the move into place;
 the newer one's starts meanwhile. Whatever interleaving happens, a process that reports success must
@@ -36,9 +37,13 @@ SLOW_COMMIT_S = 4.0
 
 
 def _start(spec: dict[str, Any]) -> subprocess.Popen[str]:
+    return _run_module("tests.integration.delivery_race", spec)
+
+
+def _run_module(module: str, spec: dict[str, Any]) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": f"{PROJECT}{os.pathsep}{PROJECT / 'include'}"}
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.integration.delivery_race", json.dumps(spec)],
+        [sys.executable, "-m", module, json.dumps(spec)],
         cwd=PROJECT,
         env=env,
         stdout=subprocess.PIPE,
@@ -103,3 +108,27 @@ def test_two_processes_delivering_through_the_s3_server_never_leave_c1_older_tha
 
     stored = s3_bucket.client().get_object(Bucket=s3_bucket.bucket, Key="halo/sync.c1z")["Body"].read()
     _assert_consistent(outcomes, lake, stored)
+
+
+def test_two_processes_extracting_one_snapshot_never_mix_their_raw_files(start_simulator, tmp_path):
+    """Both runs target one snapshot; the claim lets one write it and the other find it archived,
+    so the manifest and every raw file come from one extraction."""
+    from dev.halo_simulator import TenantSpec
+    from dev.halo_simulator.faults import Faults, SlowResponse
+
+    sim = start_simulator(
+        tenant=TenantSpec(seed=3, agents=20, users=10, teams=3, roles=2, departments=2),
+        faults=Faults(slow_response=SlowResponse(delay_s=0.3, times=None)),
+    )
+    spec = {"base_url": sim.base_url, "lake": str(tmp_path / "lake"), "snapshot_id": FIRST}
+    first = _run_module("tests.integration.extract_race", spec)
+    time.sleep(1.0)  # the first one is half-way through its requests
+    second = _run_module("tests.integration.extract_race", spec)
+
+    outcomes = [_outcome(first), _outcome(second)]
+
+    assert sorted(o["extracted"] for o in outcomes) == [False, True], outcomes
+    lake = Lake(str(tmp_path / "lake"))
+    manifest = json.loads(lake.raw_manifest(FIRST).read_text())
+    assert manifest["started_at"] == next(o["started_at"] for o in outcomes if o["extracted"])
+    assert not lake.raw_claim(FIRST).exists()
