@@ -368,12 +368,18 @@ def retention_policy() -> RetentionPolicy:
 
 
 def housekeeping(dry_run: bool) -> dict[str, Any]:
-    """The housekeeping task: retention on this tenant's lake. A `PermanentError` (bad settings, another
-    tenant's folder) fails at once; I/O errors are retried."""
+    """The housekeeping task: retention on this tenant's lake, and stale temporary files a killed run
+    left there. A `PermanentError` (bad settings, another tenant's folder) fails at once; I/O errors
+    are retried."""
+    from halo_c1.leftovers import sweep_lake
     from halo_c1.retention import apply_retention
 
     with _airflow_verdicts():
-        return apply_retention(lake(), retention_policy(), dry_run=dry_run).to_dict()
+        the_lake = lake()
+        result = apply_retention(the_lake, retention_policy(), dry_run=dry_run).to_dict()
+        if not dry_run:
+            result["stale_temporaries_removed"] = len(sweep_lake(the_lake.base))
+        return result
 
 
 def data_interval(context: Any) -> tuple[datetime, datetime] | None:

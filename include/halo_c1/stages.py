@@ -60,7 +60,9 @@ def plan(
     A run that will deliver checks its target first, so a bad delivery setting fails before any work.
     """
     from halo_c1.deliver.manifest import last_delivery
+    from halo_c1.leftovers import sweep_local_temp
 
+    sweep_local_temp()  # what a killed run on this worker left (never a running one's: see leftovers)
     decided = plan_run(logical_date=logical_date, run_after=run_after, run_type=run_type, params=params)
     if decided.deliver:
         env.delivery_target().check()

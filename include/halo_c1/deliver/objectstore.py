@@ -203,8 +203,11 @@ class ObjectStorageTarget:
     def stage(self, c1z: UPath, snapshot_id: str) -> _StagedObject:
         """Stream `c1z` to a temporary key beside the target and verify it; memory stays bounded by
         `chunk_size` (plus the object store's upload buffer) whatever the size."""
+        from halo_c1.leftovers import sweep_beside
+
         temporary = self.path.parent / f"{self.path.name}.tmp-{uuid.uuid4().hex}"
         try:
+            sweep_beside(self.path)
             make_local_dirs(self.path.parent)
             sha256, size = _copy_hashing(c1z, temporary, self.chunk_size)
             restrict_local(temporary)
