@@ -8,7 +8,10 @@ model as Parquet tables; gates them with Great Expectations; refuses a sudden ma
 - **Scheduled** (hourly by default, `HALO_C1_SCHEDULE`): the full pipeline.
 - **Manual** triggers take the params below (`dry_run`, `allow_mass_deletion`, ...).
 - **Backfills** (`airflow backfill create`) re-derive curated tables, the quality report and the c1z from
-  that date's archived raw snapshot: no HaloITSM request and no delivery; a date without raw data is skipped.
+  the newest raw snapshot archived in the run's data interval: no HaloITSM request and no delivery; an
+  interval without raw data is skipped.
+- A snapshot is named after when its data was taken (the run's start, recorded per DAG run, so a
+  cleared run reuses it), never after the logical date.
 
 Configuration: connection `haloitsm_default`; variables `halo_c1_lake_url`, `halo_c1_delivery_url`
 (+ `halo_c1_lake_conn_id`, `halo_c1_delivery_target`, `halo_c1_delivery_conn_id`,

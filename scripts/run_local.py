@@ -12,9 +12,11 @@ Point it at a real tenant instead with `HALO_C1_USE_SIMULATOR=0` and your own
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -27,6 +29,8 @@ from typing import Any
 import httpx
 from upath import UPath
 
+from halo_c1.lake import Lake
+from halo_c1.snapshots import run_record_path
 from halo_c1.tenancy import TenantIdentity, tenant_folder
 from scripts.airflow_settings import as_environment, load_settings
 
@@ -181,10 +185,28 @@ def delivery_environment(env: dict[str, str]) -> dict[str, str]:
     return env
 
 
+def tested_run_id(env: dict[str, str]) -> str | None:
+    """The run id of the newest `airflow dags test` run of the DAG in the local metadata DB."""
+    database = Path(env["AIRFLOW_HOME"]) / "airflow.db"
+    with contextlib.closing(sqlite3.connect(database)) as db:
+        row = db.execute(
+            "SELECT run_id FROM dag_run WHERE dag_id = ? AND triggered_by = 'TEST' ORDER BY id DESC LIMIT 1",
+            (DAG_ID,),
+        ).fetchone()
+    return row[0] if row else None
+
+
+def run_snapshot(env: dict[str, str], run_id: str | None) -> str | None:
+    """The snapshot the run took: its record in the tenant's lake (it names when the data was taken)."""
+    if run_id is None:
+        return None
+    record = run_record_path(Lake(tenant_lake(env)), run_id)
+    return json.loads(record.read_text())["snapshot_id"] if record.exists() else None
+
+
 def main() -> int:
     env = airflow_environment()
     moment = datetime.now(UTC).replace(microsecond=0)
-    snapshot_id = moment.strftime("%Y%m%dT%H%M%SZ")
     if _airflow(env, "db", "migrate") != 0:
         return 1
     if env.get("HALO_C1_USE_SIMULATOR", "1") == "0":
@@ -198,7 +220,12 @@ def main() -> int:
             env["AIRFLOW_CONN_HALOITSM_DEFAULT"] = json.dumps({**conn, "host": base_url})
             print(f"HaloITSM simulator serving a seeded tenant at {base_url}")
             status = _airflow(env, "dags", "test", DAG_ID, moment.isoformat())
-    outputs_ok = print_outputs(env, snapshot_id)
+    snapshot_id = run_snapshot(env, tested_run_id(env))
+    if snapshot_id is None:
+        print("\nthe run recorded no snapshot (its plan task failed; see the log above)")
+        outputs_ok = False
+    else:
+        outputs_ok = print_outputs(env, snapshot_id)
     print(f"\nDAG run {'succeeded' if status == 0 else 'FAILED'} (exit {status})")
     return status if status != 0 else (0 if outputs_ok else 1)
 

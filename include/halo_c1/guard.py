@@ -3,8 +3,21 @@
 C1 treats whatever a sync no longer contains as deleted (accounts, group memberships, role
 assignments), and a broken extraction looks exactly like a mass deletion. Like C1's own connector
 pause and the SailPoint/Okta equivalents, the guard compares the snapshot with the last *delivered*
-one, per resource type and for grants, and blocks when any count drops by more than a threshold.
-A deliberate clean-up is let through once with the run parameter `allow_mass_deletion`.
+one and blocks when more than a threshold (default 20 %) would go. It compares ids, not only counts,
+because C1 keys everything on ids: every agent re-identified, or the tenant replaced by another of
+the same size, deletes everything in C1 with unchanged counts. It blocks when
+
+- the share of a resource type's ids that disappear crosses the threshold (or the type is emptied);
+- the share of grants that disappear crosses it;
+- the share of enabled accounts of a type that are disabled at once crosses it (or all are);
+- an entitlement loses all its holders (when it had at least 2) or most of them (more than half, or
+  the threshold if higher, when it had at least 5): a privileged role stripped from everyone.
+
+Only resource types that both snapshots extracted are compared (switching end users off on purpose is
+not a deletion of every end user); the report says which were left out and why. Without the previous
+snapshot's curated tables (deleted by hand) the guard falls back to counts and says so. The message
+names the drops with a few example ids. A deliberate clean-up is let through once with the run
+parameter `allow_mass_deletion`.
 
 The guard runs before packaging and writes its report to `reports/snapshot=<id>/guard.json`, blocked
 or not; delivery reads that report (the baseline it compared against, whether it was overridden) so
@@ -18,11 +31,13 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.compute as pc
 from upath import UPath
 
+from halo_c1 import model
 from halo_c1.errors import ConfigurationError, PermanentError
-from halo_c1.lake import Lake, parquet_row_count, read_parquet, write_json
+from halo_c1.lake import Lake, parquet_row_count, read_json, read_parquet, write_json
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +91,185 @@ def validate_max_drop_ratio(max_drop_ratio: float) -> float:
     return float(max_drop_ratio)
 
 
+MAX_EXAMPLES = 3
+MAX_LISTED = 8  # drops named in the message; the report keeps all
+MOST_OF_HOLDERS = 0.5
+MIN_HOLDERS_FOR_MOST = 5  # an entitlement this big losing most of its holders blocks
+MIN_HOLDERS_FOR_ALL = 2  # an entitlement this big losing every holder blocks (one leaver is churn)
+_RESOURCE_COLUMNS = ["resource_type_id", "resource_id", "status"]
+_GRANT_COLUMNS = [
+    "grant_id",
+    "entitlement_id",
+    "resource_type_id",
+    "principal_resource_type_id",
+    "principal_resource_id",
+]
+
+
+def extracted_types(lake: Lake, snapshot_id: str) -> set[str] | None:
+    """The resource types the snapshot's extraction read (end users may be switched off); None when
+    its raw manifest is gone."""
+    if not lake.has_raw(snapshot_id):
+        return None
+    manifest = read_json(lake.raw_manifest(snapshot_id))
+    types = {spec.id for spec in model.RESOURCE_TYPES}
+    if manifest.get("include_end_users") is False:
+        types.discard(model.USER)
+    return types
+
+
+def _curated(lake: Lake, snapshot_id: str) -> tuple[pa.Table, pa.Table] | None:
+    """The id columns of the snapshot's resources and grants; None when they are gone."""
+    resources, grants = lake.curated_file("resources", snapshot_id), lake.curated_file("grants", snapshot_id)
+    if not (resources.exists() and grants.exists()):
+        return None
+    return read_parquet(resources, columns=_RESOURCE_COLUMNS), read_parquet(grants, columns=_GRANT_COLUMNS)
+
+
+def _of_types(table: pa.Table, types: set[str]) -> pa.Table:
+    return table.filter(pc.is_in(table["resource_type_id"], value_set=pa.array(sorted(types), pa.string())))
+
+
+def _keys(resources: pa.Table) -> pa.Array:
+    return pc.binary_join_element_wise(
+        resources["resource_type_id"], resources["resource_id"], ":"
+    ).combine_chunks()
+
+
+def _counts(values: pa.ChunkedArray | pa.Array) -> dict[str, int]:
+    return {str(item["values"]): int(item["counts"]) for item in pc.value_counts(values).to_pylist()}
+
+
+def _examples(table: pa.Table, column: str, types: pa.ChunkedArray | None, type_id: str | None) -> list[str]:
+    rows = table if type_id is None else table.filter(pc.equal(types, type_id))
+    return [str(v) for v in rows[column].slice(0, MAX_EXAMPLES).to_pylist()]
+
+
+def _id_drop(
+    item: str, before: int, after: int, removed: int, added: int, examples: list[str], ratio: float
+) -> dict[str, Any] | None:
+    """A drop when the share of `before` that disappeared crosses `ratio` (or nothing is left)."""
+    if not before or not removed:
+        return None
+    share = removed / before
+    if share <= ratio and after > 0:
+        return None
+    return {
+        "item": item,
+        "before": before,
+        "after": after,
+        "removed": removed,
+        "added": added,
+        "drop_ratio": share,
+        "emptied": after == 0,
+        "examples": examples,
+    }
+
+
+def _compare_ids(
+    previous: tuple[pa.Table, pa.Table],
+    current: tuple[pa.Table, pa.Table],
+    types: set[str],
+    ratio: float,
+) -> tuple[dict[str, dict[str, int]], dict[str, int], list[dict[str, Any]]]:
+    """Removed and added ids per resource type, grants removed per entitlement, enabled accounts
+    disabled; returns (per type removed/added, grants removed/added, the drops over the limits)."""
+    before, after = (_of_types(previous[0], types), _of_types(current[0], types))
+    before_keys, after_keys = _keys(before), _keys(after)
+    removed = before.filter(pc.invert(pc.is_in(before_keys, value_set=after_keys)))
+    added = after.filter(pc.invert(pc.is_in(after_keys, value_set=before_keys)))
+    removed_per_type, added_per_type = (
+        _counts(removed["resource_type_id"]),
+        _counts(added["resource_type_id"]),
+    )
+    before_per_type, after_per_type = _counts(before["resource_type_id"]), _counts(after["resource_type_id"])
+    drops: list[dict[str, Any]] = []
+    per_type: dict[str, dict[str, int]] = {}
+    for type_id in sorted(set(before_per_type) | set(after_per_type)):
+        per_type[type_id] = {
+            "removed": removed_per_type.get(type_id, 0),
+            "added": added_per_type.get(type_id, 0),
+        }
+        drops.append(
+            _id_drop(
+                f"resource type {type_id!r}",
+                before_per_type.get(type_id, 0),
+                after_per_type.get(type_id, 0),
+                per_type[type_id]["removed"],
+                per_type[type_id]["added"],
+                _examples(removed, "resource_id", removed["resource_type_id"], type_id),
+                ratio,
+            )
+        )
+
+    # Accounts disabled at once look like deletions to access reviews: same limit as removals.
+    enabled = before.filter(pc.equal(before["status"], model.STATUS_ENABLED))
+    disabled_now = after.filter(pc.equal(after["status"], model.STATUS_DISABLED))
+    newly = enabled.filter(pc.is_in(_keys(enabled), value_set=_keys(disabled_now)))
+    enabled_per_type, newly_per_type = (
+        _counts(enabled["resource_type_id"]),
+        _counts(newly["resource_type_id"]),
+    )
+    for type_id, count in sorted(newly_per_type.items()):
+        drop = _id_drop(
+            f"enabled {type_id!r} accounts disabled",
+            enabled_per_type[type_id],
+            enabled_per_type[type_id] - count,
+            count,
+            0,
+            _examples(newly, "resource_id", newly["resource_type_id"], type_id),
+            ratio,
+        )
+        drops.append(drop)
+
+    grants_before, grants_after = (_of_types(previous[1], types), _of_types(current[1], types))
+    after_ids = grants_after["grant_id"].combine_chunks()
+    lost = grants_before.filter(pc.invert(pc.is_in(grants_before["grant_id"], value_set=after_ids)))
+    gained = grants_after.num_rows - (grants_before.num_rows - lost.num_rows)
+    grants = {"removed": lost.num_rows, "added": gained}
+    drops.append(
+        _id_drop(
+            "grants",
+            grants_before.num_rows,
+            grants_after.num_rows,
+            lost.num_rows,
+            gained,
+            _examples(lost, "grant_id", None, None),
+            ratio,
+        )
+    )
+    holders = _counts(grants_before["entitlement_id"])
+    for entitlement, count in sorted(_counts(lost["entitlement_id"]).items()):
+        had = holders[entitlement]
+        share = count / had
+        if not (
+            (count == had and had >= MIN_HOLDERS_FOR_ALL)
+            or (share > max(MOST_OF_HOLDERS, ratio) and had >= MIN_HOLDERS_FOR_MOST)
+        ):
+            continue
+        leavers = lost.filter(pc.equal(lost["entitlement_id"], entitlement))
+        drops.append(
+            {
+                "item": f"entitlement {entitlement!r}",
+                "before": had,
+                "after": had - count,
+                "removed": count,
+                "added": 0,
+                "drop_ratio": share,
+                "emptied": count == had,
+                "examples": [
+                    f"{principal_type}:{principal}"
+                    for principal_type, principal in zip(
+                        leavers["principal_resource_type_id"].slice(0, MAX_EXAMPLES).to_pylist(),
+                        leavers["principal_resource_id"].slice(0, MAX_EXAMPLES).to_pylist(),
+                        strict=True,
+                    )
+                ],
+            }
+        )
+    return per_type, grants, [drop for drop in drops if drop is not None]
+
+
 def _change(before: int | None, after: int) -> dict[str, Any]:
     if before is None:
         return {"before": None, "after": after, "change": None, "change_ratio": None}
@@ -95,7 +289,31 @@ def _drop(item: str, change: dict[str, Any], max_drop_ratio: float) -> dict[str,
 
 def _describe(drop: dict[str, Any]) -> str:
     emptied = ", now empty" if drop["emptied"] else ""
-    return f"{drop['item']}: {drop['before']} → {drop['after']} (-{drop['drop_ratio']:.1%}{emptied})"
+    line = f"{drop['item']}: {drop['before']} → {drop['after']}"
+    if "removed" in drop:
+        line += f", {drop['removed']} removed"
+        if drop.get("added"):
+            line += f" and {drop['added']} added"
+    line += f" (-{drop['drop_ratio']:.1%}{emptied})"
+    if drop.get("examples"):
+        line += f", e.g. {', '.join(drop['examples'])}"
+    return line
+
+
+def _not_compared(
+    lake: Lake, snapshot_id: str, previous_id: str, types: set[str]
+) -> tuple[set[str], dict[str, str]]:
+    """The resource types both snapshots extracted, and why each other type is left out."""
+    now, before = extracted_types(lake, snapshot_id), extracted_types(lake, previous_id)
+    compared, reasons = set(types), {}
+    for type_id in sorted(types):
+        for snapshot, extracted in ((previous_id, before), (snapshot_id, now)):
+            if extracted is not None and type_id not in extracted:
+                compared.discard(type_id)
+                what = "end users" if type_id == model.USER else f"{type_id!r} resources"
+                reasons[type_id] = f"{what} were not extracted in snapshot {snapshot}"
+                break
+    return compared, reasons
 
 
 def check_deletion_safety(
@@ -106,13 +324,15 @@ def check_deletion_safety(
     max_drop_ratio: float = DEFAULT_MAX_DROP_RATIO,
     allow_mass_deletion: bool = False,
 ) -> dict[str, Any]:
-    """Compare the snapshot's counts with `previous` (the last delivery record, None before the first
-    delivery); write the report to the lake; raise `MassDeletionError` on a large drop.
+    """Compare the snapshot with `previous` (the last delivery record, None before the first
+    delivery) by ids; write the report to the lake; raise `MassDeletionError` on a large drop.
 
     Returns the JSON-able report: `passed`, `overridden` (the override let real drops through),
-    `previous_snapshot_id`, per resource type and for grants `before`/`after`/`change`/`change_ratio`,
-    the `drops` over the threshold, `max_drop_ratio`, and `counts` (the snapshot's own counts, in the
-    form a delivery records). The first delivery has nothing to compare with and passes.
+    `previous_snapshot_id`, per resource type and for grants `before`/`after`/`change`/`change_ratio`
+    (plus `removed`/`added` ids when compared by id), the `drops` over the limits (each with a few
+    example ids), `not_compared` (type → why it was left out), `compared_by` ("ids" or why only
+    counts), `max_drop_ratio`, and `counts` (the snapshot's own counts, in the form a delivery
+    records). The first delivery has nothing to compare with and passes.
     """
     max_drop_ratio = validate_max_drop_ratio(max_drop_ratio)
     current = snapshot_counts(lake, snapshot_id)
@@ -126,12 +346,32 @@ def check_deletion_safety(
         for type_id in sorted(set(previous_resources) | set(current["resources"]))
     }
     grant_change = _change(previous_grants, current["grants"])
-    candidates = [
-        _drop(f"resource type {type_id!r}", change, max_drop_ratio)
-        for type_id, change in resource_changes.items()
-    ]
-    candidates.append(_drop("grants", grant_change, max_drop_ratio))
-    drops = [drop for drop in candidates if drop is not None]
+    not_compared: dict[str, str] = {}
+    compared_by = "ids"
+    drops: list[dict[str, Any]] = []
+    if previous:
+        all_types = {spec.id for spec in model.RESOURCE_TYPES} | set(resource_changes)
+        types, not_compared = _not_compared(lake, snapshot_id, previous["snapshot_id"], all_types)
+        before_tables = _curated(lake, previous["snapshot_id"])
+        if before_tables is None:
+            compared_by = f"counts only: the curated tables of snapshot {previous['snapshot_id']} are gone from the lake"
+            candidates = [
+                _drop(f"resource type {type_id!r}", change, max_drop_ratio)
+                for type_id, change in resource_changes.items()
+                if type_id in types
+            ]
+            candidates.append(_drop("grants", grant_change, max_drop_ratio))
+            drops = [drop for drop in candidates if drop is not None]
+        else:
+            current_tables = _curated(lake, snapshot_id)
+            assert current_tables is not None  # snapshot_counts found them
+            per_type, grant_ids, drops = _compare_ids(before_tables, current_tables, types, max_drop_ratio)
+            for type_id, ids in per_type.items():
+                resource_changes.setdefault(type_id, _change(0, 0)).update(ids)
+            grant_change.update(grant_ids)
+        for type_id, reason in not_compared.items():
+            resource_changes.get(type_id, {})["not_compared"] = reason
+            log.info("Deletion guard: resource type %r not compared: %s", type_id, reason)
 
     result: dict[str, Any] = {
         "passed": not drops or allow_mass_deletion,
@@ -140,6 +380,8 @@ def check_deletion_safety(
         "previous_snapshot_id": previous["snapshot_id"] if previous else None,
         "previous_delivered_at": previous.get("delivered_at") if previous else None,
         "max_drop_ratio": max_drop_ratio,
+        "compared_by": compared_by,
+        "not_compared": not_compared,
         "resources": resource_changes,
         "grants": grant_change,
         "drops": drops,
@@ -149,16 +391,19 @@ def check_deletion_safety(
     if not drops:
         return result
 
-    listing = "\n".join(f"  - {_describe(drop)}" for drop in drops)
+    listing = "\n".join(f"  - {_describe(drop)}" for drop in drops[:MAX_LISTED])
+    if len(drops) > MAX_LISTED:
+        listing += f"\n  - and {len(drops) - MAX_LISTED} more (see {lake.guard_report(snapshot_id)})"
+    skipped = "".join(f"\n  (not compared: {t}: {why})" for t, why in not_compared.items())
     comparison = (
-        f"snapshot {snapshot_id} against the last delivered snapshot {result['previous_snapshot_id']}, "
-        f"more than {max_drop_ratio:.0%} would disappear from C1"
+        f"snapshot {snapshot_id} against the last delivered snapshot {result['previous_snapshot_id']} "
+        f"(by {compared_by}), more than {max_drop_ratio:.0%} would disappear from C1"
     )
     if allow_mass_deletion:
         log.warning("Deletion guard overridden (allow_mass_deletion) for %s:\n%s", comparison, listing)
         return result
     raise MassDeletionError(
-        f"Deletion guard blocked delivery: comparing {comparison}:\n{listing}\n"
+        f"Deletion guard blocked delivery: comparing {comparison}:\n{listing}{skipped}\n"
         "If these deletions are intended, re-run this run once with the run parameter "
         "allow_mass_deletion=true.",
         result,

@@ -225,10 +225,10 @@ def plan_run() -> dict[str, Any]:
     with _airflow_verdicts():
         decided = stages.plan(
             environment(),
-            logical_date=ctx.get("logical_date"),
-            run_after=run.run_after,
+            run_id=run.run_id,
             run_type=getattr(run.run_type, "value", str(run.run_type)),
             params=dict(ctx["params"]),
+            interval=data_interval(ctx),
         )
     return decided.to_xcom()
 

@@ -9,6 +9,7 @@ The lake is a `UPath` (Airflow's `ObjectStoragePath` is one), so the same code w
     reports/snapshot=<id>/...                   GX Data Docs, the gate's result, the guard's report
     reports/dq_history/snapshot=<id>/part-0.parquet
     c1z/snapshot=<id>/sync.c1z
+    runs/<DAG run id>.json                     the snapshot id a DAG run took (a cleared run reuses it)
     deliveries/snapshot=<id>.json               one manifest per delivery
     deliveries/latest.json                      the last delivered snapshot (what the guard compares with)
     provisioning/audit/date=<YYYY-MM-DD>/<time>-<task>.parquet   one row per grant/revoke (append-only)
@@ -42,14 +43,15 @@ SNAPSHOT_FORMAT = "%Y%m%dT%H%M%SZ"
 PARQUET_FILE = "part-0.parquet"
 
 
-def snapshot_id_for(partition_key: datetime) -> str:
-    """The snapshot id of a run: its partition key (logical date, or run_after) in UTC, to the second.
+def snapshot_id_for(taken_at: datetime) -> str:
+    """The snapshot id of data taken at `taken_at`: that moment in UTC, to the second.
 
-    Deriving it from the run (not from `now()`) makes a re-run rewrite the same snapshot.
+    A snapshot is named after when its data was taken, never after a run's logical date
+    (`halo_c1.snapshots` decides which moment that is for a run).
     """
-    if partition_key.tzinfo is None:
-        raise ValueError(f"partition key {partition_key!r} has no time zone; pass an aware datetime")
-    return partition_key.astimezone(UTC).strftime(SNAPSHOT_FORMAT)
+    if taken_at.tzinfo is None:
+        raise ValueError(f"time {taken_at!r} has no time zone; pass an aware datetime")
+    return taken_at.astimezone(UTC).strftime(SNAPSHOT_FORMAT)
 
 
 def snapshot_time(snapshot_id: str) -> datetime:

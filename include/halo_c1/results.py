@@ -99,6 +99,8 @@ class GuardResult(StageResult):
     grants: dict[str, Any] = field(default_factory=dict)
     drops: list[dict[str, Any]] = field(default_factory=list)
     skipped: str | None = None
+    compared_by: str | None = None  # "ids", or why only counts were compared
+    not_compared: dict[str, str] = field(default_factory=dict)  # resource type -> why it was left out
 
 
 @dataclass(frozen=True)

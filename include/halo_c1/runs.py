@@ -6,7 +6,6 @@ Kept free of Airflow so the rules are unit-tested directly; the DAG passes in pl
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
-from datetime import datetime
 from typing import Any
 
 from halo_c1.errors import ConfigurationError
@@ -46,6 +45,7 @@ class RunPlan:
     max_drop_ratio: float | None
     reason: str
     baseline: Baseline | None = None
+    missing: str | None = None  # a re-derive's interval without an archived snapshot: the run skips
     # The operator confirmed that a missing or unreadable delivery record means "never delivered".
     confirm_first_delivery: bool = False
 
@@ -73,34 +73,44 @@ def end_users_choice(value: str | None) -> bool | None:
     return END_USER_CHOICES[value]
 
 
-def plan_run(
-    *,
-    logical_date: datetime | None,
-    run_after: datetime,
-    run_type: str,
-    params: dict[str, Any],
-) -> RunPlan:
-    """Decide snapshot and mode from the run's partition key, its type and its params.
-
-    A backfill run (or a run asked to `rederive_only`, or one naming a `snapshot_id`) cannot ask
-    HaloITSM about the past: it rebuilds from archived raw data and never delivers to C1.
-    """
-    from halo_c1.lake import snapshot_id_for, snapshot_time  # pyarrow: not at DAG parse time (summary)
+def requested_snapshot(params: dict[str, Any]) -> str | None:
+    """The archived snapshot a manual re-derive names (param `snapshot_id`), checked; or None."""
+    from halo_c1.lake import snapshot_time  # pyarrow: not at DAG parse time (summary)
 
     requested = params.get("snapshot_id")
-    if requested:
-        try:
-            snapshot_time(requested)
-        except ValueError as error:
-            raise ConfigurationError(f"param snapshot_id: {error}") from None
-        snapshot_id = requested
-    else:
-        snapshot_id = snapshot_id_for(logical_date or run_after)
+    if not requested:
+        return None
+    try:
+        snapshot_time(requested)
+    except ValueError as error:
+        raise ConfigurationError(f"param snapshot_id: {error}") from None
+    return requested
 
+
+def rederives(run_type: str, params: dict[str, Any]) -> bool:
+    """A backfill, a `rederive_only` run or one naming a `snapshot_id` rebuilds from archived raw data."""
+    return run_type == "backfill" or bool(params.get("rederive_only")) or bool(params.get("snapshot_id"))
+
+
+def plan_run(
+    *,
+    snapshot_id: str,
+    run_type: str,
+    params: dict[str, Any],
+    source: str = "",
+    missing: str | None = None,
+) -> RunPlan:
+    """Decide the mode and the flags of a run whose snapshot is already chosen (`halo_c1.snapshots`).
+
+    A backfill run (or a run asked to `rederive_only`, or one naming a `snapshot_id`) cannot ask
+    HaloITSM about the past: it rebuilds from archived raw data and never delivers to C1. `source`
+    says where the snapshot id came from; `missing` describes the interval a re-derive found no
+    archived snapshot in (the run then skips).
+    """
     dry_run = bool(params.get("dry_run"))
     if run_type == "backfill":
         mode, reason = REDERIVE, "backfill run: re-derived from archived raw data, never delivered"
-    elif params.get("rederive_only") or requested:
+    elif rederives(run_type, params):
         mode, reason = REDERIVE, "re-derive requested: archived raw data only, never delivered"
     elif dry_run:
         mode, reason = LIVE, "dry run: everything but delivery"
@@ -115,6 +125,7 @@ def plan_run(
         allow_mass_deletion=bool(params.get("allow_mass_deletion")),
         include_end_users=end_users_choice(params.get("include_end_users")),
         max_drop_ratio=float(ratio) if ratio is not None else None,
-        reason=reason,
+        reason=f"{reason}; {source}" if source else reason,
+        missing=missing,
         confirm_first_delivery=params.get("confirm_first_delivery") is True,
     )

@@ -26,7 +26,7 @@ from halo_c1.results import (
     QualityResult,
     TransformResult,
 )
-from halo_c1.runs import REDERIVE, Baseline, RunPlan, plan_run
+from halo_c1.runs import REDERIVE, Baseline, RunPlan, plan_run, rederives, requested_snapshot
 
 if TYPE_CHECKING:
     from halo_c1.deliver.target import Target
@@ -50,20 +50,41 @@ class Environment:
 def plan(
     env: Environment,
     *,
-    logical_date: datetime | None,
-    run_after: datetime,
+    run_id: str,
     run_type: str,
     params: dict[str, Any],
+    interval: tuple[datetime, datetime] | None,
+    now: datetime | None = None,
 ) -> RunPlan:
     """Decide the run once: snapshot, mode, the guard's threshold, and the baseline delivery.
 
-    A run that will deliver checks its target first, so a bad delivery setting fails before any work.
+    The snapshot is chosen by `snapshots.choose_snapshot`: named after the time the data is taken and
+    recorded per DAG run (so a cleared run reuses it), or for a re-derive the archived one named or
+    taken in the run's data interval. A run that will deliver checks its target first, so a bad
+    delivery setting fails before any work.
     """
     from halo_c1.deliver.manifest import last_delivery
     from halo_c1.leftovers import sweep_local_temp
+    from halo_c1.snapshots import choose_snapshot
 
     sweep_local_temp()  # what a killed run on this worker left (never a running one's: see leftovers)
-    decided = plan_run(logical_date=logical_date, run_after=run_after, run_type=run_type, params=params)
+    choice = choose_snapshot(
+        env.lake,
+        run_id=run_id,
+        rederive=rederives(run_type, params),
+        requested=requested_snapshot(params),
+        interval=interval,
+        now=now,
+        run_type=run_type,
+        interval_start=interval[0].isoformat() if interval else None,
+    )
+    decided = plan_run(
+        snapshot_id=choice.snapshot_id,
+        run_type=run_type,
+        params=params,
+        source=choice.source,
+        missing=choice.missing,
+    )
     if decided.deliver:
         env.delivery_target().check()
     record = last_delivery(env.lake, first_delivery_confirmed=decided.confirm_first_delivery)
@@ -89,9 +110,13 @@ def extract(run: RunPlan, env: Environment) -> ExtractResult:
     if lake.has_raw(run.snapshot_id):
         return _reused(lake, run.snapshot_id)
     if run.mode == REDERIVE:
-        message = f"no archived raw snapshot {run.snapshot_id} in {lake.base}: nothing to re-derive, skipping"
+        what = f"taken in {run.missing}" if run.missing else run.snapshot_id
+        message = f"no archived raw snapshot {what} in {lake.base}: nothing to re-derive, skipping"
         log.warning("%s", message)
         raise StageSkipped(message)
+    from halo_c1.snapshots import check_fresh
+
+    check_fresh(run.snapshot_id)
 
     from halo_c1.halo.client import HaloClient
     from halo_c1.halo.errors import HaloSnapshotExistsError

@@ -45,7 +45,14 @@ def _changes(guard: GuardResult | None) -> list[str]:
     lines = [f"  (vs snapshot {guard.previous_snapshot_id})"]
     for name, change in changes.items():
         before, after, delta = change.get("before"), change.get("after"), change.get("change")
-        lines.append(f"  {name:<12} {before} -> {after}" + (f" ({delta:+d})" if delta is not None else ""))
+        line = f"  {name:<12} {before} -> {after}" + (f" ({delta:+d})" if delta is not None else "")
+        if change.get("removed") or change.get("added"):
+            line += f", {change.get('removed', 0)} removed, {change.get('added', 0)} added"
+        lines.append(line)
+    for type_id, reason in guard.not_compared.items():
+        lines.append(f"  {type_id:<12} not compared: {reason}")
+    if guard.compared_by and guard.compared_by != "ids":
+        lines.append(f"  compared by {guard.compared_by}")
     if guard.overridden:
         lines.append("  mass-deletion guard overridden for this run (allow_mass_deletion)")
     return lines

@@ -1,8 +1,10 @@
 """A real `airflow backfill create`, run by a real scheduler (`airflow standalone`), against the simulator.
 
-Backfill runs have run type `backfill`, which `dag.test()` cannot produce; this test proves the DAG
-recognises them: the date with an archived raw snapshot is re-derived with zero HaloITSM requests and
-nothing delivered, and the date without raw data is skipped with its message.
+The DAG runs every 6 hours here, and the lake holds raw snapshots taken at 01:10, 07:20, 12:05 and 13:30
+on 2026-11-20 (and one on the next day). A backfill over 2026-11-20 makes four runs (00:00, 06:00, 12:00,
+18:00): each re-derives the newest snapshot taken in its interval (01:10, 07:20, 13:30; 12:05 is older
+than 13:30 in the same interval), the 18:00 run has none and is skipped with its message, nothing calls
+HaloITSM and nothing is delivered.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -23,13 +24,13 @@ import pytest
 
 from halo_c1.halo import HaloClient, HaloSettings
 from halo_c1.halo.extract import extract_snapshot
-from halo_c1.lake import Lake, snapshot_id_for
+from halo_c1.lake import Lake
 from halo_c1.tenancy import TenantIdentity, tenant_folder
 from tests.conftest import PROJECT
 
 DAG_ID = "haloitsm_to_c1"
-ARCHIVED = datetime(2026, 11, 20, tzinfo=UTC)
-MISSING = datetime(2026, 11, 21, tzinfo=UTC)
+TAKEN = ["20261120T011000Z", "20261120T072000Z", "20261120T120500Z", "20261120T133000Z", "20261121T010000Z"]
+REDERIVED = ["20261120T011000Z", "20261120T072000Z", "20261120T133000Z"]
 DEV_ID, DEV_SECRET = "halo-c1-dev", "halo-c1-dev-secret"
 AIRFLOW = str(Path(sys.executable).parent / "airflow")
 
@@ -69,7 +70,7 @@ def standalone(tmp_path, start_simulator_for_backfill) -> Iterator[tuple[dict[st
         "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
         "PYTHONPATH": f"{PROJECT}{os.pathsep}{PROJECT / 'include'}",
         "PATH": f"{Path(AIRFLOW).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-        "HALO_C1_SCHEDULE": "0 0 * * *",
+        "HALO_C1_SCHEDULE": "0 */6 * * *",
         "AIRFLOW_CONN_HALOITSM_DEFAULT": json.dumps(
             {"conn_type": "http", "host": sim.base_url, "login": DEV_ID, "password": DEV_SECRET}
         ),
@@ -121,36 +122,47 @@ def _runs(env: dict[str, str]) -> dict[str, dict]:
     return {run["run_id"]: run for run in runs}
 
 
-def test_backfill_rederives_archived_dates_and_skips_dates_without_raw(standalone):
+def test_a_backfill_over_a_day_rederives_exactly_the_snapshots_taken_in_its_intervals(standalone):
     env, sim, lake_dir = standalone
     settings = HaloSettings(base_url=sim.base_url, client_id=DEV_ID, client_secret=DEV_SECRET)
     with HaloClient(settings) as client:
-        extract_snapshot(client, Lake(str(lake_dir)), snapshot_id_for(ARCHIVED))
+        for snapshot_id in TAKEN:
+            extract_snapshot(client, Lake(str(lake_dir)), snapshot_id)
     sim.reset_counts()
 
     _airflow(
-        env, "backfill", "create", "--dag-id", DAG_ID, "--from-date", "2026-11-20", "--to-date", "2026-11-21"
+        env,
+        "backfill",
+        "create",
+        "--dag-id",
+        DAG_ID,
+        "--from-date",
+        "2026-11-20T00:00:00+00:00",
+        "--to-date",
+        "2026-11-20T18:00:00+00:00",
     )
 
-    deadline = time.monotonic() + 240
+    deadline = time.monotonic() + 300
     while True:
         runs = _runs(env)
         backfills = {rid: run for rid, run in runs.items() if rid.startswith("backfill__")}
-        if len(backfills) == 2 and all(run["state"] in ("success", "failed") for run in backfills.values()):
+        if len(backfills) == 4 and all(run["state"] in ("success", "failed") for run in backfills.values()):
             break
         assert time.monotonic() < deadline, f"backfill runs did not finish: {backfills}"
         time.sleep(3)
 
     assert {run["state"] for run in backfills.values()} == {"success"}, backfills
     assert sim.total_requests() == 0
-    archived, missing = snapshot_id_for(ARCHIVED), snapshot_id_for(MISSING)
-    assert (lake_dir / "curated" / "grants" / f"snapshot={archived}" / "part-0.parquet").exists()
-    assert (lake_dir / "c1z" / f"snapshot={archived}" / "sync.c1z").exists()
-    assert not (lake_dir / "curated" / "grants" / f"snapshot={missing}").exists()
+    curated = sorted(
+        p.parent.name.removeprefix("snapshot=") for p in (lake_dir / "curated" / "grants").glob("*/*")
+    )
+    assert curated == REDERIVED
+    assert sorted(p.name.removeprefix("snapshot=") for p in (lake_dir / "c1z").iterdir()) == REDERIVED
     assert not (lake_dir / "deliveries").exists()
     logs = Path(env["AIRFLOW_HOME"]) / "logs" / f"dag_id={DAG_ID}"
     extract_logs = "".join(
         p.read_text() for p in logs.glob("run_id=backfill__*/task_id=extract/attempt=*.log")
     )
-    assert f"no archived raw snapshot {missing}" in extract_logs
-    assert f"raw snapshot {archived} is archived already" in extract_logs
+    assert "no archived raw snapshot taken in [2026-11-20 18:00:00, 2026-11-21 00:00:00) UTC" in extract_logs
+    for snapshot_id in REDERIVED:
+        assert f"raw snapshot {snapshot_id} is archived already" in extract_logs

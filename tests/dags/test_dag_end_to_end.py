@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 
-from halo_c1.lake import snapshot_id_for
 from halo_c1.tenancy import TenantIdentity, tenant_folder
 
 DAG_ID = "haloitsm_to_c1"
@@ -41,11 +40,15 @@ class Pipeline:
     def states(self, dag_run: Any) -> dict[str, str]:
         return {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
 
-    def curated(self, table: str, moment: datetime) -> Path:
-        return self.lake / "curated" / table / f"snapshot={snapshot_id_for(moment)}" / "part-0.parquet"
+    def snapshot(self, dag_run: Any) -> str:
+        """The snapshot the run took (named when its data was taken), from its plan."""
+        return dag_run.get_task_instance("plan").xcom_pull(task_ids="plan")["snapshot_id"]
 
-    def c1z(self, moment: datetime) -> Path:
-        return self.lake / "c1z" / f"snapshot={snapshot_id_for(moment)}" / "sync.c1z"
+    def curated(self, table: str, snapshot_id: str) -> Path:
+        return self.lake / "curated" / table / f"snapshot={snapshot_id}" / "part-0.parquet"
+
+    def c1z(self, snapshot_id: str) -> Path:
+        return self.lake / "c1z" / f"snapshot={snapshot_id}" / "sync.c1z"
 
     def latest_delivery(self) -> dict[str, Any]:
         return json.loads((self.lake / "deliveries" / "latest.json").read_text())
@@ -76,7 +79,9 @@ def pipeline(dagbag, tmp_path, monkeypatch) -> Iterator[Pipeline]:
         dag = dagbag.get_dag(DAG_ID)
 
         def run(moment: datetime, **conf: Any) -> Any:
-            return dag.test(logical_date=moment, run_conf=conf or None)
+            return dag.test(
+                logical_date=moment, run_conf=conf
+            )  # a dict: dag.test keeps a None run's old conf
 
         yield Pipeline(sim=sim, lake=lake, delivered=delivered, run=run)
 
@@ -87,12 +92,12 @@ def test_happy_path_delivers_a_c1z_and_writes_a_report(pipeline, caplog):
 
     assert str(dag_run.state) == "success", pipeline.states(dag_run)
     assert set(pipeline.states(dag_run).values()) == {"success"}
-    sid = snapshot_id_for(T1)
-    assert pipeline.c1z(T1).read_bytes()[:5] == b"C1ZF\x00"
-    assert pipeline.delivered.read_bytes() == pipeline.c1z(T1).read_bytes()
+    sid = pipeline.snapshot(dag_run)
+    assert pipeline.c1z(sid).read_bytes()[:5] == b"C1ZF\x00"
+    assert pipeline.delivered.read_bytes() == pipeline.c1z(sid).read_bytes()
     assert pipeline.latest_delivery()["snapshot_id"] == sid
     for table in ("resource_types", "resources", "entitlements", "grants"):
-        assert pipeline.curated(table, T1).exists()
+        assert pipeline.curated(table, sid).exists()
     report = pipeline.lake / "reports" / f"snapshot={sid}"
     assert json.loads((report / "gate_result.json").read_text())["passed"] is True
     assert (report / "data_docs" / "index.html").exists()
@@ -106,7 +111,8 @@ def test_happy_path_delivers_a_c1z_and_writes_a_report(pipeline, caplog):
 
 
 def test_error_expectation_blocks_delivery_and_keeps_the_previous_one(pipeline):
-    assert str(pipeline.run(T1).state) == "success"
+    first = pipeline.run(T1)
+    assert str(first.state) == "success"
     before = pipeline.delivered_sha256()
     pipeline.sim.tenant.agents.append({"id": None, "name": "Broken agent", "email": "broken@example.com"})
 
@@ -118,13 +124,15 @@ def test_error_expectation_blocks_delivery_and_keeps_the_previous_one(pipeline):
     assert dag_run.get_task_instance("validate").try_number == 1  # a failed gate is not retried
     assert states["package"] == states["deliver"] == "upstream_failed"
     assert pipeline.delivered_sha256() == before
-    assert pipeline.latest_delivery()["snapshot_id"] == snapshot_id_for(T1)
+    assert pipeline.latest_delivery()["snapshot_id"] == pipeline.snapshot(first)
     gate = json.loads(
-        (pipeline.lake / "reports" / f"snapshot={snapshot_id_for(T2)}" / "gate_result.json").read_text()
+        (
+            pipeline.lake / "reports" / f"snapshot={pipeline.snapshot(dag_run)}" / "gate_result.json"
+        ).read_text()
     )
     assert gate["passed"] is False
     assert any(f["severity"] == "error" and f["name"] == "agents.missing_id" for f in gate["failed"])
-    page = (pipeline.lake / "reports" / f"snapshot={snapshot_id_for(T2)}" / "report.html").read_text()
+    page = (pipeline.lake / "reports" / f"snapshot={pipeline.snapshot(dag_run)}" / "report.html").read_text()
     assert "quality gate FAILED" in page and "<code>agents.missing_id</code>" in page
 
 
@@ -143,9 +151,9 @@ def test_mass_deletion_is_blocked_then_let_through_by_the_override(pipeline):
     allowed = pipeline.run(T3, allow_mass_deletion=True)
 
     assert str(allowed.state) == "success", pipeline.states(allowed)
-    assert pipeline.delivered.read_bytes() == pipeline.c1z(T3).read_bytes()
+    assert pipeline.delivered.read_bytes() == pipeline.c1z(pipeline.snapshot(allowed)).read_bytes()
     latest = pipeline.latest_delivery()
-    assert latest["snapshot_id"] == snapshot_id_for(T3)
+    assert latest["snapshot_id"] == pipeline.snapshot(allowed)
     assert latest["guard"]["overridden"] is True
 
 
@@ -156,30 +164,33 @@ def test_dry_run_packages_but_delivers_nothing(pipeline):
     assert str(dag_run.state) == "success"
     assert states["package"] == "success"
     assert states["deliver"] == "skipped"
-    assert pipeline.c1z(T1).exists()
+    assert pipeline.c1z(pipeline.snapshot(dag_run)).exists()
     assert not pipeline.delivered.exists()
     assert not (pipeline.lake / "deliveries").exists()
 
 
-def test_backfill_rederives_from_archived_raw_without_calling_halo(pipeline):
-    assert str(pipeline.run(T1, dry_run=True).state) == "success"
-    for path in (pipeline.curated("grants", T1), pipeline.curated("resources", T1), pipeline.c1z(T1)):
+def test_a_named_snapshot_is_rederived_from_archived_raw_without_calling_halo(pipeline):
+    taken = pipeline.run(T1, dry_run=True)
+    assert str(taken.state) == "success"
+    sid = pipeline.snapshot(taken)
+    for path in (pipeline.curated("grants", sid), pipeline.curated("resources", sid), pipeline.c1z(sid)):
         path.unlink()
     pipeline.sim.reset_counts()
 
-    dag_run = pipeline.run(T1, rederive_only=True)
+    dag_run = pipeline.run(T2, snapshot_id=sid)
 
     states = pipeline.states(dag_run)
     assert str(dag_run.state) == "success", states
+    assert pipeline.snapshot(dag_run) == sid
     assert pipeline.sim.total_requests() == 0
-    assert pipeline.curated("grants", T1).exists()
-    assert pipeline.curated("resources", T1).exists()
-    assert pipeline.c1z(T1).exists()
+    assert pipeline.curated("grants", sid).exists()
+    assert pipeline.curated("resources", sid).exists()
+    assert pipeline.c1z(sid).exists()
     assert states["deliver"] == "skipped"
     assert not pipeline.delivered.exists()
 
 
-def test_backfill_of_a_date_without_raw_is_skipped_with_a_message(pipeline, caplog):
+def test_a_rederive_of_an_hour_without_raw_is_skipped_with_a_message(pipeline, caplog):
     caplog.set_level(logging.INFO)
 
     dag_run = pipeline.run(T1, rederive_only=True)
@@ -188,5 +199,36 @@ def test_backfill_of_a_date_without_raw_is_skipped_with_a_message(pipeline, capl
     assert states["extract"] == "skipped"
     assert states["transform"] == states["package"] == states["deliver"] == "skipped"
     assert pipeline.sim.total_requests() == 0
-    assert not pipeline.curated("grants", T1).exists()
-    assert f"no archived raw snapshot {snapshot_id_for(T1)}" in caplog.text
+    assert not (pipeline.lake / "curated").exists()
+    assert "no archived raw snapshot taken in [2026-11-20 08:00:00, 2026-11-20 09:00:00) UTC" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("break_it", "task", "reason"),
+    [
+        ("duplicate_agent", "extract", "was already returned"),
+        ("no_delivery_url", "plan", "'halo_c1_delivery_url' is not set"),
+        ("no_halo_connection", "plan", "connection 'haloitsm_default' is not defined"),
+    ],
+)
+def test_deterministic_problems_fail_on_the_first_try_with_one_line(
+    pipeline, monkeypatch, caplog, break_it, task, reason
+):
+    """Issue 9.7: bad input or configuration is a PermanentError, failed at once, never retried."""
+    import copy
+
+    if break_it == "duplicate_agent":
+        pipeline.sim.tenant.agents.append(copy.deepcopy(pipeline.sim.tenant.non_system_agents()[0]))
+    elif break_it == "no_delivery_url":
+        monkeypatch.delenv("AIRFLOW_VAR_HALO_C1_DELIVERY_URL")
+    else:
+        monkeypatch.delenv("AIRFLOW_CONN_HALOITSM_DEFAULT")
+    caplog.set_level(logging.ERROR)
+    dag_run = pipeline.run(T1)
+
+    assert str(dag_run.state) == "failed"
+    failed = dag_run.get_task_instance(task)
+    assert str(failed.state) == "failed" and failed.try_number == 1, pipeline.states(dag_run)
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("halo-c1 stage")]
+    assert any(reason in line and "\n" not in line for line in lines), lines
+    assert not pipeline.delivered.exists()

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from halo_c1.lake import read_parquet, snapshot_id_for
+from halo_c1.lake import read_parquet
 from halo_c1.provision import provision
 from tests.integration.conftest import DEV_CLIENT_ID, DEV_CLIENT_SECRET, halo_settings
 from tests.integration.provision_helpers import TENANT, plain_agent, request, tenant_lake_of
@@ -42,11 +42,12 @@ def test_next_dag_run_holds_the_grant_and_its_summary_lists_the_action(dagbag, t
 
         caplog.set_level(logging.INFO, logger="halo_c1.summary")
         moment = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-        dag_run = dagbag.get_dag("haloitsm_to_c1").test(logical_date=moment)
+        dag_run = dagbag.get_dag("haloitsm_to_c1").test(logical_date=moment, run_conf={})
 
     assert {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}["report"] == "success"
     lake = tenant_lake_of(sim, lake_dir)
-    grants = read_parquet(lake.curated_file("grants", snapshot_id_for(moment))).to_pylist()
+    snapshot_id = dag_run.get_task_instance("plan").xcom_pull(task_ids="plan")["snapshot_id"]
+    grants = read_parquet(lake.curated_file("grants", snapshot_id)).to_pylist()
     held = {g["grant_id"]: g["is_direct"] for g in grants}
     assert held[f"team:4:member:agent:{agent['id']}"] is True
     assert "provisioning today: 1 action(s) (OK 1)" in caplog.text

@@ -28,7 +28,9 @@ import httpx
 import pytest
 from cryptography.fernet import Fernet
 
-from halo_c1.lake import snapshot_id_for
+from halo_c1.c1z.format import DATA_TABLES
+from halo_c1.c1z.reader import C1zReader
+from halo_c1.lake import snapshot_time
 from tests.conftest import PROJECT
 from tests.distributed.servers import free_port, running_postgres, running_redis
 
@@ -40,7 +42,6 @@ pytestmark = [pytest.mark.distributed, pytest.mark.timeout(1200)]
 
 DAG_ID = "haloitsm_to_c1"
 LOGICAL_DATE = datetime(2026, 11, 20, 5, 0, tzinfo=UTC)
-SNAPSHOT = snapshot_id_for(LOGICAL_DATE)
 RUN_ID = "distributed_celery"
 DEV_ID, DEV_SECRET = "halo-c1-dev", "halo-c1-dev-secret"
 AIRFLOW = str(Path(sys.executable).parent / "airflow")
@@ -106,6 +107,13 @@ def _single_machine_run(tmp_path: Path, sim: Any) -> tuple[bytes, dict[str, floa
         "single_machine_run_s": round(float(seconds), 1),
         "single_machine_dags_test_process_s": round(process_seconds, 1),
     }
+
+
+def _c1z_rows(content: bytes, path: Path) -> dict[str, list[tuple[str, bytes]]]:
+    """Every data row of a c1z as (external id, protobuf data), per table: what C1 imports."""
+    path.write_bytes(content)
+    with C1zReader.open(path) as reader:
+        return {table: [(r["external_id"], r["data"]) for r in reader.rows(table)] for table in DATA_TABLES}
 
 
 class Cluster:
@@ -288,14 +296,17 @@ def test_the_dag_runs_on_two_celery_workers_and_delivers_the_single_machine_c1z(
         assert set(per_worker) == set(WORKERS), f"tasks did not run on both workers: {tasks}"
 
         delivered = s3_bucket.client().get_object(Bucket=s3_bucket.bucket, Key="c1/sync.c1z")["Body"].read()
-        # Byte equality: the c1z writer is deterministic for a snapshot (sync id and timestamps derive
-        # from the snapshot id), so any difference is a real difference in what C1 would import.
-        assert delivered == expected
+        # The two runs took their data at different times, so their snapshot ids (and with them the
+        # c1z's sync id and timestamps) differ; every row C1 would import must be the same.
+        assert _c1z_rows(delivered, tmp_path / "distributed.c1z") == _c1z_rows(
+            expected, tmp_path / "single.c1z"
+        )
         (latest,) = [key for key in s3_bucket.object_keys() if key.endswith("/deliveries/latest.json")]
         manifest = json.loads(
             s3_bucket.client().get_object(Bucket=s3_bucket.bucket, Key=latest)["Body"].read()
         )
-        assert manifest["snapshot_id"] == SNAPSHOT
+        # Named after when the run took its data, not after its logical date.
+        assert snapshot_time(manifest["snapshot_id"]) > LOGICAL_DATE
 
     figures = {
         "tasks_per_worker": dict(sorted(per_worker.items())),

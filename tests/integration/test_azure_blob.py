@@ -142,7 +142,7 @@ def test_redelivery_to_azure_replaces_the_blob_and_the_guard_compares_with_it(
     assert azure_container.blob("c1/sync.c1z") == second
     assert last_delivery(lake)["snapshot_id"] == SECOND
     s3_cases._packaged(lake, "20261128T050000Z", b"third", per_type={**s3_cases.COUNTS, "user": 3})
-    with pytest.raises(MassDeletionError, match=r"resource type 'user': 6 → 3 \(-50.0%\)"):
+    with pytest.raises(MassDeletionError, match=r"resource type 'user': 6 → 3, 3 removed \(-50.0%\)"):
         check_deletion_safety(lake, "20261128T050000Z", last_delivery(lake))
 
 

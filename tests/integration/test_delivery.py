@@ -216,7 +216,7 @@ def test_guard_compares_with_the_delivery_on_s3(s3_bucket: S3Server) -> None:
     deliver_c1z(lake, FIRST, s3_bucket.path("halo/sync.c1z"))
     _packaged(lake, SECOND, b"second c1z", per_type={**COUNTS, "user": 3})
 
-    with pytest.raises(MassDeletionError, match=r"resource type 'user': 6 → 3 \(-50.0%\)"):
+    with pytest.raises(MassDeletionError, match=r"resource type 'user': 6 → 3, 3 removed \(-50.0%\)"):
         check_deletion_safety(lake, SECOND, last_delivery(lake))
 
 

@@ -6,7 +6,7 @@ through an `Environment` built by hand (what `hooks.environment()` builds from A
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -16,15 +16,16 @@ from halo_c1.deliver import ObjectStorageTarget
 from halo_c1.errors import ConfigurationError, StageSkipped
 from halo_c1.guard import MassDeletionError
 from halo_c1.hooks import max_drop_ratio
-from halo_c1.lake import Lake, read_json
+from halo_c1.lake import Lake, read_json, snapshot_id_for
 from halo_c1.results import DeliveryResult, ExtractResult, GuardResult
 from halo_c1.runs import REDERIVE, RunPlan
 from tests.integration.conftest import halo_settings
 
 pytestmark = pytest.mark.integration
 
-T1 = datetime(2026, 11, 20, 8, tzinfo=UTC)
-T2 = datetime(2026, 11, 20, 9, tzinfo=UTC)
+# When the runs take their data (recent: extraction refuses a snapshot named long ago).
+T1 = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=20)
+T2 = T1 + timedelta(minutes=10)
 
 
 class World:
@@ -56,7 +57,15 @@ class World:
         )
 
     def plan(self, moment: datetime, run_type: str = "manual", **params: Any) -> RunPlan:
-        return stages.plan(self.env, logical_date=moment, run_after=moment, run_type=run_type, params=params)
+        """Plan the run of `moment` (its DAG run id, its hour as data interval) taking data at `moment`."""
+        return stages.plan(
+            self.env,
+            run_id=f"{run_type}__{moment.isoformat()}",
+            run_type=run_type,
+            params=params,
+            interval=(moment, moment + timedelta(hours=1)),
+            now=moment,
+        )
 
     def run_all(self, plan: RunPlan) -> list[Any]:
         """Every stage after the plan, in the DAG's order."""
@@ -91,7 +100,7 @@ def test_extract_reuses_an_archived_raw_snapshot_without_calling_halo(world: Wor
 def test_rederive_without_archived_raw_is_skipped_with_the_reason(world: World) -> None:
     plan = world.plan(T1, rederive_only=True)
 
-    with pytest.raises(StageSkipped, match=f"no archived raw snapshot {plan.snapshot_id}"):
+    with pytest.raises(StageSkipped, match=r"no archived raw snapshot taken in \[.*\) UTC"):
         stages.extract(plan, world.env)
 
     assert world.sim.total_requests() == 0
@@ -138,7 +147,7 @@ def test_the_plan_reads_the_baseline_once_and_refuses_a_bad_target_before_any_wo
     plan = world.plan(T2)
 
     assert plan.baseline is not None
-    assert plan.baseline.snapshot_id == "20261120T080000Z"
+    assert plan.baseline.snapshot_id == snapshot_id_for(T1)
     assert plan.max_drop_ratio == pytest.approx(0.2)
     assert RunPlan.from_xcom(plan.to_xcom()) == plan
     world.delivered = world.delivered.parent  # a folder, not the .c1z file

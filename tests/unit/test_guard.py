@@ -41,7 +41,7 @@ def test_guard_blocks_a_30_percent_drop_and_lists_it(lake: Lake) -> None:
         check_deletion_safety(lake, CURRENT, last_delivery(lake))
 
     message = str(caught.value)
-    assert "resource type 'agent': 10 → 7 (-30.0%)" in message
+    assert "resource type 'agent': 10 → 7, 3 removed (-30.0%), e.g. 7, 8, 9" in message
     assert PREVIOUS in message
     assert "allow_mass_deletion=true" in message
     assert "user" not in message
@@ -60,8 +60,23 @@ def test_guard_passes_a_10_percent_drop(lake: Lake) -> None:
     assert result["drops"] == []
     assert result["previous_snapshot_id"] == PREVIOUS
     assert result["max_drop_ratio"] == pytest.approx(0.2)
-    assert result["resources"]["agent"] == {"before": 10, "after": 9, "change": -1, "change_ratio": -0.1}
-    assert result["grants"] == {"before": 100, "after": 90, "change": -10, "change_ratio": -0.1}
+    assert result["resources"]["agent"] == {
+        "before": 10,
+        "after": 9,
+        "change": -1,
+        "change_ratio": -0.1,
+        "removed": 1,
+        "added": 0,
+    }
+    assert result["grants"] == {
+        "before": 100,
+        "after": 90,
+        "change": -10,
+        "change_ratio": -0.1,
+        "removed": 10,
+        "added": 0,
+    }
+    assert result["compared_by"] == "ids"
     assert result["counts"] == {"resources": {**BASELINE, "agent": 9}, "grants": 90}
 
 
@@ -74,12 +89,16 @@ def test_guard_passes_a_deliberate_override_and_records_it(lake: Lake, caplog) -
 
     assert result["passed"] is True
     assert result["overridden"] is True
-    assert [(d["item"], d["before"], d["after"]) for d in result["drops"]] == [
+    assert [
+        (d["item"], d["before"], d["after"]) for d in result["drops"] if "entitlement" not in d["item"]
+    ] == [
         ("resource type 'team'", 5, 1),
         ("grants", 100, 40),
     ]
+    # 60 of 100 grants gone: each of the 7 team entitlements lost most of its holders, named too
+    assert sum(d["item"].startswith("entitlement 'team:") for d in result["drops"]) == 7
     assert "overridden" in caplog.text
-    assert "grants: 100 → 40 (-60.0%)" in caplog.text
+    assert "grants: 100 → 40, 60 removed (-60.0%)" in caplog.text
 
 
 def test_guard_override_without_drops_is_not_recorded_as_used(lake: Lake) -> None:
@@ -107,7 +126,9 @@ def test_guard_blocks_an_emptied_type_even_with_a_loose_threshold(lake: Lake) ->
     _delivered(lake, {"agent": 2, "role": 1}, grants=2)
     write_curated(lake, CURRENT, {"agent": 2}, grants=2)
 
-    with pytest.raises(MassDeletionError, match=r"resource type 'role': 1 → 0 \(-100.0%, now empty\)"):
+    with pytest.raises(
+        MassDeletionError, match=r"resource type 'role': 1 → 0, 1 removed \(-100.0%, now empty\)"
+    ):
         check_deletion_safety(lake, CURRENT, last_delivery(lake), max_drop_ratio=0.99)
 
 
@@ -115,7 +136,9 @@ def test_guard_blocks_a_grants_drop(lake: Lake) -> None:
     _delivered(lake, BASELINE, grants=100)
     write_curated(lake, CURRENT, BASELINE, grants=75)
 
-    with pytest.raises(MassDeletionError, match=r"grants: 100 → 75 \(-25.0%\)"):
+    with pytest.raises(
+        MassDeletionError, match=r"grants: 100 → 75, 25 removed \(-25.0%\), e.g. team:5:member:agent:75"
+    ):
         check_deletion_safety(lake, CURRENT, last_delivery(lake))
 
 
@@ -126,7 +149,14 @@ def test_guard_ignores_growth_and_new_types(lake: Lake) -> None:
     result = check_deletion_safety(lake, CURRENT, last_delivery(lake))
 
     assert result["drops"] == []
-    assert result["resources"]["role"] == {"before": 0, "after": 3, "change": 3, "change_ratio": None}
+    assert result["resources"]["role"] == {
+        "before": 0,
+        "after": 3,
+        "change": 3,
+        "change_ratio": None,
+        "removed": 0,
+        "added": 3,
+    }
 
 
 @pytest.mark.parametrize("threshold", [0, 1, -0.1, 1.5, float("nan"), True, "0.2"])

@@ -9,9 +9,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from upath import UPath
 
+from halo_c1.errors import ConfigurationError, PermanentError
 from halo_c1.lake import Lake
 from halo_c1.snapshots import (
+    StaleNameError,
     archived_snapshots,
+    check_fresh,
+    choose_snapshot,
     newest_taken_in,
     record_snapshot,
     recorded_snapshot,
@@ -75,3 +79,58 @@ def test_only_complete_raw_snapshots_count_and_the_newest_in_an_interval_wins(tm
     assert newest_taken_in(lake, hour + timedelta(hours=1), hour + timedelta(hours=2)) == "20261120T020000Z"
     assert newest_taken_in(lake, hour - timedelta(hours=1), hour) is None  # 23:59:59 is the day before
     assert newest_taken_in(Lake(UPath(tmp_path / "empty")), hour, hour + timedelta(hours=1)) is None
+
+
+NOON = datetime(2026, 11, 29, 12, tzinfo=UTC)
+HOUR = (NOON, NOON + timedelta(hours=1))
+
+
+def test_a_live_run_names_its_snapshot_now_and_a_cleared_run_reuses_it_once_archived(tmp_path):
+    lake = Lake(UPath(tmp_path))
+    later = NOON + timedelta(minutes=44, seconds=1)
+
+    first = choose_snapshot(lake, run_id=RUN_ID, rederive=False, requested=None, interval=HOUR, now=later)
+
+    assert first.snapshot_id == "20261129T124401Z"  # when the data is taken, not the 12:00 logical date
+    assert recorded_snapshot(lake, RUN_ID)["snapshot_id"] == first.snapshot_id
+    _archive(lake, first.snapshot_id)
+    cleared = choose_snapshot(
+        lake, run_id=RUN_ID, rederive=False, requested=None, interval=HOUR, now=later + timedelta(days=2)
+    )
+    assert cleared.snapshot_id == first.snapshot_id
+    assert "recorded for this DAG run" in cleared.source
+
+
+def test_a_cleared_run_whose_extraction_never_finished_takes_data_under_a_new_name(tmp_path):
+    lake = Lake(UPath(tmp_path))
+    choose_snapshot(lake, run_id=RUN_ID, rederive=False, requested=None, interval=HOUR, now=NOON)
+
+    again = choose_snapshot(
+        lake, run_id=RUN_ID, rederive=False, requested=None, interval=HOUR, now=NOON + timedelta(hours=3)
+    )
+
+    assert again.snapshot_id == "20261129T150000Z"
+    assert recorded_snapshot(lake, RUN_ID)["replaced"] == ["20261129T120000Z"]
+
+
+def test_a_rederive_takes_the_named_snapshot_or_the_newest_in_its_interval_or_none(tmp_path):
+    lake = Lake(UPath(tmp_path))
+    _archive(lake, "20261129T120500Z", "20261129T124400Z", "20261129T130000Z")
+
+    named = choose_snapshot(lake, run_id=RUN_ID, rederive=True, requested="20261129T120500Z", interval=HOUR)
+    assert named.snapshot_id == "20261129T120500Z"
+    newest = choose_snapshot(lake, run_id=RUN_ID, rederive=True, requested=None, interval=HOUR)
+    assert (newest.snapshot_id, newest.missing) == ("20261129T124400Z", None)
+    empty = (NOON - timedelta(hours=1), NOON)
+    none = choose_snapshot(lake, run_id=RUN_ID, rederive=True, requested=None, interval=empty)
+    assert none.missing == "[2026-11-29 11:00:00, 2026-11-29 12:00:00) UTC"
+    assert recorded_snapshot(lake, RUN_ID) is None  # a re-derive records nothing
+    with pytest.raises(ConfigurationError, match="name the snapshot"):
+        choose_snapshot(lake, run_id=RUN_ID, rederive=True, requested=None, interval=None)
+
+
+def test_extracting_under_a_name_from_long_ago_is_refused():
+    check_fresh("20261129T120000Z", now=NOON + timedelta(minutes=20))  # a task retry: fine
+    with pytest.raises(StaleNameError, match="Clear the run from its 'plan' task") as refused:
+        check_fresh("20261129T120000Z", now=NOON + timedelta(hours=5))
+    assert isinstance(refused.value, PermanentError)
