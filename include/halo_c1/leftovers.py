@@ -51,6 +51,7 @@ def _remove_stale(fs: Any, infos: list[dict[str, Any]], cutoff: float) -> list[s
 def sweep_lake(base: UPath, *, older_than: timedelta = STALE_AFTER, now: float | None = None) -> list[str]:
     """Remove stale `.tmp-*` files anywhere under the lake; the paths removed."""
     cutoff = (now or time.time()) - older_than.total_seconds()
+    base.fs.invalidate_cache(base.path)  # object-store listings are cached per process
     found = base.fs.find(base.path, detail=True) if base.exists() else {}
     leftovers = [info for name, info in found.items() if name.rsplit("/", 1)[-1].startswith(".tmp-")]
     removed = _remove_stale(base.fs, leftovers, cutoff)
@@ -65,6 +66,7 @@ def sweep_beside(
     """Remove stale `<target name>.tmp-*` uploads beside a delivery target; the paths removed."""
     cutoff = (now or time.time()) - older_than.total_seconds()
     folder = target.parent
+    folder.fs.invalidate_cache(folder.path)  # object-store listings are cached per process
     if not folder.exists():
         return []
     prefix = f"{target.name}.tmp-"
