@@ -86,6 +86,12 @@ C1Z_ASSET = Asset("halo_c1/c1z")
             title="Deletion guard threshold",
             description="Largest allowed drop per resource type and for grants; empty = 0.2 or the variable.",
         ),
+        "confirm_first_delivery": Param(
+            False,
+            type="boolean",
+            title="Confirm first delivery",
+            description="The delivery record is missing or unreadable: deliver as if C1 never had a snapshot.",
+        ),
         "rederive_only": Param(
             False,
             type="boolean",

@@ -360,7 +360,14 @@ def build_change_log(lake: Lake, snapshot_id: str, *, mode: str | None = None) -
     """
     previous_id = previous_delivered(lake, snapshot_id)
     current = _Snapshot(lake, snapshot_id)
-    if previous_id is None:
+    missing = previous_id is not None and not all(
+        lake.curated_file(t, previous_id).exists() for t in ("resources", "entitlements", "grants")
+    )
+    if missing:
+        log.warning(
+            "change log of %s: the delivered snapshot %s is gone from the lake", snapshot_id, previous_id
+        )
+    if previous_id is None or missing:
         changes = model.ACCESS_CHANGES.empty_table()
         found: dict[str, Any] = highlights(changes, current)
     else:
@@ -368,11 +375,18 @@ def build_change_log(lake: Lake, snapshot_id: str, *, mode: str | None = None) -
         found = highlights(changes, current)
     table_path = lake.curated_file(TABLE, snapshot_id)
     write_parquet(table_path, changes)
+    basis = _basis(snapshot_id, previous_id, mode)
+    if missing:
+        basis = (
+            f"the snapshot delivered to C1 before {snapshot_id}, {previous_id}, is no longer in the lake "
+            "(retention): nothing to compare with"
+        )
+        previous_id = None
     summary = {
         "snapshot_id": snapshot_id,
         "previous_snapshot_id": previous_id,
         "mode": mode,
-        "basis": _basis(snapshot_id, previous_id, mode),
+        "basis": basis,
         "counts": counts(changes),
         "highlights": found,
         "table": str(table_path),

@@ -62,9 +62,9 @@ class World:
     url: str
     password: str
     run_id: str
+    first: str  # the snapshot ids the two runs took
+    second: str
     expected: dict[str, int]
-    s1: str  # the two runs' snapshots (named when their data was taken)
-    s2: str
     requests: list[str] = field(default_factory=list)
 
 
@@ -83,8 +83,13 @@ def _grants(tenant: Any) -> set[str]:
     }
 
 
-def _run_pipeline(tmp: Path) -> tuple[str, dict[str, int], tuple[str, str]]:
-    """Two DAG runs with known changes between them; the second run's id and the expected counts."""
+def _snapshot(dag_run: Any) -> str:
+    return dag_run.get_task_instance("plan").xcom_pull(task_ids="plan")["snapshot_id"]
+
+
+def _run_pipeline(tmp: Path) -> tuple[str, str, str, dict[str, int]]:
+    """Two DAG runs with known changes between them: the second run's id, both runs' snapshot ids and
+    the expected counts."""
     from airflow.dag_processing.dagbag import DagBag
     from airflow.utils import db
 
@@ -102,7 +107,7 @@ def _run_pipeline(tmp: Path) -> tuple[str, dict[str, int], tuple[str, str]]:
         }
         os.environ["AIRFLOW_CONN_HALOITSM_DEFAULT"] = json.dumps(connection)
         dag = DagBag(dag_folder=str(PROJECT / "dags")).get_dag(DAG_ID)
-        first = dag.test(logical_date=T1, run_conf={})
+        first = dag.test(logical_date=T1)
         assert str(first.state) == "success"
         before = _grants(sim.tenant)
         enabled = [a for a in sim.tenant.non_system_agents() if not a["isdisabled"]]
@@ -112,7 +117,7 @@ def _run_pipeline(tmp: Path) -> tuple[str, dict[str, int], tuple[str, str]]:
         gainer = next(a for a in enabled[2:] if all(r["id"] != admin["id"] for r in a["roles"]))
         gainer["roles"].append({"id": admin["id"], "name": admin["name"], "id_int": admin["id_int"]})
         after = _grants(sim.tenant)
-        second = dag.test(logical_date=T2, run_conf={})
+        second = dag.test(logical_date=T2)
         assert str(second.state) == "success"
         agents = len(sim.tenant.agents) - 1  # without the system "Unassigned" agent
     expected = {
@@ -121,10 +126,7 @@ def _run_pipeline(tmp: Path) -> tuple[str, dict[str, int], tuple[str, str]]:
         "resource_disabled": 2,
         "agents": agents,
     }
-    snapshots = tuple(
-        r.get_task_instance("plan").xcom_pull(task_ids="plan")["snapshot_id"] for r in (first, second)
-    )
-    return second.run_id, expected, snapshots
+    return second.run_id, _snapshot(first), _snapshot(second), expected
 
 
 def _store_settings_in_the_metadata_db() -> None:
@@ -149,7 +151,7 @@ def world(tmp_path_factory) -> Iterator[World]:
     os.environ["AIRFLOW_VAR_HALO_C1_LAKE_URL"] = f"file://{lake}"
     os.environ["AIRFLOW_VAR_HALO_C1_DELIVERY_URL"] = f"file://{delivered}"
     try:
-        run_id, expected, (s1, s2) = _run_pipeline(tmp)
+        run_id, first, second, expected = _run_pipeline(tmp)
         _store_settings_in_the_metadata_db()
         port = _free_port()
         server_environ = {
@@ -185,7 +187,7 @@ def world(tmp_path_factory) -> Iterator[World]:
                 assert time.monotonic() < deadline, "api-server did not become healthy in 120 s"
                 time.sleep(1)
             passwords = Path(os.environ["AIRFLOW_HOME"]) / "simple_auth_manager_passwords.json.generated"
-            yield World(url, json.loads(passwords.read_text())["viewer"], run_id, expected, s1, s2)
+            yield World(url, json.loads(passwords.read_text())["viewer"], run_id, first, second, expected)
         finally:
             os.killpg(process.pid, signal.SIGTERM)
             try:
@@ -194,6 +196,11 @@ def world(tmp_path_factory) -> Iterator[World]:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=10)
     finally:
+        for command in (
+            ["variables", "delete", "halo_c1_lake_url"],
+            ["connections", "delete", "haloitsm_default"],
+        ):
+            subprocess.run([AIRFLOW, *command], cwd=PROJECT, check=False, capture_output=True)
         os.environ.clear()
         os.environ.update(saved)
 
@@ -233,7 +240,7 @@ def _text(frame: Any) -> str:
 def test_anonymous_requests_are_refused(world):
     for path in ("/halo-c1/", "/halo-c1/lake/reports/index.html", f"/halo-c1/runs/{DAG_ID}/{world.run_id}"):
         assert httpx.get(f"{world.url}{path}", timeout=10).status_code == 401, path
-    report = f"/halo-c1/lake/reports/snapshot={world.s2}/report.html"
+    report = f"/halo-c1/lake/reports/snapshot={world.second}/report.html"
     forged = httpx.get(f"{world.url}{report}", headers={"Authorization": "Bearer not-a-token"}, timeout=10)
     assert forged.status_code in (401, 403)
     assert "halo-c1" not in forged.text
@@ -243,8 +250,8 @@ def test_nav_item_lists_both_snapshots_with_their_checks_and_changes(world, page
     page.goto(f"{world.url}/plugin/halo-c1-reports")
     frame = _frame(page, "/halo-c1/lake/reports/index.html")
     text = _text(frame)
-    assert world.s1 in text and world.s2 in text
-    assert text.index(world.s2) < text.index(world.s1)  # newest first
+    assert world.first in text and world.second in text
+    assert text.index(world.second) < text.index(world.first)  # newest first
     assert "resources.agent_without_email" in text
     assert f"grant added {world.expected['grant_added']}" in text
     assert f"resource disabled {world.expected['resource_disabled']}" in text
@@ -253,11 +260,11 @@ def test_nav_item_lists_both_snapshots_with_their_checks_and_changes(world, page
 
 def test_dag_run_tab_shows_that_runs_report_with_its_numbers(world, page):
     page.goto(f"{world.url}/dags/{DAG_ID}/runs/{world.run_id}/plugin/halo-c1-run-report")
-    frame = _frame(page, f"snapshot={world.s2}/report.html")
+    frame = _frame(page, f"snapshot={world.second}/report.html")
     text = _text(frame)
-    assert f"halo-c1 snapshot {world.s2}" in text
+    assert f"halo-c1 snapshot {world.second}" in text
     assert "quality gate passed" in text
-    assert f"compared with {world.s1}, the last snapshot delivered to C1 before {world.s2}" in text
+    assert f"compared with {world.first}, the last snapshot delivered to C1 before {world.second}" in text
     cards = {
         el.get_attribute("data-kind"): el.query_selector("b").inner_text()
         for el in frame.query_selector_all("#change-counts .card[data-kind]")
@@ -272,7 +279,7 @@ def test_dag_run_tab_shows_that_runs_report_with_its_numbers(world, page):
 
 
 def test_report_and_data_docs_render_from_the_server_alone(world, page):
-    page.goto(f"{world.url}/halo-c1/lake/reports/snapshot={world.s2}/report.html")
+    page.goto(f"{world.url}/halo-c1/lake/reports/snapshot={world.second}/report.html")
     assert page.query_selector("#verdict").inner_text() == "quality gate passed"
     assert page.query_selector_all("#trends svg polyline")
     page.screenshot(path=str(SCREENSHOTS / "halo-c1-report.png"), full_page=True)

@@ -201,3 +201,34 @@ def test_a_rederive_of_an_hour_without_raw_is_skipped_with_a_message(pipeline, c
     assert pipeline.sim.total_requests() == 0
     assert not (pipeline.lake / "curated").exists()
     assert "no archived raw snapshot taken in [2026-11-20 08:00:00, 2026-11-20 09:00:00) UTC" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("break_it", "task", "reason"),
+    [
+        ("duplicate_agent", "extract", "was already returned"),
+        ("no_delivery_url", "plan", "'halo_c1_delivery_url' is not set"),
+        ("no_halo_connection", "plan", "connection 'haloitsm_default' is not defined"),
+    ],
+)
+def test_deterministic_problems_fail_on_the_first_try_with_one_line(
+    pipeline, monkeypatch, caplog, break_it, task, reason
+):
+    """Issue 9.7: bad input or configuration is a PermanentError, failed at once, never retried."""
+    import copy
+
+    if break_it == "duplicate_agent":
+        pipeline.sim.tenant.agents.append(copy.deepcopy(pipeline.sim.tenant.non_system_agents()[0]))
+    elif break_it == "no_delivery_url":
+        monkeypatch.delenv("AIRFLOW_VAR_HALO_C1_DELIVERY_URL")
+    else:
+        monkeypatch.delenv("AIRFLOW_CONN_HALOITSM_DEFAULT")
+    caplog.set_level(logging.ERROR)
+    dag_run = pipeline.run(T1)
+
+    assert str(dag_run.state) == "failed"
+    failed = dag_run.get_task_instance(task)
+    assert str(failed.state) == "failed" and failed.try_number == 1, pipeline.states(dag_run)
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("halo-c1 stage")]
+    assert any(reason in line and "\n" not in line for line in lines), lines
+    assert not pipeline.delivered.exists()

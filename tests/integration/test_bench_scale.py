@@ -19,7 +19,7 @@ def results(tmp_path_factory):
 
 def test_scale_pipeline_runs_every_stage_in_its_own_process_with_a_floor(results):
     stages = results["pipeline"]["stages"]
-    assert list(stages) == ["transform", "gate", "guard", "c1z", "deliver"]
+    assert list(stages) == ["transform", "validate", "guard", "c1z", "deliver"]
     for name, numbers in stages.items():
         for side in ("stage", "floor"):
             assert numbers[side]["seconds"] > 0, (name, side)
@@ -34,7 +34,7 @@ def test_scale_pipeline_carries_the_synthetic_tenant_to_the_c1z_and_s3(results):
     rows = stages["transform"]["stage"]["result"]["rows"]
     assert rows["grants"] == raw["distinct_memberships"]
     assert rows["resources"] == raw["users"] + raw["agents"] + raw["teams"] + raw["roles"] + 50
-    assert stages["gate"]["stage"]["result"]["passed"] is True
+    assert stages["validate"]["stage"]["result"]["passed"] is True
     assert stages["guard"]["stage"]["result"]["passed"] is True
     c1z = stages["c1z"]["stage"]["result"]
     assert c1z["counts"]["v1_grants"] == rows["grants"]

@@ -280,8 +280,17 @@ def test_change_log_is_byte_identical_when_rebuilt(lake):
     assert lake.curated_file("access_changes", NEW).read_bytes() == first
 
 
-def test_change_log_names_a_missing_baseline_table(lake):
+def test_change_log_says_so_when_the_delivered_baseline_is_gone_from_the_lake(lake):
     write_snapshot(lake, NEW, BASE_RESOURCES, BASE_GRANTS)
-    write_json(lake.delivery_manifest(OLD), {"snapshot_id": OLD, "counts": {}})
-    with pytest.raises(FileNotFoundError, match=f"'resources' of snapshot {OLD}"):
+    write_json(lake.delivery_manifest(OLD), {"snapshot_id": OLD, "counts": {}})  # its tables were purged
+
+    summary = build_change_log(lake, NEW)
+
+    assert summary["previous_snapshot_id"] is None
+    assert f"{OLD}, is no longer in the lake" in summary["basis"]
+    assert read_parquet(lake.curated_file("access_changes", NEW)).num_rows == 0
+
+
+def test_change_log_names_a_missing_table_of_its_own_snapshot(lake):
+    with pytest.raises(FileNotFoundError, match=f"'resources' of snapshot {NEW}"):
         build_change_log(lake, NEW)
