@@ -86,18 +86,24 @@ C1Z_ASSET = Asset("halo_c1/c1z")
             title="Deletion guard threshold",
             description="Largest allowed drop per resource type and for grants; empty = 0.2 or the variable.",
         ),
+        "confirm_first_delivery": Param(
+            False,
+            type="boolean",
+            title="Confirm first delivery",
+            description="The delivery record is missing or unreadable: deliver as if C1 never had a snapshot.",
+        ),
         "rederive_only": Param(
             False,
             type="boolean",
             title="Re-derive only",
-            description="Rebuild this run's snapshot from archived raw data: no API call, no delivery.",
+            description="Re-derive the newest archived snapshot taken in this run's interval: no API call, no delivery.",
         ),
         "snapshot_id": Param(
             None,
             type=["null", "string"],
             pattern=r"^\d{8}T\d{6}Z$",
             title="Snapshot id",
-            description="Re-derive this archived snapshot (e.g. 20261127T050000Z) instead of the run's own.",
+            description="Re-derive this archived snapshot (e.g. 20261127T050000Z): no API call, no delivery.",
         ),
     },
 )

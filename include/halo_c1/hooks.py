@@ -125,7 +125,7 @@ def lake() -> Lake:
 
 def _object_storage_target() -> Target:
     """The c1z at `halo_c1_delivery_url` (with `halo_c1_delivery_conn_id`): a file or object-store key."""
-    from halo_c1.deliver.objectstore import ObjectStorageTarget
+    from halo_c1.deliver.objectstore import ObjectStorageTarget, check_target_url
 
     url = _variable(DELIVERY_URL_VARIABLE)
     if not url:
@@ -133,6 +133,7 @@ def _object_storage_target() -> Target:
             f"Airflow variable {DELIVERY_URL_VARIABLE!r} is not set: give the c1z's URL, e.g. "
             "s3://bucket/halo/sync.c1z (a C1 external data source) or file:///exports/sync.c1z"
         )
+    check_target_url(url)
     return ObjectStorageTarget(
         _object_storage_path(url, _variable(DELIVERY_CONN_VARIABLE), DELIVERY_URL_VARIABLE)
     )
@@ -367,12 +368,18 @@ def retention_policy() -> RetentionPolicy:
 
 
 def housekeeping(dry_run: bool) -> dict[str, Any]:
-    """The housekeeping task: retention on this tenant's lake. A `PermanentError` (bad settings, another
-    tenant's folder) fails at once; I/O errors are retried."""
+    """The housekeeping task: retention on this tenant's lake, and stale temporary files a killed run
+    left there. A `PermanentError` (bad settings, another tenant's folder) fails at once; I/O errors
+    are retried."""
+    from halo_c1.leftovers import sweep_lake
     from halo_c1.retention import apply_retention
 
     with _airflow_verdicts():
-        return apply_retention(lake(), retention_policy(), dry_run=dry_run).to_dict()
+        the_lake = lake()
+        result = apply_retention(the_lake, retention_policy(), dry_run=dry_run).to_dict()
+        if not dry_run:
+            result["stale_temporaries_removed"] = len(sweep_lake(the_lake.base))
+        return result
 
 
 def data_interval(context: Any) -> tuple[datetime, datetime] | None:

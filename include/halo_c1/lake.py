@@ -26,6 +26,7 @@ their own access control.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import uuid
@@ -89,6 +90,10 @@ class Lake:
     def raw_manifest(self, snapshot_id: str) -> UPath:
         return self.base / "raw" / "_manifests" / f"snapshot={snapshot_id}.json"
 
+    def raw_claim(self, snapshot_id: str) -> UPath:
+        """Held by the one run extracting the raw snapshot (`halo.extract.extract_snapshot`)."""
+        return self.base / "raw" / "_claims" / f"snapshot={snapshot_id}.json"
+
     def has_raw(self, snapshot_id: str) -> bool:
         return self.raw_manifest(snapshot_id).exists()
 
@@ -112,6 +117,10 @@ class Lake:
 
     def delivery_manifest(self, snapshot_id: str) -> UPath:
         return self.base / "deliveries" / f"snapshot={snapshot_id}.json"
+
+    def delivery_lease(self) -> UPath:
+        """Held while a run delivers: one delivery at a time per lake, whatever runs it."""
+        return self.base / "deliveries" / "_lease.json"
 
     def latest_delivery(self) -> UPath:
         return self.base / "deliveries" / "latest.json"
@@ -201,6 +210,25 @@ def write_parquet(path: UPath, table: pa.Table) -> None:
 def read_parquet(path: UPath, columns: list[str] | None = None) -> pa.Table:
     with path.open("rb") as handle:
         return pq.read_table(handle, columns=columns)
+
+
+class HashingWriter:
+    """Writes through to `handle`, counting the bytes and hashing them: size and SHA-256 of what was
+    written, in one pass (the c1z writer's output, a delivery's upload)."""
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        self.handle = handle
+        self.size = 0
+        self.digest = hashlib.sha256()
+
+    def write(self, data: bytes) -> int:
+        self.handle.write(data)
+        self.digest.update(data)
+        self.size += len(data)
+        return len(data)
+
+    def flush(self) -> None:
+        self.handle.flush()
 
 
 def parquet_row_count(path: UPath) -> int:

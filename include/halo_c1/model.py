@@ -7,6 +7,7 @@ Every table the pipeline writes has its schema defined here, once.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Final
 
@@ -27,6 +28,7 @@ ASSIGNED: Final = "assigned"
 TRAIT_USER: Final = "user"
 TRAIT_GROUP: Final = "group"
 TRAIT_ROLE: Final = "role"
+TRAITS: Final = (TRAIT_USER, TRAIT_GROUP, TRAIT_ROLE)
 
 STATUS_ENABLED: Final = "ENABLED"
 STATUS_DISABLED: Final = "DISABLED"
@@ -39,9 +41,17 @@ ACCOUNT_TYPES: Final = (ACCOUNT_HUMAN, ACCOUNT_SERVICE)
 PURPOSE_ASSIGNMENT: Final = "ASSIGNMENT"
 
 
+# Halo's department id on a team or membership row that belongs to no department.
+NO_DEPARTMENT: Final = "0"
+
+
 @dataclass(frozen=True)
 class ResourceTypeSpec:
-    """One resource type of the model: what C1 shows and what it may be granted."""
+    """One resource type of the model: what C1 shows and what it may be granted.
+
+    A type with an `entitlement_slug` has one entitlement per resource, named and described by
+    `entitlement_labels` (format strings taking the resource's display name).
+    """
 
     id: str
     display_name: str
@@ -49,12 +59,20 @@ class ResourceTypeSpec:
     description: str
     entitlement_slug: str | None = None
     child_resource_type_ids: tuple[str, ...] = ()
+    entitlement_labels: tuple[str, str] = ("", "")
 
 
 RESOURCE_TYPES: Final[tuple[ResourceTypeSpec, ...]] = (
     ResourceTypeSpec(AGENT, "Agent", TRAIT_USER, "HaloITSM agent (IT staff) account"),
     ResourceTypeSpec(USER, "End User", TRAIT_USER, "HaloITSM end user account"),
-    ResourceTypeSpec(TEAM, "Team", TRAIT_GROUP, "HaloITSM team", entitlement_slug=MEMBER),
+    ResourceTypeSpec(
+        TEAM,
+        "Team",
+        TRAIT_GROUP,
+        "HaloITSM team",
+        entitlement_slug=MEMBER,
+        entitlement_labels=("{} Team Member", "Member of the HaloITSM team {}"),
+    ),
     ResourceTypeSpec(
         DEPARTMENT,
         "Department",
@@ -62,10 +80,20 @@ RESOURCE_TYPES: Final[tuple[ResourceTypeSpec, ...]] = (
         "HaloITSM department",
         entitlement_slug=MEMBER,
         child_resource_type_ids=(TEAM,),
+        entitlement_labels=("{} Department Member", "Member of the HaloITSM department {}"),
     ),
-    ResourceTypeSpec(ROLE, "Agent Role", TRAIT_ROLE, "HaloITSM agent role", entitlement_slug=ASSIGNED),
+    ResourceTypeSpec(
+        ROLE,
+        "Agent Role",
+        TRAIT_ROLE,
+        "HaloITSM agent role",
+        entitlement_slug=ASSIGNED,
+        entitlement_labels=("{} Role", "Holds the HaloITSM agent role {}"),
+    ),
 )
 RESOURCE_TYPE_BY_ID: Final = {spec.id: spec for spec in RESOURCE_TYPES}
+# Types with entitlements → their slug; also Halo's membership kinds (the kind is the type id).
+ENTITLEMENT_SLUG_BY_TYPE: Final = {s.id: s.entitlement_slug for s in RESOURCE_TYPES if s.entitlement_slug}
 
 # Entitlements are grantable to agents only (end users hold no Halo teams, departments or roles).
 GRANTABLE_TO: Final[tuple[str, ...]] = (AGENT,)
@@ -84,6 +112,40 @@ def grant_id(entitlement: str, principal_type: str, principal_id: str) -> str:
 def resource_key(resource_type: str, resource_id: str) -> str:
     """`<resource_type>:<resource_id>`, the key of a resource row in a c1z file."""
     return f"{resource_type}:{resource_id}"
+
+
+# An id never holds whitespace or ':' (ids are joined with ':').
+ID_REGEX: Final = r"[^\s:]+"
+
+
+def entitlement_id_regex() -> str:
+    """A regex matching exactly the model's entitlement ids, built with `entitlement_id`."""
+    ids = (entitlement_id(re.escape(t), ID_REGEX, re.escape(s)) for t, s in ENTITLEMENT_SLUG_BY_TYPE.items())
+    return f"(?:{'|'.join(ids)})"
+
+
+def grant_id_regex() -> str:
+    """A regex matching exactly the model's grant ids, built with `grant_id`."""
+    principals = "|".join(re.escape(t) for t in GRANTABLE_TO)
+    return grant_id(entitlement_id_regex(), f"(?:{principals})", ID_REGEX)
+
+
+# Every reason the transform can reject a raw row for, per raw entity. The gate keeps one
+# expectation per pair so dq_history shows a stable series even when a count is zero.
+REJECT_REASONS: Final[dict[str, tuple[str, ...]]] = {
+    "agents": ("missing_id", "duplicate_id", "invalid_flag"),
+    "users": ("missing_id", "duplicate_id", "invalid_flag"),
+    "teams": ("missing_id", "duplicate_id", "invalid_flag"),
+    "roles": ("missing_id", "duplicate_id"),
+    "agent_memberships": (
+        "missing_agent_id",
+        "missing_target_id",
+        "unknown_kind",
+        "unknown_agent",
+        "unknown_team",
+        "unknown_role",
+    ),
+}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -46,6 +46,8 @@ class RunPlan:
     reason: str
     baseline: Baseline | None = None
     missing: str | None = None  # a re-derive's interval without an archived snapshot: the run skips
+    # The operator confirmed that a missing or unreadable delivery record means "never delivered".
+    confirm_first_delivery: bool = False
 
     def to_xcom(self) -> dict[str, Any]:
         return asdict(self)
@@ -125,4 +127,5 @@ def plan_run(
         max_drop_ratio=float(ratio) if ratio is not None else None,
         reason=f"{reason}; {source}" if source else reason,
         missing=missing,
+        confirm_first_delivery=params.get("confirm_first_delivery") is True,
     )

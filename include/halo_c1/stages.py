@@ -64,8 +64,10 @@ def plan(
     delivery setting fails before any work.
     """
     from halo_c1.deliver.manifest import last_delivery
+    from halo_c1.leftovers import sweep_local_temp
     from halo_c1.snapshots import choose_snapshot
 
+    sweep_local_temp()  # what a killed run on this worker left (never a running one's: see leftovers)
     choice = choose_snapshot(
         env.lake,
         run_id=run_id,
@@ -85,7 +87,8 @@ def plan(
     )
     if decided.deliver:
         env.delivery_target().check()
-    baseline = Baseline.from_record(last_delivery(env.lake))
+    record = last_delivery(env.lake, first_delivery_confirmed=decided.confirm_first_delivery)
+    baseline = Baseline.from_record(record)
     decided = decided.with_baseline(baseline, env.max_drop_ratio(decided.max_drop_ratio))
     log.info(
         "snapshot %s, mode %s: %s; baseline delivery %s",
@@ -102,20 +105,10 @@ def extract(run: RunPlan, env: Environment) -> ExtractResult:
 
     A re-derive without an archived raw snapshot has nothing to work on: `StageSkipped`.
     """
-    from halo_c1.lake import read_json
 
     lake = env.lake
     if lake.has_raw(run.snapshot_id):
-        log.info("raw snapshot %s is archived already: reusing it, no HaloITSM request", run.snapshot_id)
-        manifest = read_json(lake.raw_manifest(run.snapshot_id))
-        return ExtractResult(
-            snapshot_id=run.snapshot_id,
-            reused=True,
-            requests=0,
-            include_end_users=manifest.get("include_end_users", True),
-            counts=manifest["counts"],
-            manifest=str(lake.raw_manifest(run.snapshot_id)),
-        )
+        return _reused(lake, run.snapshot_id)
     if run.mode == REDERIVE:
         what = f"taken in {run.missing}" if run.missing else run.snapshot_id
         message = f"no archived raw snapshot {what} in {lake.base}: nothing to re-derive, skipping"
@@ -126,13 +119,32 @@ def extract(run: RunPlan, env: Environment) -> ExtractResult:
     check_fresh(run.snapshot_id)
 
     from halo_c1.halo.client import HaloClient
+    from halo_c1.halo.errors import HaloSnapshotExistsError
     from halo_c1.halo.extract import extract_snapshot
 
     settings = env.halo_settings()
     users = settings.include_end_users if run.include_end_users is None else run.include_end_users
-    with HaloClient(settings) as client:
-        manifest = extract_snapshot(client, lake, run.snapshot_id, include_end_users=users)
+    try:
+        with HaloClient(settings) as client:
+            manifest = extract_snapshot(client, lake, run.snapshot_id, include_end_users=users)
+    except HaloSnapshotExistsError:  # another run extracted it while this one waited for its claim
+        return _reused(lake, run.snapshot_id)
     return ExtractResult.from_xcom({**manifest, "reused": False})
+
+
+def _reused(lake: Lake, snapshot_id: str) -> ExtractResult:
+    from halo_c1.lake import read_json
+
+    log.info("raw snapshot %s is archived already: reusing it, no HaloITSM request", snapshot_id)
+    manifest = read_json(lake.raw_manifest(snapshot_id))
+    return ExtractResult(
+        snapshot_id=snapshot_id,
+        reused=True,
+        requests=0,
+        include_end_users=manifest.get("include_end_users", True),
+        counts=manifest["counts"],
+        manifest=str(lake.raw_manifest(snapshot_id)),
+    )
 
 
 def transform(run: RunPlan, env: Environment) -> TransformResult:
@@ -191,7 +203,10 @@ def deliver(run: RunPlan, env: Environment) -> DeliveryResult:
 
     if not run.deliver:
         raise StageSkipped(f"not delivering snapshot {run.snapshot_id}: {run.reason}")
-    return DeliveryResult.from_xcom(deliver_snapshot(env.lake, run.snapshot_id, env.delivery_target()))
+    record = deliver_snapshot(
+        env.lake, run.snapshot_id, env.delivery_target(), first_delivery_confirmed=run.confirm_first_delivery
+    )
+    return DeliveryResult.from_xcom(record)
 
 
 def report(run: RunPlan, env: Environment, results: dict[str, dict[str, Any] | None]) -> str:

@@ -41,6 +41,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from halo_c1 import model
+from halo_c1.columns import true_mask
 from halo_c1.errors import PermanentError
 from halo_c1.lake import Lake, read_json, write_parquet
 
@@ -48,41 +49,9 @@ log = logging.getLogger(__name__)
 
 MAX_EXAMPLES: Final = 3
 SYSTEM_AGENT_ID: Final = "1"
-NO_DEPARTMENT: Final = "0"  # Halo's department id on a team or row that belongs to no department
 SYSTEM_AGENT_NAME: Final = "unassigned"
 # Before this, a Halo date is its "no date" sentinel (1900-01-01), not a real login.
 FIRST_REAL_LOGIN: Final = pd.Timestamp("1901-01-01", tz="UTC")
-
-# Every reason the transform can reject a raw row for, per raw entity. The gate keeps one
-# expectation per pair so dq_history shows a stable series even when a count is zero.
-REJECT_REASONS: Final[dict[str, tuple[str, ...]]] = {
-    "agents": ("missing_id", "duplicate_id", "invalid_flag"),
-    "users": ("missing_id", "duplicate_id", "invalid_flag"),
-    "teams": ("missing_id", "duplicate_id", "invalid_flag"),
-    "roles": ("missing_id", "duplicate_id"),
-    "agent_memberships": (
-        "missing_agent_id",
-        "missing_target_id",
-        "unknown_kind",
-        "unknown_agent",
-        "unknown_team",
-        "unknown_role",
-    ),
-}
-
-# Membership kind → (resource type, entitlement slug). Kinds are the resource type ids.
-MEMBERSHIP_KINDS: Final = {
-    model.TEAM: model.MEMBER,
-    model.DEPARTMENT: model.MEMBER,
-    model.ROLE: model.ASSIGNED,
-}
-
-ENTITLEMENT_LABELS: Final = {
-    model.TEAM: ("{} Team Member", "Member of the HaloITSM team {}"),
-    model.DEPARTMENT: ("{} Department Member", "Member of the HaloITSM department {}"),
-    model.ROLE: ("{} Role", "Holds the HaloITSM agent role {}"),
-}
-
 
 # Raw columns added after snapshots were first archived: absent means "none recorded".
 OPTIONAL_RAW_COLUMNS: Final = frozenset({"invalid_flags"})
@@ -147,7 +116,7 @@ def _clean(values: pd.Series) -> pd.Series:
 def _department_id(values: pd.Series) -> pd.Series:
     """A department reference: Halo writes 0 (or blank) where something belongs to no department."""
     cleaned = _clean(values)
-    return cleaned.where(cleaned != NO_DEPARTMENT, None)
+    return cleaned.where(cleaned != model.NO_DEPARTMENT, None)
 
 
 def _without_department_zero(memberships: pa.Table) -> pa.Table:
@@ -156,7 +125,7 @@ def _without_department_zero(memberships: pa.Table) -> pa.Table:
     zero = pc.fill_null(
         pc.and_(
             pc.equal(memberships.column("kind"), model.DEPARTMENT),
-            pc.equal(pc.utf8_trim_whitespace(column), NO_DEPARTMENT),
+            pc.equal(pc.utf8_trim_whitespace(column), model.NO_DEPARTMENT),
         ),
         False,
     )
@@ -342,11 +311,6 @@ def _to_table(frame: pd.DataFrame, schema: pa.Schema, snapshot_id: str) -> pa.Ta
 # ---------------------------------------------------------------------------------------------
 
 
-def _bool(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
-    """A boolean Arrow array as numpy, null read as false."""
-    return np.asarray(pc.fill_null(values, False).to_numpy(zero_copy_only=False), dtype=bool)
-
-
 def _blank(values: pa.ChunkedArray) -> pa.ChunkedArray:
     return pc.fill_null(pc.equal(pc.utf8_trim_whitespace(values), ""), True)
 
@@ -382,16 +346,18 @@ def _grants(
     agent = memberships["agent_id"]
     kind = memberships["kind"]
     target = memberships["target_id"]
-    no_agent = _bool(_blank(agent))
-    no_target = _bool(_blank(target)) & ~no_agent
-    bad_kind = ~_bool(pc.is_in(kind, pa.array(list(MEMBERSHIP_KINDS)))) & ~no_agent & ~no_target
+    no_agent = true_mask(_blank(agent))
+    no_target = true_mask(_blank(target)) & ~no_agent
+    bad_kind = (
+        ~true_mask(pc.is_in(kind, pa.array(list(model.ENTITLEMENT_SLUG_BY_TYPE)))) & ~no_agent & ~no_target
+    )
     usable = ~(no_agent | no_target | bad_kind)
-    agent_known = _bool(pc.is_in(agent, agent_ids))
-    system = usable & _bool(pc.equal(agent, SYSTEM_AGENT_ID)) & ~agent_known
+    agent_known = true_mask(pc.is_in(agent, agent_ids))
+    system = usable & true_mask(pc.equal(agent, SYSTEM_AGENT_ID)) & ~agent_known
     unknown_agent = usable & ~system & ~agent_known
     ok = usable & ~system & ~unknown_agent
     target_unknown = {
-        resource_type: ok & _bool(pc.equal(kind, resource_type)) & ~_bool(pc.is_in(target, ids))
+        resource_type: ok & true_mask(pc.equal(kind, resource_type)) & ~true_mask(pc.is_in(target, ids))
         for resource_type, ids in known.items()
     }
     for reason, mask in (
@@ -409,7 +375,7 @@ def _grants(
     rows = memberships if ok.all() else memberships.filter(pa.array(ok))
     is_role = pc.equal(rows["kind"], model.ROLE)
     via = rows["via_role_id"]
-    inherited = ~_bool(pc.or_(is_role, _blank(via)))
+    inherited = ~true_mask(pc.or_(is_role, _blank(via)))
     # Dedupe on integer codes (ranks of kind, target, agent) instead of hashing and sorting text:
     # np.unique sorts the keys, so grants come out ordered by (kind, target id, agent id).
     kinds, kind_code = _ranks(rows["kind"])
@@ -458,9 +424,9 @@ def _grants(
 
 def _entitlements(resources: pd.DataFrame) -> pd.DataFrame:
     frames = []
-    for resource_type, slug in MEMBERSHIP_KINDS.items():
+    for resource_type, slug in model.ENTITLEMENT_SLUG_BY_TYPE.items():
         rows = resources[resources["resource_type_id"] == resource_type]
-        label, description = ENTITLEMENT_LABELS[resource_type]
+        label, description = model.RESOURCE_TYPE_BY_ID[resource_type].entitlement_labels
         frames.append(
             pd.DataFrame(
                 {

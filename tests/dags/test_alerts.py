@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 
-from halo_c1.lake import snapshot_id_for
 from tests.dags import test_dag_end_to_end as end_to_end
 from tests.dags.alert_receivers import body_text, smtp_server, webhook_receiver
 
@@ -59,6 +58,11 @@ def _one_new(inbox: list[Any], posts: list[dict[str, Any]], seen: int) -> tuple[
     return message["Subject"], plain, post
 
 
+def _snapshot(dag_run: Any) -> str:
+    """The snapshot the run took (named when its data was taken), from its plan."""
+    return dag_run.get_task_instance("plan").xcom_pull(task_ids="plan")["snapshot_id"]
+
+
 def _no_secret_or_rows(text: str, pipeline: Any, url: str) -> None:
     assert DEV_SECRET not in text
     assert "not-a-real-token" not in text and url not in text
@@ -68,38 +72,37 @@ def _no_secret_or_rows(text: str, pipeline: Any, url: str) -> None:
 
 def test_gate_guard_and_failed_run_each_send_one_message(pipeline, receivers, monkeypatch):
     inbox, posts, url = receivers
-    assert str(pipeline.run(T1).state) == "success"
+    first = pipeline.run(T1)
+    assert str(first.state) == "success"
     assert inbox == [] and posts == []  # a good run alerts nobody
-    delivered = snapshot_id_for(T1)
+    delivered = _snapshot(first)
 
     # 1. A blocked quality gate.
     pipeline.sim.tenant.agents.append({"id": None, "name": "Broken agent", "email": "broken@example.com"})
-    assert str(pipeline.run(T2).state) == "failed"
+    gated = pipeline.run(T2)
+    assert str(gated.state) == "failed"
     subject, body, post = _one_new(inbox, posts, 0)
-    assert (
-        subject == f"[halo-c1] quality gate blocked delivery: stage validate, snapshot {snapshot_id_for(T2)}"
-    )
+    assert subject == f"[halo-c1] quality gate blocked delivery: stage validate, snapshot {_snapshot(gated)}"
     assert inbox[-1]["X-Envelope-To"] == "identity-ops@example.com, oncall@example.com"
     assert "Stage validate Reason 1 error expectation(s) failed:" in body
-    assert f"Snapshot {snapshot_id_for(T2)} C1 currently holds snapshot {delivered}, data " in body
+    assert f"Snapshot {_snapshot(gated)} C1 currently holds snapshot {delivered}, data " in body
     assert "Stage: validate\nReason: 1 error expectation(s) failed:" in post["text"]
     assert f"C1 currently holds: snapshot {delivered}, data " in post["text"]
     for text in (body, post["text"]):
         assert "agents.missing_id: 1 unexpected" in text
         _no_secret_or_rows(text, pipeline, url)
     assert post["halo_c1"]["event"] == "quality_gate_blocked"
-    assert post["halo_c1"]["snapshot_id"] == snapshot_id_for(T2)
+    assert post["halo_c1"]["snapshot_id"] == _snapshot(gated)
     assert post["halo_c1"]["c1_last_delivered"]["snapshot_id"] == delivered
     assert post["halo_c1"]["c1_last_delivered"]["age_s"] > 0
     pipeline.sim.tenant.agents.pop()
 
     # 2. A blocked deletion guard.
     pipeline.sim.tenant.drop_agents(0.4)
-    assert str(pipeline.run(T3).state) == "failed"
+    guarded = pipeline.run(T3)
+    assert str(guarded.state) == "failed"
     subject, body, post = _one_new(inbox, posts, 1)
-    assert (
-        subject == f"[halo-c1] deletion guard blocked delivery: stage guard, snapshot {snapshot_id_for(T3)}"
-    )
+    assert subject == f"[halo-c1] deletion guard blocked delivery: stage guard, snapshot {_snapshot(guarded)}"
     assert post["halo_c1"]["event"] == "deletion_guard_blocked"
     assert "resource type 'agent': 30 → " in post["text"] and "resource type 'agent': 30 → " in body
     assert f"snapshot {delivered}" in post["text"]
@@ -110,9 +113,10 @@ def test_gate_guard_and_failed_run_each_send_one_message(pipeline, receivers, mo
     monkeypatch.setenv(
         "AIRFLOW_CONN_HALOITSM_DEFAULT", json.dumps({**connection, "password": "wrong-secret"})
     )
-    assert str(pipeline.run(T4).state) == "failed"
+    refused = pipeline.run(T4)
+    assert str(refused.state) == "failed"
     subject, body, post = _one_new(inbox, posts, 2)
-    assert subject == f"[halo-c1] run failed: stage extract, snapshot {snapshot_id_for(T4)}"
+    assert subject == f"[halo-c1] run failed: stage extract, snapshot {_snapshot(refused)}"
     assert post["halo_c1"]["event"] == "run_failed"
     assert post["halo_c1"]["stage"] == "extract"
     assert "HaloAuthError" in post["halo_c1"]["reason"]

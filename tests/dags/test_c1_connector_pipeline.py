@@ -7,9 +7,10 @@ Real servers on 127.0.0.1: the HaloITSM simulator and the fake C1 (TLS gRPC + HT
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ import grpc
 import pytest
 
 from halo_c1.c1z.reader import C1zReader
-from halo_c1.lake import snapshot_id_for
+from halo_c1.lake import snapshot_time
 from halo_c1.tenancy import TenantIdentity, tenant_folder
 from tests.fake_c1 import FakeC1
 
@@ -77,6 +78,20 @@ def world(dagbag, fake_c1, tmp_path, monkeypatch) -> Iterator[World]:
         yield world
 
 
+MAX_AGE_S = 5  # snapshots are named when their data is taken: "too old" means seconds here
+
+
+def _snapshot(dag_run: Any) -> str:
+    """The snapshot the run took (named when its data was taken), from its plan."""
+    return dag_run.get_task_instance("plan").xcom_pull(task_ids="plan")["snapshot_id"]
+
+
+def _older_than(snapshot_id: str, seconds: int) -> None:
+    """Wait until the snapshot's data is more than `seconds` old."""
+    while datetime.now(UTC) - snapshot_time(snapshot_id) <= timedelta(seconds=seconds):
+        time.sleep(0.5)
+
+
 def _states(dag_run: Any) -> dict[str, str]:
     return {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
 
@@ -85,7 +100,7 @@ def test_etl_with_service_mode_records_the_snapshot_asks_c1_to_sync_and_the_conn
     dag_run = world.etl.test(logical_date=T1)
 
     assert str(dag_run.state) == "success", _states(dag_run)
-    sid = snapshot_id_for(T1)
+    sid = _snapshot(dag_run)
     latest = world.latest()
     assert latest["snapshot_id"] == sid
     assert latest["target"].startswith(f"c1-service-mode://{world.c1.api_host}")
@@ -101,9 +116,11 @@ def test_etl_with_service_mode_records_the_snapshot_asks_c1_to_sync_and_the_conn
 
 
 def test_connector_runs_the_pipeline_when_the_last_snapshot_is_too_old(world, tmp_path):
-    assert str(world.etl.test(logical_date=T1).state) == "success"
-    old = snapshot_id_for(T1)
-    world.configure_c1(max_snapshot_age_s=3600)  # T1 is days ago
+    first = world.etl.test(logical_date=T1)
+    assert str(first.state) == "success"
+    old = _snapshot(first)
+    world.configure_c1(max_snapshot_age_s=MAX_AGE_S)
+    _older_than(old, MAX_AGE_S)  # the delivered snapshot is now too old to serve
     task_id = world.c1.enqueue_sync_full()
 
     served = world.serve()
@@ -128,7 +145,8 @@ def test_connector_gate_failure_finishes_the_task_with_an_error_naming_the_gate(
     assert str(world.etl.test(logical_date=T1).state) == "success"
     before = world.latest()
     world.sim.tenant.agents.append({"id": None, "name": "Broken agent", "email": "broken@example.com"})
-    world.configure_c1(max_snapshot_age_s=3600)
+    world.configure_c1(max_snapshot_age_s=MAX_AGE_S)
+    _older_than(before["snapshot_id"], MAX_AGE_S)
     task_id = world.c1.enqueue_sync_full()
 
     served = world.serve()
@@ -150,7 +168,8 @@ def test_service_mode_secret_and_tokens_reach_no_log_xcom_or_lake_file(world, ca
 
     caplog.set_level(logging.DEBUG)
     assert str(world.etl.test(logical_date=T1).state) == "success"  # delivery + force_sync (REST token)
-    world.configure_c1(max_snapshot_age_s=3600)
+    world.configure_c1(max_snapshot_age_s=MAX_AGE_S)
+    _older_than(world.latest()["snapshot_id"], MAX_AGE_S)
     task_id = world.c1.enqueue_sync_full()
     assert str(world.serve().state) == "success"  # the connector's own pipeline run
     assert task_id in world.c1.baton.finished

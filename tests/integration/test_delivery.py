@@ -4,6 +4,7 @@ real S3-compatible server (moto)."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,7 @@ from upath import UPath
 from halo_c1.c1z.writer import sync_id_for
 from halo_c1.deliver import (
     DeliveryError,
+    DeliveryRecordError,
     DeliveryRefused,
     ObjectStorageTarget,
     StaleSnapshotError,
@@ -300,3 +302,63 @@ def test_an_older_snapshot_never_replaces_a_newer_delivery(tmp_path) -> None:
 
     assert target.read_bytes() == newer
     assert last_delivery(lake)["snapshot_id"] == SECOND
+
+
+def test_a_snapshot_dated_in_the_future_is_never_recorded(tmp_path) -> None:
+    lake = Lake(str(tmp_path / "lake"))
+    future = "20991127T050000Z"
+    target = tmp_path / "c1" / "sync.c1z"
+    _packaged(lake, future, b"c1z from a run with a wrong logical date")
+
+    with pytest.raises(DeliveryRefused, match=f"snapshot {future} is dated .* in the future"):
+        deliver_c1z(lake, future, str(target))
+
+    assert last_delivery(lake) is None
+    assert not target.exists()
+
+
+def test_a_missing_or_truncated_record_is_refused_until_a_first_delivery_is_confirmed(tmp_path) -> None:
+    lake = Lake(str(tmp_path / "lake"))
+    target = tmp_path / "c1" / "sync.c1z"
+    _packaged(lake, FIRST, b"first")
+    deliver_c1z(lake, FIRST, str(target))
+    _packaged(lake, SECOND, b"second")
+    check_deletion_safety(lake, SECOND, last_delivery(lake))
+
+    lake.latest_delivery().write_bytes(lake.latest_delivery().read_bytes()[:20])  # truncated
+    with pytest.raises(DeliveryRecordError, match=r"not a readable delivery record.*confirm_first_delivery"):
+        last_delivery(lake)
+    lake.latest_delivery().unlink()  # deleted
+    with pytest.raises(DeliveryRecordError, match="is missing but 1 earlier deliveries are recorded"):
+        deliver_snapshot(lake, SECOND, ObjectStorageTarget(str(target)))
+    assert target.read_bytes() == b"first"
+
+    check_deletion_safety(lake, SECOND, None)  # what a confirmed run's guard compares with
+    record = deliver_snapshot(lake, SECOND, ObjectStorageTarget(str(target)), first_delivery_confirmed=True)
+
+    assert record["snapshot_id"] == SECOND
+    assert last_delivery(lake)["snapshot_id"] == SECOND
+
+
+def test_a_stuck_record_is_rewound_by_the_record_command(tmp_path, capsys) -> None:
+    from halo_c1.deliver.record import main
+
+    lake = Lake(str(tmp_path / "lake"))
+    target = tmp_path / "c1" / "sync.c1z"
+    _packaged(lake, FIRST, b"first")
+    deliver_c1z(lake, FIRST, str(target))
+    stuck = {**read_json(lake.latest_delivery()), "snapshot_id": "20991127T050000Z"}
+    lake.latest_delivery().write_text(json.dumps(stuck))  # e.g. recorded by an old version
+    _packaged(lake, SECOND, b"second")
+    with pytest.raises(StaleSnapshotError):
+        deliver_c1z(lake, SECOND, str(target))
+
+    assert main(["--lake", str(lake.base), "rewind", "20991127T050000Z"]) == 1
+    assert main(["--lake", str(lake.base), "rewind", FIRST]) == 0
+
+    assert last_delivery(lake)["snapshot_id"] == FIRST
+    kept = [p.name for p in lake.latest_delivery().parent.iterdir() if p.name.startswith("latest.replaced-")]
+    assert len(kept) == 1
+    deliver_c1z(lake, SECOND, str(target))
+    assert target.read_bytes() == b"second"
+    assert "latest delivery is now snapshot" in capsys.readouterr().out

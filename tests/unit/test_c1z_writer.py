@@ -362,3 +362,25 @@ def test_c1z_small_batches_give_the_same_rows(lake, tmp_path):
         assert [row["external_id"] for row in c1z.rows("v1_grants")] == [
             row["grant_id"] for row in curated_rows()["grants"]
         ]
+
+
+def test_c1z_both_grant_encoders_write_the_same_bytes_for_a_valid_snapshot(lake, tmp_path, monkeypatch):
+    """The vectorised grant path and the row-by-row path (taken when a batch breaks a check) must
+    encode valid grants identically; here the row path is forced for every batch."""
+    from halo_c1.c1z import writer
+
+    vectorised = write_c1z(lake, SNAPSHOT, tmp_path / "vectorised.c1z", batch_rows=3)
+    row_batches = []
+    by_row = writer._SyncBuilder._add_grants_by_row
+
+    def counted(self, columns):
+        row_batches.append(len(columns["grant_id"]))
+        return by_row(self, columns)
+
+    monkeypatch.setattr(writer._SyncBuilder, "grant_rows", lambda self, batch: None)
+    monkeypatch.setattr(writer._SyncBuilder, "_add_grants_by_row", counted)
+    row_by_row = write_c1z(lake, SNAPSHOT, tmp_path / "row_by_row.c1z", batch_rows=3)
+
+    assert sum(row_batches) == vectorised["counts"]["v1_grants"] > 0
+    assert (tmp_path / "row_by_row.c1z").read_bytes() == (tmp_path / "vectorised.c1z").read_bytes()
+    assert row_by_row["sha256"] == vectorised["sha256"]

@@ -81,6 +81,24 @@ def test_transient_5xx_is_retried_with_bounded_exponential_backoff():
     assert [row["attempt"] for row in client.request_log.rows[1:]] == [1, 2, 3, 4]
 
 
+def test_backoff_jitter_comes_from_the_injected_random_source():
+    class Extremes:
+        """uniform(a, b) answers a, then b, alternately."""
+
+        def __init__(self):
+            self.calls = 0
+
+        def uniform(self, low, high):
+            self.calls += 1
+            return low if self.calls % 2 else high
+
+    script = Script(httpx.Response(503), httpx.Response(502), httpx.Response(500), ok())
+    slept = []
+    client = HaloClient(settings(), transport=httpx.MockTransport(script), sleep=slept.append, rng=Extremes())
+    client.get_json("/api/Agent")
+    assert slept == [0.5, 2.0, 2.0]  # 1 s × 0.5, 2 s × 1.0, 4 s × 0.5
+
+
 def test_429_waits_as_retry_after_says_and_logs_it(caplog):
     script = Script(httpx.Response(429, headers={"Retry-After": "7"}, text="Rate Limit Reached"), ok())
     client, slept = make_client(script)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from halo_c1 import hooks
@@ -142,3 +144,36 @@ def test_a_zero_length_interval_ends_at_the_next_scheduled_time():
     real = {**context, "data_interval_end": noon + timedelta(days=1)}
     assert data_interval(real) == (noon, noon + timedelta(days=1))
     assert data_interval({"logical_date": None, "dag": Dag}) is None
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("relative/sync.c1z", "is a relative path"),
+        ("file://otherhost/exports/sync.c1z", "names the host 'otherhost'"),
+        ("file://localhost/exports/sync.c1z", "names the host 'localhost'"),
+        ("s3:///halo/sync.c1z", "names no bucket"),
+        ("s3://bucket/halo/", "must name the .c1z file"),
+        ("file:///exports/outbox", "must name the .c1z file"),
+    ],
+)
+def test_an_ambiguous_delivery_url_is_refused_before_any_work(monkeypatch, url, problem):
+    monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_DELIVERY_URL", url)
+    with pytest.raises(ConfigurationError, match=re.escape(problem)):
+        hooks.delivery_target()
+
+
+def test_a_delivery_target_that_is_a_folder_is_refused(monkeypatch, tmp_path):
+    (tmp_path / "sync.c1z").mkdir()
+    monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_DELIVERY_URL", f"file://{tmp_path}/sync.c1z")
+    with pytest.raises(ConfigurationError, match="is a folder"):
+        hooks.delivery_target()
+
+
+@pytest.mark.parametrize(
+    "url", ["file:///exports/sync.c1z", "/exports/sync.c1z", "s3://aws_default@bucket/h/sync.c1z"]
+)
+def test_absolute_delivery_urls_pass(url):
+    from halo_c1.deliver.objectstore import check_target_url
+
+    check_target_url(url)

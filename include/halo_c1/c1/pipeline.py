@@ -38,7 +38,14 @@ def run_pipeline(env: Environment, checkpoint: Checkpoint, *, now: datetime | No
     moment = now or datetime.now(UTC)
     run = attempt(
         "plan",
-        lambda: stages.plan(env, logical_date=None, run_after=moment, run_type="manual", params={}),
+        lambda: stages.plan(
+            env,
+            run_id=f"c1_sync_full__{moment.isoformat()}",  # its own record: the snapshot is taken now
+            run_type="manual",
+            params={},
+            interval=None,
+            now=moment,
+        ),
     )
     log.info("Running the ETL pipeline for snapshot %s on C1's request", run.snapshot_id)
     for name in STAGES:

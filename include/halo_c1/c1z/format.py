@@ -17,6 +17,9 @@ MAX_WINDOW_BYTES: Final = 128 * 1024 * 1024
 
 SYNC_TYPE_FULL: Final = "full"
 
+# Buffer of the streaming (de)compression of a c1z's database.
+COPY_CHUNK: Final = 4 * 1024 * 1024
+
 # Every CREATE statement, in the SDK's creation order (resourceTypes, resources, entitlements, syncRuns,
 # grants, assets, sessionStore), with the text of §A2 (what sqlite_master of an SDK file holds, up to
 # whitespace). The index names of v1_resources are swapped versus their columns on purpose: that is

@@ -32,7 +32,6 @@ from halo_c1.lake import as_path
 
 # Decoded-size cap of baton-sdk v0.7.27 readers (3 GiB); v0.25.0 allows 10 GiB.
 MAX_DECODED_BYTES: Final = 3 * 1024**3
-COPY_CHUNK: Final = 4 * 1024 * 1024
 
 MESSAGES: Final[dict[str, type[Message]]] = {
     "v1_resource_types": resource_pb2.ResourceType,
@@ -52,7 +51,7 @@ def _decompress(source: Any, target: Path, max_decoded_bytes: int) -> None:
     written = 0
     try:
         with decompressor.stream_reader(source, read_across_frames=False) as stream, target.open("wb") as out:
-            while chunk := stream.read(COPY_CHUNK):
+            while chunk := stream.read(c1z_format.COPY_CHUNK):
                 written += len(chunk)
                 if written > max_decoded_bytes:
                     raise C1zFormatError(f"decoded database exceeds {max_decoded_bytes} bytes")

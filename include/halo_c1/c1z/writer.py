@@ -16,7 +16,6 @@ whose time is the snapshot time and whose payload is SHA-256 of `halo-c1:<snapsh
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import shutil
@@ -25,9 +24,10 @@ import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from itertools import repeat
 from pathlib import Path
-from typing import IO, Any, Final, TypeVar
+from typing import Any, Final, NamedTuple, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -41,11 +41,12 @@ from halo_c1.c1z import format as c1z_format
 from halo_c1.c1z import messages
 from halo_c1.c1z.errors import C1zError, C1zTooLargeError, C1zValidationError
 from halo_c1.c1z.reader import MAX_DECODED_BYTES
-from halo_c1.lake import Lake, as_path, open_atomic, snapshot_time
+from halo_c1.lake import HashingWriter, Lake, as_path, open_atomic, snapshot_time
 
 log = logging.getLogger(__name__)
 
 _Prepared = TypeVar("_Prepared")
+_Row = TypeVar("_Row", bound=tuple)
 
 MAX_ID_BYTES: Final = 1024
 MAX_DISPLAY_NAME_BYTES: Final = 1024
@@ -53,7 +54,6 @@ MAX_RESOURCE_TYPE_DESCRIPTION_BYTES: Final = 4096
 MAX_DESCRIPTION_BYTES: Final = 2048  # resources and entitlements
 ZSTD_LEVEL: Final = 3
 SQLITE_CACHE_KIB: Final = 256 * 1024
-COPY_CHUNK: Final = 4 * 1024 * 1024
 
 _TAIL_CACHE_LIMIT: Final = 100_000
 # The grant columns inserted as they are, in _INSERT_GRANT's order (then data, sync_id, discovered_at).
@@ -89,9 +89,47 @@ _INSERT_SYNC_RUN: Final = (
 )
 
 
-def sync_id_for(snapshot_id: str) -> str:
-    """The c1z sync id of a snapshot: the same snapshot always gets the same KSUID."""
-    return c1z_format.ksuid(snapshot_time(snapshot_id), f"halo-c1:{snapshot_id}".encode())
+def sync_id_for(snapshot_id: str, moment: datetime | None = None) -> str:
+    """The c1z sync id of a snapshot: the same snapshot always gets the same KSUID. `moment` is
+    the snapshot's time when the caller has parsed it already."""
+    moment = snapshot_time(snapshot_id) if moment is None else moment
+    return c1z_format.ksuid(moment, f"halo-c1:{snapshot_id}".encode())
+
+
+class _ResourceRow(NamedTuple):
+    """The curated resource columns the c1z needs, by name (the order is irrelevant)."""
+
+    resource_type_id: str
+    resource_id: str
+    display_name: str | None
+    description: str | None
+    parent_resource_type_id: str | None
+    parent_resource_id: str | None
+    status: str
+    email: str | None
+    login: str | None
+    account_type: str | None
+    given_name: str | None
+    family_name: str | None
+    last_login: int | None
+
+
+class _GrantRow(NamedTuple):
+    """The curated grant columns the c1z needs, by name."""
+
+    grant_id: str
+    entitlement_id: str
+    resource_type_id: str
+    resource_id: str
+    principal_resource_type_id: str
+    principal_resource_id: str
+    is_direct: bool
+    source_role_ids: list[str]
+
+
+def _rows(columns: dict[str, list[Any]], row: type[_Row]) -> Iterator[_Row]:
+    """The batch's rows as named tuples of the columns `row` names."""
+    return map(row._make, zip(*(columns[name] for name in row._fields), strict=True))
 
 
 def write_c1z(
@@ -111,7 +149,7 @@ def write_c1z(
     """
     destination = as_path(out) if out is not None else lake.c1z_file(snapshot_id)
     moment = snapshot_time(snapshot_id)
-    sync_id = sync_id_for(snapshot_id)
+    sync_id = sync_id_for(snapshot_id, moment)
     with tempfile.TemporaryDirectory(prefix="halo-c1-c1z-") as tmp:
         db_path = Path(tmp) / "sync.db"
         builder = _SyncBuilder(db_path, sync_id, c1z_format.go_time(moment))
@@ -417,45 +455,24 @@ class _SyncBuilder:
         columns = _pylists(batch)
         table = "resources"
         rows = []
-        for (
-            type_id,
-            resource_id,
-            display_name,
-            description,
-            parent_type,
-            parent_id,
-            status,
-            email,
-            login,
-            account_type,
-            given_name,
-            family_name,
-            last_login_us,
-        ) in zip(
-            columns["resource_type_id"],
-            columns["resource_id"],
-            columns["display_name"],
-            columns["description"],
-            columns["parent_resource_type_id"],
-            columns["parent_resource_id"],
-            columns["status"],
-            columns["email"],
-            columns["login"],
-            columns["account_type"],
-            columns["given_name"],
-            columns["family_name"],
-            columns["last_login"],
-            strict=True,
-        ):
+        for row in _rows(columns, _ResourceRow):
+            type_id, resource_id, status = row.resource_type_id, row.resource_id, row.status
+            parent_type, parent_id, account_type = (
+                row.parent_resource_type_id,
+                row.parent_resource_id,
+                row.account_type,
+            )
             key = model.resource_key(type_id, resource_id)
             trait = self.traits.get(type_id)
             if trait is None:
                 raise C1zValidationError(table, key, f"resource type {type_id!r} is not a resource type")
             _check_id(table, key, "resource_id", resource_id)
             display_name = self.truncations.fit(
-                table, key, "display_name", display_name, MAX_DISPLAY_NAME_BYTES
+                table, key, "display_name", row.display_name, MAX_DISPLAY_NAME_BYTES
             )
-            description = self.truncations.fit(table, key, "description", description, MAX_DESCRIPTION_BYTES)
+            description = self.truncations.fit(
+                table, key, "description", row.description, MAX_DESCRIPTION_BYTES
+            )
             if status not in messages.RESOURCE_STATUSES:
                 raise C1zValidationError(
                     table, key, f"status must be one of {model.STATUSES}, got {status!r}"
@@ -475,11 +492,11 @@ class _SyncBuilder:
                 trait_message = messages.user_trait(
                     status=status,
                     account_type=account_type,
-                    email=email,
-                    login=login,
-                    given_name=given_name,
-                    family_name=family_name,
-                    last_login_us=last_login_us,
+                    email=row.email,
+                    login=row.login,
+                    given_name=row.given_name,
+                    family_name=row.family_name,
+                    last_login_us=row.last_login,
                 )
             else:
                 trait_message = _TRAIT_BUILDERS[trait]()
@@ -732,26 +749,10 @@ class _SyncBuilder:
         sync_id = self.sync_id
         discovered_at = self.discovered_at
         principal_field = messages.GRANT_PRINCIPAL_FIELD
-        for (
-            grant_id,
-            entitlement_id,
-            type_id,
-            resource_id,
-            principal_type,
-            principal_id,
-            is_direct,
-            roles,
-        ) in zip(
-            columns["grant_id"],
-            columns["entitlement_id"],
-            columns["resource_type_id"],
-            columns["resource_id"],
-            columns["principal_resource_type_id"],
-            columns["principal_resource_id"],
-            columns["is_direct"],
-            columns["source_role_ids"],
-            strict=True,
-        ):
+        for row in _rows(columns, _GrantRow):
+            grant_id, entitlement_id = row.grant_id, row.entitlement_id
+            type_id, resource_id = row.resource_type_id, row.resource_id
+            principal_type, principal_id = row.principal_resource_type_id, row.principal_resource_id
             encoded_id = _check_id(table, grant_id, "grant_id", grant_id)
             entitlement = entitlements.get(entitlement_id)
             if entitlement is None:
@@ -777,7 +778,7 @@ class _SyncBuilder:
                 entitlement_field,
                 messages.length_delimited(principal_field, principal),
                 encoded_id,
-                self._grant_tail(grant_id, entitlement_id, is_direct, roles),
+                self._grant_tail(grant_id, entitlement_id, row.is_direct, row.source_role_ids),
             )
             rows.append(
                 (
@@ -807,30 +808,12 @@ def _assert_no_journal(db_path: Path) -> None:
         raise C1zError("SQLite database is not in rollback-journal (delete) mode")
 
 
-class _HashingWriter:
-    """Writes through to `handle`, counting bytes and hashing them (the size and sha256 of the c1z)."""
-
-    def __init__(self, handle: IO[bytes]) -> None:
-        self.handle = handle
-        self.size = 0
-        self.digest = hashlib.sha256()
-
-    def write(self, data: bytes) -> int:
-        self.handle.write(data)
-        self.digest.update(data)
-        self.size += len(data)
-        return len(data)
-
-    def flush(self) -> None:
-        self.handle.flush()
-
-
 def _compress(db_path: Path, destination: UPath) -> tuple[int, str]:
     """`C1ZF\\0` + one zstd frame (checksum and content size set) of the database, written atomically."""
     compressor = zstandard.ZstdCompressor(level=ZSTD_LEVEL, write_checksum=True, write_content_size=True)
     with open_atomic(destination) as handle, db_path.open("rb") as source:
-        sink = _HashingWriter(handle)
+        sink = HashingWriter(handle)
         sink.write(c1z_format.MAGIC)
         with compressor.stream_writer(sink, size=db_path.stat().st_size, closefd=False) as stream:
-            shutil.copyfileobj(source, stream, COPY_CHUNK)
+            shutil.copyfileobj(source, stream, c1z_format.COPY_CHUNK)
     return sink.size, sink.digest.hexdigest()

@@ -5,21 +5,31 @@ counts, the c1z), refuses a stale snapshot or one whose guard compared against a
 longer the latest, has the target stage the bytes, re-checks the delivery record, has the target
 commit, and writes the record (`deliver.manifest`). A failure before the commit leaves the target
 and the record as they were.
+
+All of it runs under the lake's delivery lease (`deliveries/_lease.json`, created only if absent,
+renewed while held, taken over once expired): check, commit and record are one compare-and-swap on
+the record, so two deliveries (a second deployment, `dags test` beside the scheduler, a zombie task)
+can never interleave and leave C1 older than what a successful run reported.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from halo_c1.deliver.errors import DeliveryConflictError, DeliveryRefused, StaleSnapshotError
 from halo_c1.deliver.manifest import last_delivery, record_delivery
 from halo_c1.deliver.objectstore import public_url
-from halo_c1.deliver.target import Target
-from halo_c1.lake import Lake, read_json, snapshot_is_older
+from halo_c1.deliver.target import Staged, Target
+from halo_c1.lake import Lake, read_json, snapshot_is_older, snapshot_time
+from halo_c1.provision.lease import AgentLease as Lease
 
 log = logging.getLogger(__name__)
+
+LEASE_TTL_S = 120.0  # renewed every 40 s while held; a dead holder's lease is taken over after this
+LEASE_WAIT_S = 600.0  # then LeaseBusy, and the task retries
+MAX_CLOCK_SKEW = timedelta(minutes=5)
 
 
 def _guard_report(lake: Lake, snapshot_id: str) -> dict[str, Any]:
@@ -33,6 +43,18 @@ def _guard_report(lake: Lake, snapshot_id: str) -> dict[str, Any]:
     if not report.get("passed"):
         raise DeliveryRefused(f"the deletion guard blocked snapshot {snapshot_id} (see {path})")
     return report
+
+
+def _refuse_future(snapshot_id: str, now: datetime | None = None) -> None:
+    """A snapshot dated ahead of the clock (a bad logical date or param) would be "newer" than every
+    later run's snapshot and block all of them: never record one."""
+    taken = snapshot_time(snapshot_id)
+    now = now or datetime.now(UTC)
+    if taken > now + MAX_CLOCK_SKEW:
+        raise DeliveryRefused(
+            f"snapshot {snapshot_id} is dated {taken - now} in the future (clock skew allowed: "
+            f"{MAX_CLOCK_SKEW}); not recording it, or every later delivery would look stale"
+        )
 
 
 def check_against_record(snapshot_id: str, compared_with: str | None, record: dict[str, Any] | None) -> None:
@@ -52,44 +74,41 @@ def check_against_record(snapshot_id: str, compared_with: str | None, record: di
         )
 
 
-def deliver_snapshot(lake: Lake, snapshot_id: str, target: Target) -> dict[str, Any]:
-    """Deliver the snapshot's c1z through `target` and record it; return the delivery record."""
-    from halo_c1.c1z.writer import sync_id_for
+def deliver_snapshot(
+    lake: Lake, snapshot_id: str, target: Target, *, first_delivery_confirmed: bool = False
+) -> dict[str, Any]:
+    """Deliver the snapshot's c1z through `target` and record it; return the delivery record.
+
+    `first_delivery_confirmed`: an operator confirmed that a missing or unreadable delivery record
+    means nothing was delivered before (`manifest.last_delivery`)."""
     from halo_c1.guard import snapshot_counts
 
     target.check()
+    _refuse_future(snapshot_id)
     source = lake.c1z_file(snapshot_id)
     if not source.exists():
         raise DeliveryRefused(f"no c1z for snapshot {snapshot_id} at {source}; run the package task first")
     guard = _guard_report(lake, snapshot_id)
     compared_with = guard["previous_snapshot_id"]
-    check_against_record(snapshot_id, compared_with, last_delivery(lake))
     counts = snapshot_counts(lake, snapshot_id)
-
-    staged = target.stage(source, snapshot_id)
-    try:
-        # Re-checked after the bytes are published and before they are put in place.
-        check_against_record(snapshot_id, compared_with, last_delivery(lake))
-        staged.commit()
-    except BaseException:
-        staged.discard()
-        raise
-    record = {
-        "snapshot_id": snapshot_id,
-        "target": target.describe(),
-        "source": public_url(source),
-        "sha256": staged.sha256,
-        "size_bytes": staged.size_bytes,
-        "counts": counts,
-        "c1z_sync_id": sync_id_for(snapshot_id),
-        "delivered_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "guard": {
-            "previous_snapshot_id": compared_with,
-            "overridden": guard["overridden"],
-            "drops": guard["drops"],
-        },
-    }
-    record_delivery(lake, record)
+    confirmed = first_delivery_confirmed
+    with Lease(lake.delivery_lease(), ttl_s=LEASE_TTL_S, wait_s=LEASE_WAIT_S) as lease:
+        check_against_record(
+            snapshot_id, compared_with, last_delivery(lake, first_delivery_confirmed=confirmed)
+        )
+        staged = target.stage(source, snapshot_id)
+        try:
+            # Re-checked after the bytes are published and before they are put in place.
+            check_against_record(
+                snapshot_id, compared_with, last_delivery(lake, first_delivery_confirmed=confirmed)
+            )
+            lease.check()
+            staged.commit()
+        except BaseException:
+            staged.discard()
+            raise
+        record = _record(lake, snapshot_id, target, staged, counts, guard)
+        record_delivery(lake, record)
     log.info(
         "Delivered snapshot %s to %s (%d bytes, sha256 %s)",
         snapshot_id,
@@ -98,3 +117,30 @@ def deliver_snapshot(lake: Lake, snapshot_id: str, target: Target) -> dict[str, 
         staged.sha256,
     )
     return record
+
+
+def _record(
+    lake: Lake,
+    snapshot_id: str,
+    target: Target,
+    staged: Staged,
+    counts: dict[str, Any],
+    guard: dict[str, Any],
+) -> dict[str, Any]:
+    from halo_c1.c1z.writer import sync_id_for
+
+    return {
+        "snapshot_id": snapshot_id,
+        "target": target.describe(),
+        "source": public_url(lake.c1z_file(snapshot_id)),
+        "sha256": staged.sha256,
+        "size_bytes": staged.size_bytes,
+        "counts": counts,
+        "c1z_sync_id": sync_id_for(snapshot_id),
+        "delivered_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "guard": {
+            "previous_snapshot_id": guard["previous_snapshot_id"],
+            "overridden": guard["overridden"],
+            "drops": guard["drops"],
+        },
+    }

@@ -7,23 +7,56 @@ once when it is planned (the guard's baseline) and delivery re-reads it to check
 
 from __future__ import annotations
 
+import json
+import logging
 from typing import Any
 
 from halo_c1.deliver.errors import DeliveryRecordError
 from halo_c1.lake import Lake, read_json, write_json
 
+log = logging.getLogger(__name__)
 
-def last_delivery(lake: Lake) -> dict[str, Any] | None:
-    """The manifest of the last delivery, or None before the first one."""
+CONFIRM = (
+    "the deletion guard and the stale check have nothing to compare with. If C1 has never received a "
+    "snapshot from this lake, re-run with the param confirm_first_delivery=true; otherwise restore the "
+    "record: python -m halo_c1.deliver.record --lake <lake URL> rewind <last delivered snapshot id>"
+)
+
+
+def _earlier_deliveries(lake: Lake) -> list[str]:
+    folder = lake.latest_delivery().parent
+    if not folder.exists():
+        return []
+    return sorted(
+        p.name for p in folder.iterdir() if p.name.startswith("snapshot=") and p.name.endswith(".json")
+    )
+
+
+def last_delivery(lake: Lake, *, first_delivery_confirmed: bool = False) -> dict[str, Any] | None:
+    """The record of the last delivery, or None before the first one.
+
+    A missing `latest.json` while per-snapshot manifests exist, or an unreadable one (truncated,
+    hand-edited), is not "no delivery yet": it raises `DeliveryRecordError` unless an operator
+    confirmed (`first_delivery_confirmed`) that this is a first delivery.
+    """
     path = lake.latest_delivery()
     if not path.exists():
+        earlier = _earlier_deliveries(lake)
+        if not earlier:
+            return None
+        problem = f"{path} is missing but {len(earlier)} earlier deliveries are recorded (last {earlier[-1]})"
+    else:
+        try:
+            manifest = read_json(path)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            manifest = None
+        if isinstance(manifest, dict) and "snapshot_id" in manifest and "counts" in manifest:
+            return manifest
+        problem = f"{path} is not a readable delivery record (truncated or edited)"
+    if first_delivery_confirmed:
+        log.warning("%s; treated as a first delivery, as the operator confirmed", problem)
         return None
-    manifest = read_json(path)
-    if not isinstance(manifest, dict) or "snapshot_id" not in manifest or "counts" not in manifest:
-        raise DeliveryRecordError(
-            f"{path} is not a delivery manifest (no snapshot_id/counts); fix or remove it"
-        )
-    return manifest
+    raise DeliveryRecordError(f"{problem}: {CONFIRM}")
 
 
 def record_delivery(lake: Lake, manifest: dict[str, Any]) -> None:

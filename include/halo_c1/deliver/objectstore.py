@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 import uuid
 from dataclasses import dataclass
 from typing import IO, Any
@@ -25,14 +24,14 @@ from upath import UPath
 
 from halo_c1.deliver.errors import DeliveryError
 from halo_c1.errors import ConfigurationError
-from halo_c1.lake import as_path, make_local_dirs, restrict_local
+from halo_c1.lake import HashingWriter, as_path, make_local_dirs, restrict_local
+from halo_c1.redact import is_secret_key, scrub
 
 log = logging.getLogger(__name__)
 
 CHUNK_SIZE = 8 * 1024 * 1024
 MIN_PART_SIZE = 5 * 1024 * 1024  # S3's smallest multipart part
 C1Z_SUFFIX = ".c1z"
-_SECRET_OPTION = re.compile(r"secret|password|token|key|credential|sas|signature|session", re.IGNORECASE)
 
 
 def public_url(path: UPath | str) -> str:
@@ -52,8 +51,8 @@ def public_url(path: UPath | str) -> str:
 def _redact(text: str, path: UPath) -> str:
     """`text` with every secret-looking storage option value of `path` masked."""
     for name, value in path.storage_options.items():
-        if isinstance(value, str) and len(value) >= 4 and _SECRET_OPTION.search(name):
-            text = text.replace(value, "***")
+        if isinstance(value, str) and is_secret_key(name):
+            text = scrub(text, [value])
     return text
 
 
@@ -68,17 +67,14 @@ def _open_streaming(path: UPath, mode: str, chunk_size: int) -> IO[bytes]:
 
 def _copy_hashing(source: UPath, destination: UPath, chunk_size: int) -> tuple[str, int]:
     """Stream `source` into `destination` in chunks; the SHA-256 and size of what was read."""
-    digest = hashlib.sha256()
-    size = 0
     with (
         _open_streaming(source, "rb", chunk_size) as reader,
         _open_streaming(destination, "wb", chunk_size) as writer,
     ):
+        sink = HashingWriter(writer)
         while chunk := reader.read(chunk_size):
-            digest.update(chunk)
-            size += len(chunk)
-            writer.write(chunk)
-    return digest.hexdigest(), size
+            sink.write(chunk)
+    return sink.digest.hexdigest(), sink.size
 
 
 def _stored_size(path: UPath) -> int:
@@ -111,6 +107,35 @@ def _discard(temporary: UPath) -> None:
             public_url(temporary),
             type(exc).__name__,
         )
+
+
+_LOCAL_SCHEMES = ("", "file", "local")
+_BUCKET_SCHEMES = ("s3", "s3a", "gs", "gcs", "abfs", "abfss", "az", "adl")
+
+
+def check_target_url(url: str) -> None:
+    """Refuse a delivery URL that does not name one absolute, unambiguous .c1z file or key.
+
+    Checked on the configured text, before any path object is built: `UPath` silently reads
+    `relative/sync.c1z` and `file://otherhost/sync.c1z` as files under the working directory.
+    """
+    parts = urlsplit(url)
+    shown = public_url(url)
+    scheme = parts.scheme.lower()
+    problem = None
+    if scheme in _LOCAL_SCHEMES:
+        if parts.netloc:
+            problem = f"names the host {parts.netloc!r}; a file target must be local: file:///absolute/path/sync.c1z"
+        elif not parts.path.startswith("/"):
+            problem = "is a relative path; give an absolute one (file:///exports/sync.c1z)"
+    elif scheme in _BUCKET_SCHEMES and not parts.netloc.rpartition("@")[2]:
+        problem = f"names no bucket or container (e.g. {scheme}://bucket/halo/sync.c1z)"
+    elif not parts.netloc and not parts.path.startswith("/"):
+        problem = "is not an absolute location"
+    if problem is None and (url.endswith("/") or not parts.path.endswith(C1Z_SUFFIX)):
+        problem = "must name the .c1z file, e.g. s3://bucket/halo/sync.c1z"
+    if problem:
+        raise ConfigurationError(f"delivery target {shown} {problem}")
 
 
 def _failed(exc: BaseException, source: UPath | None, target: UPath) -> DeliveryError:
@@ -152,6 +177,8 @@ class ObjectStorageTarget:
     """
 
     def __init__(self, path: UPath | str, *, chunk_size: int = CHUNK_SIZE) -> None:
+        if isinstance(path, str):
+            check_target_url(path)
         self.path = as_path(path)
         self.chunk_size = chunk_size
 
@@ -162,16 +189,25 @@ class ObjectStorageTarget:
         return public_url(self.path)
 
     def check(self) -> None:
+        """The URL names a .c1z file (the configured text is checked by `check_target_url`), and
+        nothing at the target is a folder (it would swallow the temporary file)."""
         if not self.path.name.endswith(C1Z_SUFFIX):
             raise ConfigurationError(
                 f"delivery target {public_url(self.path)} must name the .c1z file, e.g. s3://bucket/halo/sync.c1z"
+            )
+        if self.path.is_dir():
+            raise ConfigurationError(
+                f"delivery target {public_url(self.path)} is a folder; name the .c1z file inside it"
             )
 
     def stage(self, c1z: UPath, snapshot_id: str) -> _StagedObject:
         """Stream `c1z` to a temporary key beside the target and verify it; memory stays bounded by
         `chunk_size` (plus the object store's upload buffer) whatever the size."""
+        from halo_c1.leftovers import sweep_beside
+
         temporary = self.path.parent / f"{self.path.name}.tmp-{uuid.uuid4().hex}"
         try:
+            sweep_beside(self.path)
             make_local_dirs(self.path.parent)
             sha256, size = _copy_hashing(c1z, temporary, self.chunk_size)
             restrict_local(temporary)

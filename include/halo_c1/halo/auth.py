@@ -16,8 +16,8 @@ import httpx
 from pydantic import SecretStr
 
 from halo_c1.halo.errors import HaloAuthError, HaloTokenResponseError, truncate
-from halo_c1.halo.redact import scrub
 from halo_c1.halo.settings import HaloSettings
+from halo_c1.redact import scrub
 
 log = logging.getLogger("halo_c1.halo")
 
@@ -58,7 +58,6 @@ class HaloAuth(httpx.Auth):
         self._clock = clock
         self._token: str | None = None
         self._refresh_at = 0.0
-        self.tokens_fetched = 0
 
     @classmethod
     def from_settings(
@@ -137,7 +136,6 @@ class HaloAuth(httpx.Auth):
         self._token = payload["access_token"]
         lifetime = self.parse_expires_in(payload.get("expires_in"))
         self._refresh_at = self._clock() + lifetime - min(self.refresh_margin_s, lifetime * 0.2)
-        self.tokens_fetched += 1
         log.info("HaloITSM token obtained from %s (expires in %.0f s)", self.token_url, lifetime)
         return True
 

@@ -42,9 +42,9 @@ from halo_c1.halo.errors import (
     truncate,
 )
 from halo_c1.halo.paging import HaloPagePaginator, Page, normalize_id, parse_envelope
-from halo_c1.halo.redact import sanitize_params, scrub
 from halo_c1.halo.settings import HaloSettings
 from halo_c1.model import RAW_REQUEST_LOG
+from halo_c1.redact import sanitize_params, scrub
 
 log = logging.getLogger("halo_c1.halo")
 
@@ -269,7 +269,8 @@ class HaloClient:
     ...         print(page.page_no, len(page.rows), page.record_count)
 
     `transport` replaces the network (`httpx.MockTransport` in unit tests); `sleep` replaces the
-    sleep between retries, so tests can check waits without waiting.
+    sleep between retries and `rng` the backoff jitter's random source, so tests can check exact
+    waits without waiting.
     """
 
     def __init__(
@@ -279,8 +280,10 @@ class HaloClient:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         throttle: RollingWindowThrottle | None = None,
+        rng: random.Random | None = None,
     ) -> None:
         self.settings = settings
+        self._random = rng or random.Random()
         self.stats = ClientStats()
         self.request_log = RequestLog()
         self.auth = HaloAuth.from_settings(settings)
@@ -488,7 +491,7 @@ class HaloClient:
         backoff = min(
             self.settings.max_backoff_s, self.settings.backoff_base_s * 2 ** (state.attempt_number - 1)
         )
-        return backoff * random.uniform(0.5, 1.0)
+        return backoff * self._random.uniform(0.5, 1.0)
 
     def _log_retry(self, state: RetryCallState) -> None:
         failure = state.outcome.exception() if state.outcome else None

@@ -42,8 +42,8 @@ from halo_c1 import model
 from halo_c1.halo.client import HaloClient
 from halo_c1.halo.errors import HaloPagingError, HaloResponseError, HaloSnapshotExistsError, truncate
 from halo_c1.halo.paging import normalize_id
-from halo_c1.halo.redact import strip_secret_keys
 from halo_c1.lake import Lake, parquet_writer, write_json
+from halo_c1.redact import strip_secret_keys
 
 log = logging.getLogger("halo_c1.halo")
 
@@ -188,7 +188,7 @@ def via_role(value: Any) -> str | None:
 
 def is_department_id(department_id: str | None) -> bool:
     """Halo writes 0 (or null) on a team that belongs to no department."""
-    return department_id is not None and department_id.strip() not in ("", "0")
+    return department_id is not None and department_id.strip() not in ("", model.NO_DEPARTMENT)
 
 
 def agent_row(row: dict[str, Any]) -> dict[str, Any]:
@@ -436,14 +436,28 @@ class _Extraction:
         )
 
 
+RAW_CLAIM_TTL_S = 120.0  # renewed while the extraction runs; a dead run's claim expires after this
+RAW_CLAIM_WAIT_S = 600.0  # a second run waits this long for the first, then fails (and retries)
+
+
 def extract_snapshot(
     client: HaloClient, lake: Lake, snapshot_id: str, *, include_end_users: bool = True
 ) -> dict:
     """Write one raw snapshot of the tenant to the lake and return its manifest (small, JSON-able).
 
     Raises the client's `HaloError` (or a storage error) on failure; then no file of this run is
-    committed and no manifest is written.
+    committed and no manifest is written. Two runs never write into one raw snapshot: the
+    extraction holds the snapshot's claim (an expiring lease in the lake, `lake.raw_claim`) from the
+    check that it is not archived until its manifest is written; a run that waited for another one
+    finds the snapshot archived (`HaloSnapshotExistsError`).
     """
+    from halo_c1.provision.lease import AgentLease as Lease
+
+    with Lease(lake.raw_claim(snapshot_id), ttl_s=RAW_CLAIM_TTL_S, wait_s=RAW_CLAIM_WAIT_S):
+        return _extract_claimed(client, lake, snapshot_id, include_end_users=include_end_users)
+
+
+def _extract_claimed(client: HaloClient, lake: Lake, snapshot_id: str, *, include_end_users: bool) -> dict:
     if lake.has_raw(snapshot_id):
         raise HaloSnapshotExistsError(
             f"raw snapshot {snapshot_id} in {lake.base} is complete already; archived snapshots are "

@@ -25,8 +25,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from halo_c1 import model
+from halo_c1.columns import join_ids, true_mask
 from halo_c1.lake import Lake, parquet_row_count, read_parquet
-from halo_c1.transform import REJECT_REASONS
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +35,7 @@ WARNING: Final = "warning"
 REJECTED_ERROR_SHARE: Final = 0.01
 ALWAYS_ERROR_REJECTS: Final = frozenset({("agents", "missing_id")})
 EMAIL_REGEX: Final = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
-RESOURCE_ID_REGEX: Final = r"^[^\s:]+$"
-_ID: Final = r"[^\s:]+"
-ENTITLEMENT_ID_REGEX: Final = rf"^(?:(?:team|department):{_ID}:member|role:{_ID}:assigned)$"
-GRANT_ID_REGEX: Final = rf"^(?:(?:team|department):{_ID}:member|role:{_ID}:assigned):agent:{_ID}$"
 USER_TRAIT_TYPES: Final = tuple(s.id for s in model.RESOURCE_TYPES if s.trait == model.TRAIT_USER)
-SLUG_BY_TYPE: Final = {s.id: s.entitlement_slug for s in model.RESOURCE_TYPES if s.entitlement_slug}
 CURATED_CHECKED: Final = ("resource_types", "resources", "entitlements", "grants")
 
 
@@ -120,14 +115,6 @@ def _finding(table: str, column: str, description: str, population: tuple[str, i
     )
 
 
-def _mask(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
-    return np.asarray(pc.fill_null(values, False).to_numpy(zero_copy_only=False), dtype=bool)
-
-
-def _join(*parts: Any) -> pa.ChunkedArray:
-    return pc.binary_join_element_wise(*parts, ":")
-
-
 def _ids_where(ids: pa.ChunkedArray, mask: np.ndarray) -> pd.Series:
     return pd.Series(pc.if_else(pa.array(mask), ids, pa.scalar(None, pa.string())).to_pandas(), dtype="str")
 
@@ -162,8 +149,291 @@ def _raw_row_count(lake: Lake, entity: str, snapshot_id: str) -> int | None:
     return parquet_row_count(path) if path.exists() else None
 
 
-def build_gate_input(lake: Lake, snapshot_id: str, previous_snapshot_id: str | None = None) -> GateInput:
-    """Read the snapshot's curated tables and derive every column the checks need."""
+@dataclass(frozen=True)
+class _Curated:
+    """The snapshot's curated tables, and the resource keys every reference check looks up."""
+
+    tables: dict[str, pa.Table]
+    resource_keys: pa.ChunkedArray
+
+    def __getitem__(self, name: str) -> pa.Table:
+        return self.tables[name]
+
+
+def _unique(table: str, column: str, description: str) -> Check:
+    return Check(
+        table, f"{column}_unique", "ExpectColumnValuesToBeUnique", {"column": column}, ERROR, description
+    )
+
+
+def _matches(table: str, column: str, regex: str, description: str) -> Check:
+    return Check(
+        table,
+        f"{column}_format",
+        "ExpectColumnValuesToMatchRegex",
+        {"column": column, "regex": f"^{regex}$"},
+        ERROR,
+        description,
+    )
+
+
+def _resource_types(curated: _Curated) -> tuple[pd.DataFrame, list[Check]]:
+    table = "resource_types"
+    return _frame(curated[table]), [
+        _unique(table, "resource_type_id", "each resource type appears once"),
+        Check(
+            table,
+            "resource_types_are_the_model",
+            "ExpectColumnDistinctValuesToEqualSet",
+            {"column": "resource_type_id", "value_set": list(model.RESOURCE_TYPE_BY_ID)},
+            ERROR,
+            "the resource types are exactly the model's (ARCHITECTURE §2)",
+        ),
+        _in_set(table, "trait", list(model.TRAITS), ERROR, "trait is user, group or role"),
+        *_not_null(table, model.CURATED_RESOURCE_TYPES),
+    ]
+
+
+def _resources(curated: _Curated) -> tuple[pd.DataFrame, list[Check]]:
+    table, resources = "resources", curated["resources"]
+    r_type = resources["resource_type_id"]
+    parent_type, parent_id = resources["parent_resource_type_id"], resources["parent_resource_id"]
+    has_parent = true_mask(pc.or_(pc.is_valid(parent_type), pc.is_valid(parent_id)))
+    is_team = true_mask(pc.equal(r_type, model.TEAM))
+    is_user_trait = true_mask(pc.is_in(r_type, pa.array(USER_TRAIT_TYPES)))
+    frame = _frame(resources)
+    frame["resource_key"] = curated.resource_keys.to_pandas()
+    frame["parent_exists"] = ~has_parent | true_mask(
+        pc.is_in(join_ids(parent_type, parent_id), curated.resource_keys)
+    )
+    frame["team_parent_is_department"] = (
+        ~is_team | ~has_parent | true_mask(pc.equal(parent_type, model.DEPARTMENT))
+    )
+    frame["account_type_matches_trait"] = is_user_trait == true_mask(pc.is_valid(resources["account_type"]))
+    return frame, [
+        _unique(table, "resource_key", "each (resource_type_id, resource_id) pair appears once"),
+        *_not_null(table, model.CURATED_RESOURCES),
+        _in_set(
+            table,
+            "resource_type_id",
+            list(model.RESOURCE_TYPE_BY_ID),
+            ERROR,
+            "resource_type_id is one of the model's resource types",
+        ),
+        _matches(
+            table,
+            "resource_id",
+            model.ID_REGEX,
+            "resource_id has no whitespace or ':' (it is joined into entitlement and grant ids)",
+        ),
+        _in_set(table, "status", list(model.STATUSES), ERROR, "status is ENABLED or DISABLED"),
+        _in_set(table, "account_type", list(model.ACCOUNT_TYPES), ERROR, "account_type is HUMAN or SERVICE"),
+        _all_true(
+            table,
+            "account_type_matches_trait",
+            ERROR,
+            "agents and end users have an account type; groups and roles have none",
+        ),
+        _all_true(table, "parent_exists", ERROR, "every resource's parent exists in resources"),
+        _all_true(table, "team_parent_is_department", ERROR, "a team's parent is a department"),
+        Check(
+            table,
+            "email_syntax",
+            "ExpectColumnValuesToMatchRegex",
+            {"column": "email", "regex": EMAIL_REGEX},
+            WARNING,
+            "primary emails look like addresses",
+            personal_values=True,
+            population=("resources with an email", int(true_mask(pc.is_valid(resources["email"])).sum())),
+        ),
+        Check(
+            table,
+            "at_least_one_agent",
+            "ExpectColumnDistinctValuesToContainSet",
+            {"column": "resource_type_id", "value_set": [model.AGENT]},
+            ERROR,
+            "the snapshot has at least one agent",
+        ),
+    ]
+
+
+def _access_findings(curated: _Curated) -> tuple[dict[str, pd.Series], list[Check]]:
+    """Columns on the resources frame naming agents whose access deserves a look (warnings)."""
+    resources, grants = curated["resources"], curated["grants"]
+    r_type, r_id = resources["resource_type_id"], resources["resource_id"]
+    g_type, g_principal = grants["resource_type_id"], grants["principal_resource_id"]
+    with_role = true_mask(pc.is_in(r_id, pc.unique(g_principal.filter(pc.equal(g_type, model.ROLE)))))
+    in_team = true_mask(pc.is_in(r_id, pc.unique(g_principal.filter(pc.equal(g_type, model.TEAM)))))
+    is_agent = true_mask(pc.equal(r_type, model.AGENT))
+    disabled = is_agent & true_mask(pc.equal(resources["status"], model.STATUS_DISABLED))
+    api = is_agent & true_mask(pc.equal(resources["account_type"], model.ACCOUNT_SERVICE))
+    no_email = is_agent & ~true_mask(pc.is_valid(resources["email"]))
+    findings = (
+        (
+            "agent_without_email",
+            no_email,
+            "agents without an email (C1 cannot match them to people)",
+            ("agents", is_agent),
+        ),
+        (
+            "disabled_agent_holding_role",
+            disabled & with_role,
+            "disabled agents still holding roles",
+            ("disabled agents", disabled),
+        ),
+        (
+            "disabled_agent_in_team",
+            disabled & in_team,
+            "disabled agents still in teams",
+            ("disabled agents", disabled),
+        ),
+        ("api_agent_holding_role", api & with_role, "API agents holding roles", ("API agents", api)),
+    )
+    columns = {name: _ids_where(r_id, mask) for name, mask, _, _ in findings}
+    checks = [
+        _finding("resources", name, description, (population, int(among.sum())))
+        for name, _, description, (population, among) in findings
+    ]
+    return columns, checks
+
+
+def _entitlements(curated: _Curated) -> tuple[pd.DataFrame, list[Check]]:
+    table, entitlements = "entitlements", curated["entitlements"]
+    e_id, e_type, e_resource = (
+        entitlements["entitlement_id"],
+        entitlements["resource_type_id"],
+        entitlements["resource_id"],
+    )
+    frame = _frame(entitlements)
+    frame["id_matches_columns"] = true_mask(
+        pc.equal(e_id, join_ids(e_type, e_resource, entitlements["slug"]))
+    )
+    frame["slug_matches_type"] = true_mask(pc.equal(entitlements["slug"], _slug_of(e_type)))
+    frame["resource_exists"] = true_mask(pc.is_in(join_ids(e_type, e_resource), curated.resource_keys))
+    return frame, [
+        _unique(table, "entitlement_id", "each entitlement id appears once"),
+        *_not_null(table, model.CURATED_ENTITLEMENTS),
+        _matches(
+            table,
+            "entitlement_id",
+            model.entitlement_id_regex(),
+            "entitlement ids are team:<id>:member, department:<id>:member or role:<id>:assigned",
+        ),
+        _all_true(table, "id_matches_columns", ERROR, "entitlement_id = resource_type_id:resource_id:slug"),
+        _all_true(table, "slug_matches_type", ERROR, "roles are 'assigned', teams and departments 'member'"),
+        _in_set(table, "purpose", [model.PURPOSE_ASSIGNMENT], ERROR, "purpose is ASSIGNMENT"),
+        _in_set(
+            table,
+            "grantable_to",
+            [",".join(model.GRANTABLE_TO)],
+            ERROR,
+            "entitlements are grantable to agents only",
+        ),
+        _all_true(table, "resource_exists", ERROR, "every entitlement's resource exists in resources"),
+    ]
+
+
+def _grants(curated: _Curated) -> tuple[pd.DataFrame, list[Check]]:
+    table, grants, entitlements = "grants", curated["grants"], curated["entitlements"]
+    resources = curated["resources"]
+    g_type, g_entitlement = grants["resource_type_id"], grants["entitlement_id"]
+    g_ptype, g_principal = grants["principal_resource_type_id"], grants["principal_resource_id"]
+    e_id = entitlements["entitlement_id"]
+    owners = e_id.combine_chunks().take(pc.list_parent_indices(entitlements["grantable_to"]))
+    # "<entitlement_id>|<principal type>" for every type each entitlement is grantable to.
+    grantable = pc.binary_join_element_wise(owners, pc.list_flatten(entitlements["grantable_to"]), "|")
+    roles = resources["resource_id"].filter(pc.equal(resources["resource_type_id"], model.ROLE))
+    sources = grants["source_role_ids"].combine_chunks()
+    unknown_source = np.zeros(grants.num_rows, dtype=bool)
+    bad_flat = ~true_mask(pc.is_in(pc.list_flatten(sources), roles))
+    unknown_source[np.asarray(pc.list_parent_indices(sources))[bad_flat]] = True
+    frame = _frame(grants)
+    frame["id_matches_columns"] = true_mask(
+        pc.and_(
+            pc.equal(grants["grant_id"], join_ids(g_entitlement, g_ptype, g_principal)),
+            pc.equal(g_entitlement, join_ids(g_type, grants["resource_id"], _slug_of(g_type))),
+        )
+    )
+    frame["entitlement_exists"] = true_mask(pc.is_in(g_entitlement, e_id))
+    frame["principal_exists"] = true_mask(pc.is_in(join_ids(g_ptype, g_principal), curated.resource_keys))
+    frame["principal_type_grantable"] = true_mask(
+        pc.is_in(pc.binary_join_element_wise(g_entitlement, g_ptype, "|"), grantable)
+    )
+    frame["has_origin"] = true_mask(pc.or_(grants["is_direct"], pc.greater(pc.list_value_length(sources), 0)))
+    frame["source_roles_exist"] = ~unknown_source
+    return frame, [
+        _unique(table, "grant_id", "one grant per (entitlement, principal)"),
+        *_not_null(table, model.CURATED_GRANTS),
+        _matches(
+            table, "grant_id", model.grant_id_regex(), "grant ids are <entitlement_id>:agent:<agent_id>"
+        ),
+        _all_true(
+            table,
+            "id_matches_columns",
+            ERROR,
+            "grant_id = entitlement_id:principal_type:principal_id and entitlement_id matches its columns",
+        ),
+        _all_true(table, "entitlement_exists", ERROR, "every grant's entitlement exists"),
+        _all_true(table, "principal_exists", ERROR, "every grant's principal exists in resources"),
+        _all_true(
+            table,
+            "principal_type_grantable",
+            ERROR,
+            "the principal's type is one the entitlement is grantable to",
+        ),
+        _all_true(table, "has_origin", ERROR, "a grant is direct or inherited from at least one role"),
+        _all_true(
+            table, "source_roles_exist", WARNING, "roles a grant was inherited from exist in resources"
+        ),
+    ]
+
+
+def _volume(lake: Lake, previous_snapshot_id: str | None) -> list[Check]:
+    """Warnings when a table emptied or a resource type vanished since the previous delivery."""
+    if not previous_snapshot_id:
+        return []
+    counts, previous_types = _previous_counts(lake, previous_snapshot_id)
+    if not counts:
+        log.warning(
+            "quality gate: previous snapshot %s has no curated tables; volume checks skipped",
+            previous_snapshot_id,
+        )
+    checks = [
+        Check(
+            table,
+            "not_emptied_since_previous",
+            "ExpectTableRowCountToBeBetween",
+            {"min_value": 1},
+            WARNING,
+            f"{table} had {count} rows in {previous_snapshot_id}; it is not empty now",
+            {"previous_snapshot_id": previous_snapshot_id, "previous_rows": count},
+        )
+        for table, count in counts.items()
+        if count
+    ]
+    if previous_types:
+        checks.append(
+            Check(
+                "resources",
+                "resource_types_kept_since_previous",
+                "ExpectColumnDistinctValuesToContainSet",
+                {"column": "resource_type_id", "value_set": previous_types},
+                WARNING,
+                f"every resource type present in {previous_snapshot_id} is still present",
+                {"previous_snapshot_id": previous_snapshot_id},
+            )
+        )
+    return checks
+
+
+def _slug_of(resource_types: pa.ChunkedArray) -> pa.ChunkedArray:
+    """The model's entitlement slug for each resource type id (null for types without entitlements)."""
+    types = pa.array(list(model.ENTITLEMENT_SLUG_BY_TYPE))
+    slugs = pa.array(list(model.ENTITLEMENT_SLUG_BY_TYPE.values()))
+    return slugs.take(pc.index_in(resource_types, types))
+
+
+def _read_curated(lake: Lake, snapshot_id: str) -> dict[str, pa.Table]:
     tables = {}
     for name in (*CURATED_CHECKED, "rejected_rows"):
         path = lake.curated_file(name, snapshot_id)
@@ -177,297 +447,31 @@ def build_gate_input(lake: Lake, snapshot_id: str, previous_snapshot_id: str | N
             raise ValueError(
                 f"quality gate: curated table {name!r} of snapshot {snapshot_id} lacks columns {missing}"
             )
-    resource_types, resources, entitlements, grants = (tables[n] for n in CURATED_CHECKED)
-    checks: list[Check] = []
+    return tables
+
+
+def build_gate_input(lake: Lake, snapshot_id: str, previous_snapshot_id: str | None = None) -> GateInput:
+    """Read the snapshot's curated tables and build each table's frame (with derived columns) and checks.
+
+    Adding an expectation means adding it to the builder of its table.
+    """
+    tables = _read_curated(lake, snapshot_id)
+    resources = tables["resources"]
+    curated = _Curated(tables, join_ids(resources["resource_type_id"], resources["resource_id"]))
     frames: dict[str, pd.DataFrame] = {}
-
-    # resource_types
-    frames["resource_types"] = _frame(resource_types)
-    checks += [
-        Check(
-            "resource_types",
-            "resource_type_id_unique",
-            "ExpectColumnValuesToBeUnique",
-            {"column": "resource_type_id"},
-            ERROR,
-            "each resource type appears once",
-        ),
-        Check(
-            "resource_types",
-            "resource_types_are_the_model",
-            "ExpectColumnDistinctValuesToEqualSet",
-            {"column": "resource_type_id", "value_set": [s.id for s in model.RESOURCE_TYPES]},
-            ERROR,
-            "the resource types are exactly the model's (ARCHITECTURE §2)",
-        ),
-        _in_set(
-            "resource_types",
-            "trait",
-            [model.TRAIT_USER, model.TRAIT_GROUP, model.TRAIT_ROLE],
-            ERROR,
-            "trait is user, group or role",
-        ),
-        *_not_null("resource_types", model.CURATED_RESOURCE_TYPES),
-    ]
-
-    # resources
-    r_type, r_id = resources["resource_type_id"], resources["resource_id"]
-    resource_keys = _join(r_type, r_id)
-    parent_type, parent_id = resources["parent_resource_type_id"], resources["parent_resource_id"]
-    has_parent = _mask(pc.or_(pc.is_valid(parent_type), pc.is_valid(parent_id)))
-    parent_ok = ~has_parent | _mask(pc.is_in(_join(parent_type, parent_id), resource_keys))
-    is_team = _mask(pc.equal(r_type, model.TEAM))
-    team_parent_ok = ~is_team | ~has_parent | _mask(pc.equal(parent_type, model.DEPARTMENT))
-    is_user_trait = _mask(pc.is_in(r_type, pa.array(USER_TRAIT_TYPES)))
-    has_account_type = _mask(pc.is_valid(resources["account_type"]))
-    is_agent = _mask(pc.equal(r_type, model.AGENT))
-    g_type, g_principal = grants["resource_type_id"], grants["principal_resource_id"]
-    agents_with_role = pc.unique(g_principal.filter(pc.equal(g_type, model.ROLE)))
-    agents_with_team = pc.unique(g_principal.filter(pc.equal(g_type, model.TEAM)))
-    disabled_agent = is_agent & _mask(pc.equal(resources["status"], model.STATUS_DISABLED))
-    api_agent = is_agent & _mask(pc.equal(resources["account_type"], model.ACCOUNT_SERVICE))
-    agents = int(is_agent.sum())
-    frame = _frame(resources)
-    frame["resource_key"] = resource_keys.to_pandas()
-    frame["parent_exists"] = parent_ok
-    frame["team_parent_is_department"] = team_parent_ok
-    frame["account_type_matches_trait"] = is_user_trait == has_account_type
-    frame["agent_without_email"] = _ids_where(r_id, is_agent & ~_mask(pc.is_valid(resources["email"])))
-    frame["disabled_agent_holding_role"] = _ids_where(
-        r_id, disabled_agent & _mask(pc.is_in(r_id, agents_with_role))
-    )
-    frame["disabled_agent_in_team"] = _ids_where(
-        r_id, disabled_agent & _mask(pc.is_in(r_id, agents_with_team))
-    )
-    frame["api_agent_holding_role"] = _ids_where(r_id, api_agent & _mask(pc.is_in(r_id, agents_with_role)))
-    frames["resources"] = frame
-    checks += [
-        Check(
-            "resources",
-            "resource_key_unique",
-            "ExpectColumnValuesToBeUnique",
-            {"column": "resource_key"},
-            ERROR,
-            "each (resource_type_id, resource_id) pair appears once",
-        ),
-        *_not_null("resources", model.CURATED_RESOURCES),
-        _in_set(
-            "resources",
-            "resource_type_id",
-            [s.id for s in model.RESOURCE_TYPES],
-            ERROR,
-            "resource_type_id is one of the model's resource types",
-        ),
-        Check(
-            "resources",
-            "resource_id_format",
-            "ExpectColumnValuesToMatchRegex",
-            {"column": "resource_id", "regex": RESOURCE_ID_REGEX},
-            ERROR,
-            "resource_id has no whitespace or ':' (it is joined into entitlement and grant ids)",
-        ),
-        _in_set("resources", "status", list(model.STATUSES), ERROR, "status is ENABLED or DISABLED"),
-        _in_set(
-            "resources", "account_type", list(model.ACCOUNT_TYPES), ERROR, "account_type is HUMAN or SERVICE"
-        ),
-        _all_true(
-            "resources",
-            "account_type_matches_trait",
-            ERROR,
-            "agents and end users have an account type; groups and roles have none",
-        ),
-        _all_true("resources", "parent_exists", ERROR, "every resource's parent exists in resources"),
-        _all_true("resources", "team_parent_is_department", ERROR, "a team's parent is a department"),
-        Check(
-            "resources",
-            "email_syntax",
-            "ExpectColumnValuesToMatchRegex",
-            {"column": "email", "regex": EMAIL_REGEX},
-            WARNING,
-            "primary emails look like addresses",
-            personal_values=True,
-            population=("resources with an email", int(_mask(pc.is_valid(resources["email"])).sum())),
-        ),
-        Check(
-            "resources",
-            "at_least_one_agent",
-            "ExpectColumnDistinctValuesToContainSet",
-            {"column": "resource_type_id", "value_set": [model.AGENT]},
-            ERROR,
-            "the snapshot has at least one agent",
-        ),
-        _finding(
-            "resources",
-            "agent_without_email",
-            "agents without an email (C1 cannot match them to people)",
-            ("agents", agents),
-        ),
-        _finding(
-            "resources",
-            "disabled_agent_holding_role",
-            "disabled agents still holding roles",
-            ("disabled agents", int(disabled_agent.sum())),
-        ),
-        _finding(
-            "resources",
-            "disabled_agent_in_team",
-            "disabled agents still in teams",
-            ("disabled agents", int(disabled_agent.sum())),
-        ),
-        _finding(
-            "resources",
-            "api_agent_holding_role",
-            "API agents holding roles",
-            ("API agents", int(api_agent.sum())),
-        ),
-    ]
-
-    # entitlements
-    e_id, e_type = entitlements["entitlement_id"], entitlements["resource_type_id"]
-    expected_slug = pc.if_else(pc.equal(e_type, model.ROLE), model.ASSIGNED, model.MEMBER)
-    flat_grantable = pc.list_flatten(entitlements["grantable_to"])
-    owners = e_id.combine_chunks().take(pc.list_parent_indices(entitlements["grantable_to"]))
-    # "<entitlement_id>|<principal type>" for every type each entitlement is grantable to.
-    grantable = pc.binary_join_element_wise(owners, flat_grantable, "|")
-    frame = _frame(entitlements)
-    frame["id_matches_columns"] = _mask(
-        pc.equal(e_id, _join(e_type, entitlements["resource_id"], entitlements["slug"]))
-    )
-    frame["slug_matches_type"] = _mask(pc.equal(entitlements["slug"], expected_slug))
-    frame["resource_exists"] = _mask(pc.is_in(_join(e_type, entitlements["resource_id"]), resource_keys))
-    frames["entitlements"] = frame
-    checks += [
-        Check(
-            "entitlements",
-            "entitlement_id_unique",
-            "ExpectColumnValuesToBeUnique",
-            {"column": "entitlement_id"},
-            ERROR,
-            "each entitlement id appears once",
-        ),
-        *_not_null("entitlements", model.CURATED_ENTITLEMENTS),
-        Check(
-            "entitlements",
-            "entitlement_id_format",
-            "ExpectColumnValuesToMatchRegex",
-            {"column": "entitlement_id", "regex": ENTITLEMENT_ID_REGEX},
-            ERROR,
-            "entitlement ids are team:<id>:member, department:<id>:member or role:<id>:assigned",
-        ),
-        _all_true(
-            "entitlements", "id_matches_columns", ERROR, "entitlement_id = resource_type_id:resource_id:slug"
-        ),
-        _all_true(
-            "entitlements", "slug_matches_type", ERROR, "roles are 'assigned', teams and departments 'member'"
-        ),
-        _in_set("entitlements", "purpose", [model.PURPOSE_ASSIGNMENT], ERROR, "purpose is ASSIGNMENT"),
-        _in_set(
-            "entitlements",
-            "grantable_to",
-            [",".join(model.GRANTABLE_TO)],
-            ERROR,
-            "entitlements are grantable to agents only",
-        ),
-        _all_true(
-            "entitlements", "resource_exists", ERROR, "every entitlement's resource exists in resources"
-        ),
-    ]
-
-    # grants
-    gr_ent, gr_ptype = grants["entitlement_id"], grants["principal_resource_type_id"]
-    grant_slug = pc.if_else(pc.equal(g_type, model.ROLE), model.ASSIGNED, model.MEMBER)
-    roles = r_id.filter(pc.equal(r_type, model.ROLE))
-    sources = grants["source_role_ids"].combine_chunks()
-    unknown_source = np.zeros(grants.num_rows, dtype=bool)
-    bad_flat = ~_mask(pc.is_in(pc.list_flatten(sources), roles))
-    unknown_source[np.asarray(pc.list_parent_indices(sources))[bad_flat]] = True
-    frame = _frame(grants)
-    frame["id_matches_columns"] = _mask(
-        pc.and_(
-            pc.equal(grants["grant_id"], _join(gr_ent, gr_ptype, g_principal)),
-            pc.equal(gr_ent, _join(g_type, grants["resource_id"], grant_slug)),
-        )
-    )
-    frame["entitlement_exists"] = _mask(pc.is_in(gr_ent, e_id))
-    frame["principal_exists"] = _mask(pc.is_in(_join(gr_ptype, g_principal), resource_keys))
-    frame["principal_type_grantable"] = _mask(
-        pc.is_in(pc.binary_join_element_wise(gr_ent, gr_ptype, "|"), grantable)
-    )
-    frame["has_origin"] = _mask(pc.or_(grants["is_direct"], pc.greater(pc.list_value_length(sources), 0)))
-    frame["source_roles_exist"] = ~unknown_source
-    frames["grants"] = frame
-    checks += [
-        Check(
-            "grants",
-            "grant_id_unique",
-            "ExpectColumnValuesToBeUnique",
-            {"column": "grant_id"},
-            ERROR,
-            "one grant per (entitlement, principal)",
-        ),
-        *_not_null("grants", model.CURATED_GRANTS),
-        Check(
-            "grants",
-            "grant_id_format",
-            "ExpectColumnValuesToMatchRegex",
-            {"column": "grant_id", "regex": GRANT_ID_REGEX},
-            ERROR,
-            "grant ids are <entitlement_id>:agent:<agent_id>",
-        ),
-        _all_true(
-            "grants",
-            "id_matches_columns",
-            ERROR,
-            "grant_id = entitlement_id:principal_type:principal_id and entitlement_id matches its columns",
-        ),
-        _all_true("grants", "entitlement_exists", ERROR, "every grant's entitlement exists"),
-        _all_true("grants", "principal_exists", ERROR, "every grant's principal exists in resources"),
-        _all_true(
-            "grants",
-            "principal_type_grantable",
-            ERROR,
-            "the principal's type is one the entitlement is grantable to",
-        ),
-        _all_true("grants", "has_origin", ERROR, "a grant is direct or inherited from at least one role"),
-        _all_true(
-            "grants", "source_roles_exist", WARNING, "roles a grant was inherited from exist in resources"
-        ),
-    ]
-
-    # volume versus the previous snapshot
-    if previous_snapshot_id:
-        counts, previous_types = _previous_counts(lake, previous_snapshot_id)
-        if not counts:
-            log.warning(
-                "quality gate: previous snapshot %s has no curated tables; volume checks skipped",
-                previous_snapshot_id,
-            )
-        for table, count in counts.items():
-            if count:
-                checks.append(
-                    Check(
-                        table,
-                        "not_emptied_since_previous",
-                        "ExpectTableRowCountToBeBetween",
-                        {"min_value": 1},
-                        WARNING,
-                        f"{table} had {count} rows in {previous_snapshot_id}; it is not empty now",
-                        {"previous_snapshot_id": previous_snapshot_id, "previous_rows": count},
-                    )
-                )
-        if previous_types:
-            checks.append(
-                Check(
-                    "resources",
-                    "resource_types_kept_since_previous",
-                    "ExpectColumnDistinctValuesToContainSet",
-                    {"column": "resource_type_id", "value_set": previous_types},
-                    WARNING,
-                    f"every resource type present in {previous_snapshot_id} is still present",
-                    {"previous_snapshot_id": previous_snapshot_id},
-                )
-            )
-
+    checks: list[Check] = []
+    for name, build in (
+        ("resource_types", _resource_types),
+        ("resources", _resources),
+        ("entitlements", _entitlements),
+        ("grants", _grants),
+    ):
+        frames[name], table_checks = build(curated)
+        checks += table_checks
+    findings, finding_checks = _access_findings(curated)
+    for column, values in findings.items():
+        frames["resources"][column] = values
+    checks += finding_checks + _volume(lake, previous_snapshot_id)
     frames["rejected_rows"], reject_checks = _rejected(lake, snapshot_id, tables)
     checks += reject_checks
     return GateInput(frames=frames, checks=checks)
@@ -491,7 +495,9 @@ def _rejected(lake: Lake, snapshot_id: str, tables: dict[str, pa.Table]) -> tupl
         "roles": pc.sum(pc.equal(resources, model.ROLE)).as_py() or 0,
         "agent_memberships": tables["grants"].num_rows,
     }
-    catalogue = {f"{entity}/{reason}" for entity, reasons in REJECT_REASONS.items() for reason in reasons}
+    catalogue = {
+        f"{entity}/{reason}" for entity, reasons in model.REJECT_REASONS.items() for reason in reasons
+    }
     checks = []
     for pair in sorted(catalogue | set(by_pair)):
         entity, reason = pair.split("/", 1)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import html
 import logging
-import os
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -88,14 +87,22 @@ def _validate(
 ) -> list[dict[str, Any]]:
     """Run one GX suite per table, build Data Docs into `docs_dir` (if given), return one row per
     expectation."""
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
     import great_expectations.expectations as gxe
     from great_expectations.core.run_identifier import RunIdentifier
-    from great_expectations.data_context.types.base import ProgressBarsConfig
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
 
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    # Analytics off and no progress bars through the context's own config: no process-wide env write.
+    config = DataContextConfig(
+        analytics_enabled=False,
+        progress_bars=ProgressBarsConfig(globally=False),
+        store_backend_defaults=InMemoryStoreBackendDefaults(),
+    )
+    context = gx.get_context(mode="ephemeral", project_config=config)
     if docs_dir is not None:
         context.add_data_docs_site(
             site_name=SITE_NAME,

@@ -1,4 +1,5 @@
-"""Keeping secrets out of logs, request logs, exceptions and `raw_json`."""
+"""Keeping secrets out of logs, request logs, exceptions, `raw_json` and delivery errors: the one
+definition of a secret-looking key (HaloITSM fields, query parameters, storage options)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from typing import Any
 from urllib.parse import quote, quote_plus
 
 SECRET_KEY = re.compile(
-    r"pass(word|wd|phrase)?$|secret|token|api_?key|private_?key|credential|authori[sz]ation|^pin$",
+    r"pass(word|wd|phrase)?$|secret|token|api_?key|private_?key|credential|authori[sz]ation|^pin$"
+    r"|^key$|_key$|sas|session|connection_?string",  # object-store options (s3fs key, adlfs account_key)
     re.IGNORECASE,
 )
 MASK = "***"
