@@ -5,7 +5,8 @@ Extracts HaloITSM agents, teams, departments, roles and end users; turns them in
 model as Parquet tables; gates them with Great Expectations; refuses a sudden mass deletion; packages a
 `.c1z` and delivers it where ConductorOne imports it. One run is one snapshot of the tenant.
 
-- **Scheduled** (hourly by default, `HALO_C1_SCHEDULE`): the full pipeline.
+- **Scheduled** (hourly by default, `HALO_C1_SCHEDULE`): the full pipeline; a run is stopped after
+  `HALO_C1_DAGRUN_TIMEOUT_HOURS` (default 2).
 - **Manual** triggers take the params below (`dry_run`, `allow_mass_deletion`, ...).
 - **Backfills** (`airflow backfill create`) re-derive curated tables, the quality report and the c1z from
   the newest raw snapshot archived in the run's data interval: no HaloITSM request and no delivery; an
@@ -15,7 +16,7 @@ model as Parquet tables; gates them with Great Expectations; refuses a sudden ma
 
 Configuration: connection `haloitsm_default`; variables `halo_c1_lake_url`, `halo_c1_delivery_url`
 (+ `halo_c1_lake_conn_id`, `halo_c1_delivery_target`, `halo_c1_delivery_conn_id`,
-`halo_c1_max_drop_ratio`); pool `halo_api`.
+`halo_c1_max_drop_ratio`, `halo_c1_c1z_max_decoded_gib`); pool `halo_api`.
 
 Each task runs one stage function of `halo_c1.stages` through `hooks.run_stage`, which fails a
 deterministic error (`halo_c1.errors.PermanentError`) without retry and retries the rest. Stages
@@ -46,7 +47,7 @@ C1Z_ASSET = Asset("halo_c1/c1z")
     catchup=False,
     max_active_runs=1,
     max_consecutive_failed_dag_runs=24,
-    dagrun_timeout=timedelta(hours=2),
+    dagrun_timeout=hooks.dagrun_timeout(),
     tags=["halo-c1", "haloitsm", "conductorone", "identity"],
     default_args={
         "retries": 3,

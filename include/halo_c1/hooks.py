@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import os
 import re
 from collections.abc import Callable, Generator
 from contextlib import contextmanager
@@ -43,6 +45,8 @@ DELIVERY_TARGET_VARIABLE = "halo_c1_delivery_target"
 DELIVERY_URL_VARIABLE = "halo_c1_delivery_url"
 DELIVERY_CONN_VARIABLE = "halo_c1_delivery_conn_id"
 MAX_DROP_RATIO_VARIABLE = "halo_c1_max_drop_ratio"
+C1Z_MAX_DECODED_GIB_VARIABLE = "halo_c1_c1z_max_decoded_gib"
+DEFAULT_C1Z_MAX_DECODED_GIB = 3  # baton-sdk before v0.25 refuses a c1z whose SQLite passes 3 GiB
 DEFAULT_DELIVERY_TARGET = "object_storage"
 ALERT_EMAILS_VARIABLE = "halo_c1_alert_emails"
 ALERT_SMTP_CONN_VARIABLE = "halo_c1_alert_smtp_conn_id"
@@ -187,6 +191,52 @@ def max_drop_ratio(override: float | None = None) -> float:
         raise ConfigurationError(f"{MAX_DROP_RATIO_VARIABLE} / param max_drop_ratio: {error}") from None
 
 
+def c1z_max_decoded_bytes() -> int:
+    """The c1z's decoded-size cap: `halo_c1_c1z_max_decoded_gib` (GiB), else the older readers' 3 GiB.
+
+    Raise it only when every reader of the file runs baton-sdk v0.25+ (10 GiB by default there,
+    `BATON_DECODER_MAX_DECODED_SIZE_MB`): an older reader refuses the whole file.
+    """
+    value = _variable(C1Z_MAX_DECODED_GIB_VARIABLE, default=None)
+    if value is None:
+        return DEFAULT_C1Z_MAX_DECODED_GIB * 2**30
+    try:
+        gib = float(value)
+    except ValueError:
+        gib = math.nan
+    if not math.isfinite(gib) or gib <= 0:
+        raise ConfigurationError(
+            f"{C1Z_MAX_DECODED_GIB_VARIABLE} must be a positive number of GiB (e.g. 10 when every reader "
+            f"runs baton-sdk v0.25+), got {value!r}"
+        )
+    return int(gib * 2**30)
+
+
+DAGRUN_TIMEOUT_ENV = "HALO_C1_DAGRUN_TIMEOUT_HOURS"
+DEFAULT_DAGRUN_TIMEOUT_HOURS = 2
+
+
+def dagrun_timeout() -> timedelta:
+    """The ETL run's timeout, from `HALO_C1_DAGRUN_TIMEOUT_HOURS` at parse time (default 2 h).
+
+    A tenant's first full extraction can take hours within HaloITSM's rate budget (1M end users at 50
+    rows a page: ~5.7 h); a run stopped by the timeout starts over, so size it above that.
+    """
+    value = os.environ.get(DAGRUN_TIMEOUT_ENV)
+    if value is None or not value.strip():
+        return timedelta(hours=DEFAULT_DAGRUN_TIMEOUT_HOURS)
+    try:
+        hours = float(value)
+    except ValueError:
+        hours = math.nan
+    if not math.isfinite(hours) or hours <= 0:
+        raise ConfigurationError(
+            f"{DAGRUN_TIMEOUT_ENV} must be a positive number of hours (e.g. 8 for a 1M-user first "
+            f"extraction), got {value!r}"
+        )
+    return timedelta(hours=hours)
+
+
 def environment() -> Environment:
     """What the stages reach, from Airflow configuration (the lake now; the rest when asked for)."""
     from halo_c1.stages import Environment
@@ -196,6 +246,7 @@ def environment() -> Environment:
         halo_settings=halo_settings,
         delivery_target=delivery_target,
         max_drop_ratio=max_drop_ratio,
+        c1z_max_decoded_bytes=c1z_max_decoded_bytes,
     )
 
 

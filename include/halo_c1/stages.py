@@ -45,6 +45,7 @@ class Environment:
     halo_settings: Callable[[], HaloSettings]
     delivery_target: Callable[[], Target]
     max_drop_ratio: Callable[[float | None], float]  # the run's param (or None) -> the threshold to use
+    c1z_max_decoded_bytes: Callable[[], int] | None = None  # the c1z's decoded-size cap; None = 3 GiB
 
 
 def plan(
@@ -194,7 +195,8 @@ def package(run: RunPlan, env: Environment) -> PackageResult:
     """Write the snapshot as a Baton v1 c1z in the lake."""
     from halo_c1.c1z.writer import write_c1z
 
-    return PackageResult.from_xcom(write_c1z(env.lake, run.snapshot_id))
+    cap = {"max_decoded_bytes": env.c1z_max_decoded_bytes()} if env.c1z_max_decoded_bytes else {}
+    return PackageResult.from_xcom(write_c1z(env.lake, run.snapshot_id, **cap))
 
 
 def deliver(run: RunPlan, env: Environment) -> DeliveryResult:

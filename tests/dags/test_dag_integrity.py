@@ -113,3 +113,38 @@ def test_valid_manual_trigger_params_pass(dagbag):
     params = copy.deepcopy(dagbag.get_dag(DAG_ID).params)
     params.update({"max_drop_ratio": 0.3, "snapshot_id": "20261120T000000Z", "dry_run": True})
     assert params.validate()["max_drop_ratio"] == pytest.approx(0.3)
+
+
+def _parsed_dagrun_timeout(**env: str) -> subprocess.CompletedProcess:
+    """Parse the DAG file in a fresh interpreter with `env` and print its dagrun_timeout in seconds."""
+    code = (
+        "from airflow.dag_processing.dagbag import DagBag;"
+        f"bag = DagBag(dag_folder={str(PROJECT / 'dags' / (DAG_ID + '.py'))!r});"
+        "print(bag.import_errors) if bag.import_errors else None;"
+        f"print(int(bag.dags[{DAG_ID!r}].dagrun_timeout.total_seconds()))"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT,
+        check=False,
+        env={
+            "PYTHONPATH": f"{PROJECT}{os.pathsep}{PROJECT / 'include'}",
+            "AIRFLOW_HOME": os.environ["AIRFLOW_HOME"],
+            "PATH": "/usr/bin:/bin",
+            **env,
+        },
+    )
+
+
+def test_the_run_timeout_comes_from_the_environment_at_parse_time():
+    default = _parsed_dagrun_timeout()
+    assert default.returncode == 0, default.stderr
+    assert int(default.stdout.strip().splitlines()[-1]) == 2 * 3600
+    raised = _parsed_dagrun_timeout(HALO_C1_DAGRUN_TIMEOUT_HOURS="8")
+    assert raised.returncode == 0, raised.stderr
+    assert int(raised.stdout.strip().splitlines()[-1]) == 8 * 3600
+    bad = _parsed_dagrun_timeout(HALO_C1_DAGRUN_TIMEOUT_HOURS="eight")
+    assert bad.returncode != 0  # the DAG is not loaded, and the import error says why
+    assert "HALO_C1_DAGRUN_TIMEOUT_HOURS must be a positive number of hours" in bad.stdout + bad.stderr

@@ -220,3 +220,28 @@ def test_c1z_cap_is_checked_while_grants_load(tmp_path):
     with pytest.raises(C1zTooLargeError, match=r"after \d+ grants"):
         write_c1z(lake, SNAPSHOT, max_decoded_bytes=4096)
     assert not lake.c1z_file(SNAPSHOT).exists()
+
+
+def test_the_package_stage_takes_the_cap_from_the_airflow_variable(tmp_path, monkeypatch):
+    """`halo_c1_c1z_max_decoded_gib` reaches the writer through the stage, and the refusal names it."""
+    from halo_c1 import hooks, stages
+    from halo_c1.runs import RunPlan
+
+    lake = Lake(str(tmp_path / "lake"))
+    write_curated(lake, curated_rows())
+    env = stages.Environment(
+        lake=lake,
+        halo_settings=lambda: None,
+        delivery_target=lambda: None,
+        max_drop_ratio=hooks.max_drop_ratio,
+        c1z_max_decoded_bytes=hooks.c1z_max_decoded_bytes,
+    )
+    run = RunPlan(SNAPSHOT, "live", True, False, False, None, 0.2, "manual run")
+    monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_C1Z_MAX_DECODED_GIB", str(4096 / 2**30))
+    with pytest.raises(C1zTooLargeError, match="halo_c1_c1z_max_decoded_gib"):
+        stages.package(run, env)
+    assert not lake.c1z_file(SNAPSHOT).exists()
+
+    monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_C1Z_MAX_DECODED_GIB", "10")
+    assert stages.package(run, env).counts["v1_grants"] == len(curated_rows()["grants"])
+    assert lake.c1z_file(SNAPSHOT).exists()

@@ -177,3 +177,14 @@ def test_absolute_delivery_urls_pass(url):
     from halo_c1.deliver.objectstore import check_target_url
 
     check_target_url(url)
+
+
+def test_the_c1z_cap_defaults_to_the_older_readers_3_gib_and_is_validated(monkeypatch):
+    monkeypatch.delenv("AIRFLOW_VAR_HALO_C1_C1Z_MAX_DECODED_GIB", raising=False)
+    assert hooks.c1z_max_decoded_bytes() == 3 * 2**30
+    monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_C1Z_MAX_DECODED_GIB", "10")
+    assert hooks.c1z_max_decoded_bytes() == 10 * 2**30
+    for bad in ("0", "-1", "ten", "nan"):
+        monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_C1Z_MAX_DECODED_GIB", bad)
+        with pytest.raises(ConfigurationError, match="halo_c1_c1z_max_decoded_gib must be a positive"):
+            hooks.c1z_max_decoded_bytes()

@@ -221,7 +221,8 @@ def _check_decoded_size(snapshot_id: str, size: int, cap: int, grants_loaded: in
         "before v0.25 refuses more than 3 GiB; v0.25+ allows 10 GiB, BATON_DECODER_MAX_DECODED_SIZE_MB). "
         "No c1z was written. To fix: leave HaloITSM end users out (connection extra "
         "include_end_users=false) or sync a smaller part of the tenant; or, if every reader of the file "
-        "runs baton-sdk v0.25 or later, raise write_c1z's max_decoded_bytes."
+        "runs baton-sdk v0.25 or later, raise the Airflow variable halo_c1_c1z_max_decoded_gib (default 3; "
+        "at most 10 for those readers' default cap)."
     )
 
 
