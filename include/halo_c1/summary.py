@@ -143,7 +143,9 @@ def summarize(
         )
         lines.extend(_access_changes(quality))
     if package:
-        lines.append(f"c1z: {package.path} ({package.size_bytes} bytes, sha256 {package.sha256})")
+        from halo_c1.report.publish import location
+
+        lines.append(f"c1z: {location(package.path)} ({package.size_bytes} bytes, sha256 {package.sha256})")
         for field_name, cut in package.truncated.items():
             lines.append(
                 f"  warning: {cut['count']} {field_name} value(s) cut to C1's {cut['max_bytes']} bytes in the c1z "

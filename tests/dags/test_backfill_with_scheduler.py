@@ -64,6 +64,9 @@ def standalone(tmp_path, start_simulator_for_backfill) -> Iterator[tuple[dict[st
         "AIRFLOW__CORE__PARALLELISM": "2",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
         "AIRFLOW__API__PORT": str(port),
+        # The log servers' fixed defaults (8793, 8794) collide with any other Airflow on the machine.
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(_free_port()),
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(_free_port()),
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://localhost:{port}/execution/",
         "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "1",
         # Only the backfill's runs: no scheduled (live) run of the unpaused DAG may call the simulator.

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import pytest
 from upath import UPath
 
+from halo_c1.errors import PermanentError
 from halo_c1.lake import Lake, snapshot_id_for, write_json
 from halo_c1.retention import RetentionConfigError, RetentionPolicy, apply_retention, main
 
@@ -153,11 +154,16 @@ def test_a_count_limit_keeps_only_the_newest_and_the_delivered(tmp_path):
     assert _present(lake, "delivered", "curated") == [True] * 3
 
 
-def test_without_a_delivery_nothing_is_protected(tmp_path):
+def test_without_a_delivery_nothing_is_protected_and_a_lost_record_stops_retention(tmp_path):
     lake = Lake(UPath(tmp_path))
     _fill(lake)
-    lake.latest_delivery().unlink()
+    lake.latest_delivery().unlink()  # deliveries recorded, but the latest record is gone
 
+    with pytest.raises(PermanentError, match=r"latest\.json is missing"):
+        apply_retention(lake, now=NOW)
+    assert _present(lake, "delivered", "raw") == [True] * 3  # nothing deleted while unsure
+
+    lake.delivery_manifest(IDS["delivered"]).unlink()  # never delivered at all
     report = apply_retention(lake, now=NOW)
 
     assert report.protected == []

@@ -48,8 +48,15 @@ class QualityGateError(PermanentError):
         ]
         super().__init__(
             f"quality gate failed for snapshot {result['snapshot_id']}: {len(failed)} error expectation(s) "
-            f"failed: " + "; ".join(lines) + f". Report: {result['docs_index']}"
+            f"failed: " + "; ".join(lines) + f". Report: {_report_location(result)}"
         )
+
+
+def _report_location(result: dict[str, Any]) -> str:
+    """The snapshot's report page: a plain path for a local lake, a secret-free URL otherwise."""
+    from halo_c1.report.publish import location
+
+    return location(result["gate_result"]).removesuffix(GATE_RESULT_FILE) + "report.html"
 
 
 def raise_for_errors(result: dict[str, Any]) -> None:
