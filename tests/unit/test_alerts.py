@@ -39,7 +39,14 @@ def _gate_error() -> QualityGateError:
             "description": "d",
         },
     ]
-    return QualityGateError({"snapshot_id": "20261120T100000Z", "failed": failed, "docs_index": "x"})
+    return QualityGateError(
+        {
+            "snapshot_id": "20261120T100000Z",
+            "failed": failed,
+            "docs_index": "x",
+            "gate_result": "/lake/reports/snapshot=20261120T100000Z/gate_result.json",
+        }
+    )
 
 
 def test_a_blocked_gate_names_the_failed_error_checks_with_counts_only():
