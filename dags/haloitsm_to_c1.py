@@ -30,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from airflow.sdk import Asset, Param, chain, dag, task
+from airflow.sdk import Asset, chain, dag, task
 
 from halo_c1 import hooks, stages
 
@@ -56,57 +56,7 @@ C1Z_ASSET = Asset("halo_c1/c1z")
         "max_retry_delay": timedelta(minutes=30),
         "on_failure_callback": [hooks.log_failure, hooks.failure_alert()],
     },
-    params={
-        "dry_run": Param(
-            False, type="boolean", title="Dry run", description="Everything but delivery to C1."
-        ),
-        "allow_mass_deletion": Param(
-            False,
-            type="boolean",
-            title="Allow mass deletion (once)",
-            description="Deliver even if the deletion-safety guard sees a drop above the threshold.",
-        ),
-        # A drop-down, not a toggle: a boolean field cannot show "empty" and sends false once touched.
-        "include_end_users": Param(
-            None,
-            type=["null", "string"],
-            enum=[None, "include", "exclude"],
-            values_display={
-                "null": "The connection's setting",
-                "include": "Include end users",
-                "exclude": "Leave end users out",
-            },
-            title="End users",
-            description="Extract HaloITSM end users? Empty = the connection's `include_end_users`.",
-        ),
-        "max_drop_ratio": Param(
-            None,
-            type=["null", "number"],
-            exclusiveMinimum=0,
-            exclusiveMaximum=1,
-            title="Deletion guard threshold",
-            description="Largest allowed drop per resource type and for grants; empty = 0.2 or the variable.",
-        ),
-        "confirm_first_delivery": Param(
-            False,
-            type="boolean",
-            title="Confirm first delivery",
-            description="The delivery record is missing or unreadable: deliver as if C1 never had a snapshot.",
-        ),
-        "rederive_only": Param(
-            False,
-            type="boolean",
-            title="Re-derive only",
-            description="Re-derive the newest archived snapshot taken in this run's interval: no API call, no delivery.",
-        ),
-        "snapshot_id": Param(
-            None,
-            type=["null", "string"],
-            pattern=r"^\d{8}T\d{6}Z$",
-            title="Snapshot id",
-            description="Re-derive this archived snapshot (e.g. 20261127T050000Z): no API call, no delivery.",
-        ),
-    },
+    params=hooks.etl_params(),
 )
 def haloitsm_to_c1() -> None:
     @task(multiple_outputs=False)
