@@ -38,7 +38,7 @@ from typing import Any
 
 from upath import UPath
 
-from halo_c1.lake import is_local
+from halo_c1.lake import make_local_dirs, restrict_local
 
 log = logging.getLogger("halo_c1.provision")
 
@@ -146,10 +146,10 @@ class AgentLease:
         ).encode()
 
     def _create(self) -> bool:
-        if is_local(self.path):
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+        make_local_dirs(self.path.parent)
         try:
             with self.path.open("xb") as handle:
+                restrict_local(self.path)
                 handle.write(self._body())
         except FileExistsError:
             return False
