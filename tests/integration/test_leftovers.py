@@ -20,7 +20,10 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:UPath '.*' filesystem not explicitly implemented"),
 ]
 
-LATER = time.time() + STALE_AFTER.total_seconds() + 60  # "now", as a run much later sees it
+
+def later() -> float:
+    """ "Now", as a run much later sees it (read at call time: a long test session must not age it)."""
+    return time.time() + STALE_AFTER.total_seconds() + 60
 
 
 def _aged(path, seconds: float) -> None:
@@ -54,7 +57,7 @@ def test_stale_uploads_beside_an_s3_target_are_removed(s3_bucket: S3Server) -> N
     target = s3_bucket.path("halo/sync.c1z")
 
     assert sweep_beside(target) == []
-    removed = sweep_beside(target, now=LATER)
+    removed = sweep_beside(target, now=later())
 
     assert [name.rsplit("/", 1)[-1] for name in removed] == ["sync.c1z.tmp-dead"]
     assert sorted(s3_bucket.object_keys()) == ["halo/other.c1z.tmp-x", "halo/sync.c1z"]
