@@ -1,6 +1,10 @@
 """Airflow metadata DB and DagBag for DAG tests (the environment is set in tests/conftest.py)."""
 
 import copy
+import json
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -40,3 +44,25 @@ def _params_back_to_defaults(request):
     for held, values in zip(holders, saved, strict=True):
         for key, value in values.items():
             held.get_param(key).value = value
+
+
+def heavy_modules_loaded_by_parsing(dag_file: str, heavy: list[str]) -> list[str]:
+    """Which of `heavy` a fresh interpreter has imported after parsing `dags/<dag_file>` (should be none)."""
+    code = (
+        "import runpy, sys, json;"
+        f"runpy.run_path({str(PROJECT / 'dags' / dag_file)!r});"
+        f"print(json.dumps([m for m in {heavy!r} if m in sys.modules]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT,
+        check=True,
+        env={
+            "PYTHONPATH": f"{PROJECT}{os.pathsep}{PROJECT / 'include'}",
+            "AIRFLOW_HOME": os.environ["AIRFLOW_HOME"],
+            "PATH": "/usr/bin:/bin",
+        },
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])

@@ -260,28 +260,7 @@ def test_connector_dag_runs_continuously_one_at_a_time_and_serves_where_it_claim
 
 
 def test_connector_dag_file_parses_without_grpc_or_the_service_package():
-    import os
-    import subprocess
-    import sys
+    from tests.dags.conftest import heavy_modules_loaded_by_parsing
 
-    from tests.conftest import PROJECT
-
-    code = (
-        "import runpy, sys, json;"
-        f"runpy.run_path({str(PROJECT / 'dags' / 'c1_connector.py')!r});"
-        "heavy = ['grpc', 'halo_c1.c1', 'pyarrow', 'pandas', 'cryptography.hazmat.primitives.asymmetric.ed25519'];"
-        "print(json.dumps([m for m in heavy if m in sys.modules]))"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        cwd=PROJECT,
-        check=True,
-        env={
-            "PYTHONPATH": f"{PROJECT}{os.pathsep}{PROJECT / 'include'}",
-            "AIRFLOW_HOME": os.environ["AIRFLOW_HOME"],
-            "PATH": "/usr/bin:/bin",
-        },
-    )
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+    heavy = ["grpc", "halo_c1.c1", "pyarrow", "pandas", "cryptography.hazmat.primitives.asymmetric.ed25519"]
+    assert heavy_modules_loaded_by_parsing("c1_connector.py", heavy) == []

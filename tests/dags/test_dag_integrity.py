@@ -2,7 +2,6 @@
 
 import copy
 import itertools
-import json
 import os
 import subprocess
 import sys
@@ -10,6 +9,7 @@ import sys
 import pytest
 
 from tests.conftest import PROJECT
+from tests.dags.conftest import heavy_modules_loaded_by_parsing
 
 DAG_ID = "haloitsm_to_c1"
 
@@ -68,25 +68,8 @@ def test_manual_trigger_params_are_typed_and_defaulted(dagbag):
 
 
 def test_dag_file_parses_without_heavy_imports():
-    code = (
-        "import runpy, sys, json;"
-        f"runpy.run_path({str(PROJECT / 'dags' / (DAG_ID + '.py'))!r});"
-        "heavy = ['pandas', 'pyarrow', 'great_expectations', 'halo_c1.transform', 'halo_c1.halo'];"
-        "print(json.dumps([m for m in heavy if m in sys.modules]))"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        cwd=PROJECT,
-        check=True,
-        env={
-            "PYTHONPATH": f"{PROJECT}{os.pathsep}{PROJECT / 'include'}",
-            "AIRFLOW_HOME": os.environ["AIRFLOW_HOME"],
-            "PATH": "/usr/bin:/bin",
-        },
-    )
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+    heavy = ["pandas", "pyarrow", "great_expectations", "halo_c1.transform", "halo_c1.halo"]
+    assert heavy_modules_loaded_by_parsing(DAG_ID + ".py", heavy) == []
 
 
 @pytest.mark.parametrize(
