@@ -20,7 +20,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -87,12 +87,22 @@ def simulator(port: int, env: dict[str, str]) -> Generator[str, None, None]:
         process.wait(timeout=30)
 
 
+HOME_VARIABLE = "HALO_C1_AIRFLOW_HOME"
+
+
+def airflow_home(environ: Mapping[str, str] = os.environ) -> Path:
+    """The local Airflow home: `.airflow/` of the project unless `HALO_C1_AIRFLOW_HOME` names another."""
+    return Path(environ.get(HOME_VARIABLE, "").strip() or PROJECT_DIR / ".airflow")
+
+
 def airflow_environment() -> dict[str, str]:
+    """This project's Airflow: its home, DAGs, plugins (the halo-c1 UI view), import path and settings."""
     env = dict(os.environ)
     env.update(
         {
-            "AIRFLOW_HOME": str(PROJECT_DIR / ".airflow"),
+            "AIRFLOW_HOME": str(airflow_home(env)),
             "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_DIR / "dags"),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_DIR / "plugins"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "PYTHONPATH": f"{PROJECT_DIR}{os.pathsep}{PROJECT_DIR / 'include'}",
             "GX_ANALYTICS_ENABLED": "false",

@@ -20,10 +20,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from scripts.run_local import airflow_environment
 from scripts.standalone import (
     PASSWORDS_FILE,
     listen_address,
     local_url,
+    plugin_problem,
     standalone_environment,
 )
 from tests.conftest import PROJECT
@@ -116,3 +118,10 @@ def test_api_answers_on_loopback_only_and_never_anonymously(api_server):
     assert token.status_code in (200, 201), token.text
     headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
     assert httpx.get(f"{url}/api/v2/dags", headers=headers, timeout=10).status_code == 200
+
+
+def test_the_standalone_loads_the_projects_plugins_and_names_a_missing_plugin(api_server):
+    assert airflow_environment()["AIRFLOW__CORE__PLUGINS_FOLDER"] == str(PROJECT / "plugins")
+    url, _port, home = api_server  # started without the project's plugins folder
+    problem = plugin_problem(url, home)
+    assert problem is not None and "not 'halo_c1_reports'" in problem
