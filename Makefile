@@ -34,8 +34,9 @@ system-deps:
 test: venv system-deps
 	$(BIN)/python -m pytest
 
+# make run CONF='{"allow_mass_deletion": true}' passes run params; make run ARGS=--mass-deletion (see --help).
 run: venv
-	$(BIN)/python -m scripts.run_local
+	$(BIN)/python -m scripts.run_local $(if $(CONF),--conf "$$CONF") $(ARGS)
 
 lint: venv
 	$(BIN)/ruff check .

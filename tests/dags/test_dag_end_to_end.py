@@ -245,3 +245,6 @@ def test_deterministic_problems_fail_on_the_first_try_with_one_line(
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("halo-c1 stage")]
     assert any(reason in line and "\n" not in line for line in lines), lines
     assert not pipeline.delivered.exists()
+    if break_it == "no_delivery_url":  # the plan recorded its snapshot before the delivery check failed
+        recorded = json.loads(next((pipeline.lake / "runs").glob("*.json")).read_text())["snapshot_id"]
+        assert any(f"failed for snapshot {recorded}: " in line for line in lines), lines
