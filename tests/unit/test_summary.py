@@ -26,7 +26,6 @@ def test_failure_line_names_stage_snapshot_and_first_line_of_reason():
     )
 
 
-
 def test_failure_line_names_the_domain_error_and_the_first_item_of_a_listing():
     class AirflowFailException(Exception):  # Airflow's wrapper, as hooks._airflow_verdicts raises it
         pass
@@ -44,6 +43,7 @@ def test_failure_line_names_the_domain_error_and_the_first_item_of_a_listing():
         "delivery: comparing a with b, more than 20% would disappear from C1: resource type 'agent': "
         "62 → 31, 31 removed (-50.0%), e.g. 11, 26 …"
     )
+
 
 def test_summary_lists_counts_changes_quality_and_delivery():
     text = run_summary(
