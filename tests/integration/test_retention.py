@@ -171,6 +171,38 @@ def test_without_a_delivery_nothing_is_protected_and_a_lost_record_stops_retenti
 
 
 @pytest.mark.parametrize(
+    ("snapshot_id", "problem"),
+    [
+        (None, "snapshot_id None is not a snapshot id"),
+        ("lower", "is not a snapshot id like 20261127T050000Z"),
+        ("list", "is not a snapshot id like 20261127T050000Z"),
+        ("missing", "it has no snapshot_id"),
+        ("20261399T999999Z", "'20261399T999999Z' is not a snapshot id"),
+    ],
+)
+def test_a_latest_record_with_a_wrong_snapshot_id_stops_retention_before_it_deletes(
+    tmp_path, snapshot_id, problem
+):
+    lake = Lake(UPath(tmp_path / "tenant=acme"))
+    _fill(lake)
+    record = json.loads(lake.latest_delivery().read_text())
+    wrong = {"lower": IDS["delivered"].lower(), "list": [IDS["delivered"]]}.get(snapshot_id, snapshot_id)
+    if snapshot_id == "missing":
+        del record["snapshot_id"]
+    else:
+        record["snapshot_id"] = wrong
+    lake.latest_delivery().write_text(json.dumps(record))
+    before = sorted(p for p in tmp_path.rglob("*") if p.is_file())
+
+    with pytest.raises(PermanentError, match=r"latest\.json is not a readable delivery record") as refused:
+        apply_retention(lake, now=NOW)
+
+    assert problem in str(refused.value)
+    assert str(lake.latest_delivery().path) in str(refused.value)
+    assert sorted(p for p in tmp_path.rglob("*") if p.is_file()) == before  # nothing deleted
+
+
+@pytest.mark.parametrize(
     ("settings", "problem"),
     [
         ({"raw_dayz": 3}, "unknown key"),
