@@ -70,3 +70,19 @@ def test_bad_retention_settings_fail_at_once_naming_the_key(dagbag, tenant_lake,
     assert str(ti.state) == "failed"
     assert ti.try_number == 1  # not retried: the settings do not improve by waiting
     assert all(path.exists() for path in old)
+
+
+def test_an_impossible_snapshot_folder_is_skipped_and_named_in_the_result(dagbag, tenant_lake):
+    old = _snapshot(tenant_lake, snapshot_id_for(datetime.now(UTC) - timedelta(days=120)))
+    impossible = _snapshot(tenant_lake, "20261399T999999Z")
+
+    run = dagbag.get_dag(DAG_ID).test(run_conf={"dry_run": False})
+
+    assert str(run.state) == "success"
+    result = run.get_task_instance("retention").xcom_pull(task_ids="retention")
+    assert {(s["zone"], s["name"]) for s in result["skipped"]} == {
+        ("raw", "snapshot=20261399T999999Z"),
+        ("curated", "snapshot=20261399T999999Z"),
+    }
+    assert not any(path.exists() for path in old)  # the pass went on past it
+    assert all(path.exists() for path in impossible)
