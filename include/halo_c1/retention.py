@@ -9,7 +9,8 @@ as long as they are useful:
 
 A snapshot's age is the time its data was taken (its id). Each zone may also keep at most the newest
 N snapshots. The last delivered snapshot (what C1 has, and the deletion guard's baseline) is never
-deleted in any zone. An entry named `snapshot=<not a snapshot id>` (e.g. `snapshot=20261399T999999Z`,
+deleted in any zone, and a folder holding another tenant's folder is refused before anything goes
+(`halo_c1.tenancy`). An entry named `snapshot=<not a snapshot id>` (e.g. `snapshot=20261399T999999Z`,
 an impossible moment) has no age: it is skipped, logged and listed in the result, and the pass goes
 on with the others. Delivery manifests, the tenant record and provisioning audit rows hold no
 snapshot data and are kept. A raw snapshot loses its manifest first, so a reader never takes a
@@ -31,6 +32,7 @@ from upath import UPath
 
 from halo_c1.errors import PermanentError
 from halo_c1.lake import Lake, as_path, is_snapshot_id, snapshot_time
+from halo_c1.tenancy import refuse_nested_tenants
 
 log = logging.getLogger(__name__)
 
@@ -207,6 +209,7 @@ def apply_retention(
     """Delete (or, with `dry_run`, only list) the snapshots the policy lets go; return what happened."""
     policy = policy or RetentionPolicy()
     now = now or datetime.now(UTC)
+    refuse_nested_tenants(lake.base)  # another tenant's folder inside this one is not ours to prune
     protected = protected_snapshots(lake)
     report = RetentionReport(dry_run=dry_run, protected=sorted(protected))
     for zone in ZONES:
