@@ -235,7 +235,7 @@ def run_snapshot(env: dict[str, str], run_id: str | None) -> str | None:
 
 def run_conf(text: str) -> dict[str, Any]:
     """`--conf`: the run's params as a JSON object, each one the DAG knows (checked before any work)."""
-    from halo_c1.hooks import etl_params
+    from halo_c1_airflow.params import etl_params
 
     try:
         conf = json.loads(text)
