@@ -188,6 +188,7 @@ def _standalone() -> Generator[tuple[str, str], None, None]:
         "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(_free_port()),
         "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(_free_port()),
         "AIRFLOW__API__WORKERS": "1",
+        "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",  # no scheduled run against a simulator that is gone
     }
     started = subprocess.run(
         [*STANDALONE, "start"], env=env, cwd=PROJECT, capture_output=True, text=True, timeout=400
