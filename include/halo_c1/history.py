@@ -519,9 +519,10 @@ class History:
         files = {}
         for name, query in queries.items():
             path = out / name
-            self.db.execute(f"COPY ({query}) TO {_sql_text(str(path))} (FORMAT csv, HEADER true)")
+            (rows,) = self.db.execute(
+                f"COPY ({query}) TO {_sql_text(str(path))} (FORMAT csv, HEADER true)"
+            ).fetchone()
             os.chmod(path, file_mode)
-            rows = self.db.execute(f"SELECT count(*) FROM ({query})").fetchone()[0]
             files[name] = {"sha256": _sha256(path), "bytes": path.stat().st_size, "rows": rows}
         manifest = {
             "generated_by": "halo-c1 history evidence",
