@@ -265,9 +265,9 @@ class StageOperator(_PythonDecoratedOperator):
         try:
             from airflow.providers.openlineage.extractors import OperatorLineage
 
-            from halo_c1 import hooks
+            from halo_c1_airflow.settings import lake
 
-            inputs, outputs = stage_lineage(self.task_id, hooks.lake(), plan["snapshot_id"], result)
+            inputs, outputs = stage_lineage(self.task_id, lake(), plan["snapshot_id"], result)
             return OperatorLineage(inputs=inputs, outputs=outputs)
         except Exception as error:
             log.warning("no OpenLineage datasets for %s: %s", self.task_id, error, exc_info=True)
