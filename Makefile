@@ -23,10 +23,12 @@ help:
 
 venv: $(STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@test -x $(BIN)/uv || $(BIN)/pip install --quiet --disable-pip-version-check uv==0.13.9
 	$(BIN)/uv pip install --python $(BIN)/python --compile-bytecode --quiet -r requirements-dev.txt
+	# The project itself, editable: the `halo-c1` command in $(BIN) runs this checkout's code.
+	$(BIN)/uv pip install --python $(BIN)/python --quiet --no-deps -e .
 	@rm -f $(VENV)/.installed-* && touch $@
 
 system-deps:
