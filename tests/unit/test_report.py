@@ -100,14 +100,24 @@ def test_index_names_failing_checks_and_links_each_report_and_change_log(lake):
     assert index.index(SNAPSHOT) < index.index(PREVIOUS)  # newest first
 
 
-def test_trends_draw_one_point_per_snapshot(lake):
-    resources, grants, checks = trend_charts(lake, SNAPSHOT)
-    assert resources.snapshots == [PREVIOUS, SNAPSHOT]
-    agents = next(s for s in resources.series if s.name == "agent")
-    assert agents.values == [3, 4] and len(agents.points.split()) == 2
-    assert grants.series[0].values[0] > 0 and len(grants.series[0].values) == 2
-    assert checks.series[1].values == [0, 0]  # no error in either snapshot
-    assert trend_charts(lake, PREVIOUS)[0].snapshots == [PREVIOUS]  # never a later snapshot
+def test_trends_draw_a_marker_and_a_date_per_snapshot_on_each_charts_own_scale(lake):
+    charts = {c.title: c for c in trend_charts(lake, SNAPSHOT)}
+    assert list(charts)[-2:] == ["grants", "failed checks"]
+    agents = charts["agent resources"]
+    assert agents.snapshots == [PREVIOUS, SNAPSHOT]
+    assert agents.series[0].values == [3, 4] and len(agents.series[0].markers) == 2
+    assert [label for _, label in agents.x_labels] == ["11-26 05:00", "11-27 05:00"]  # every date
+    # Its own scale: 3 → 4 agents spans the chart's height instead of lying flat at the top.
+    low, high = (m.y for m in agents.series[0].markers)
+    assert agents.y_min <= 3 and agents.y_max >= 4 and low - high > (agents.bottom - agents.top) / 4
+    assert charts["grants"].series[0].values[0] > 0
+    assert charts["failed checks"].series[1].values == [0, 0]  # no error in either snapshot
+    html = (lake.report_dir(SNAPSHOT) / "report.html").read_text()
+    assert html.count('class="marker"') >= 2 * len(charts) and "11-27 05:00" in html
+
+    single = trend_charts(lake, PREVIOUS)  # never a later snapshot; one snapshot is still drawn
+    assert single[0].snapshots == [PREVIOUS] and single[0].series[0].markers
+    assert single[0].x_labels == [(single[0].series[0].markers[0].x, "11-26 05:00")]
 
 
 def test_report_refuses_a_snapshot_without_a_gate_result(tmp_path):
@@ -132,6 +142,15 @@ def test_data_docs_work_offline_and_call_warning_only_tables_passed(tmp_path):
     html = resources_page.read_text()
     assert "Passed with 3 warning(s)" in html
     assert "</i> Failed" not in html
+    # The status icons and the grid are written out (no icon font, no Bootstrap from a CDN) ...
+    assert '.fa-check::before{content:"\\2714"' in html and ".col-sm-12{flex:0 0 100%" in html
+    assert "fa-check-circle" in html and ".fas{display:none}" not in html.replace(" ", "")
+    # ... and every page links back to the snapshot report beside the Data Docs.
+    for page in pages:
+        back = re.search(r'id="halo-c1-report-link" href="([^"]+)"', page.read_text()).group(1)
+        assert (page.parent / back).resolve() == (
+            tmp_path / "reports" / f"snapshot={SNAPSHOT}" / "report.html"
+        )
 
 
 def test_report_locations_are_plain_paths_locally_and_secret_free_urls_in_object_storage(tmp_path):

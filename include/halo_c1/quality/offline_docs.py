@@ -29,16 +29,48 @@ _REMOTE_LOGO: Final = re.compile(r"https://great-expectations-web-assets\.s3[^\"
 _FAVICON: Final = re.compile(r"href=\"(?:\./|(?:\.\./)*)static/images/favicon\.ico\"")
 _FAILED_STATUS: Final = re.compile(r"<i class=\"fas fa-times text-danger\" aria-hidden=\"true\"></i> Failed")
 _VALIDATION_TABLE: Final = re.compile(r"validations/curated_(\w+)/")
+REPORT_FILE: Final = "report.html"  # the snapshot report beside `data_docs/` (halo_c1.report.page)
 
+# What the pages use of Bootstrap 4 and Font Awesome, written out: the grid (GX puts each section's
+# title and table in `.row > .col-12`, so without it they sit side by side and every table starts at a
+# different place), tables, cards, alerts, nav, and the status icons as characters (no icon font).
 _SHIM_STYLE: Final = """<style id="halo-c1-offline">
-body{font-family:system-ui,sans-serif;margin:0;color:#1f2328}
-.container-fluid{padding:12px 24px}.row{display:flex;flex-wrap:wrap}.col-md-2{flex:0 0 16%;max-width:16%}
-.col-md-10{flex:1 1 80%}.d-none,.modal,.ge-walkthrough-modal,.fa,.fas{display:none}
-.ge-success-icon::before,.fa-check-circle::before{content:"passed";color:#1a7f37;font-style:normal}
-table{border-collapse:collapse;margin:6px 0}th,td{border-bottom:1px solid #eaeef2;padding:3px 8px;text-align:left;vertical-align:top}
-.text-danger{color:#cf222e}.text-success{color:#1a7f37}.card{border:1px solid #d0d7de;border-radius:6px;margin:8px 0;padding:6px}
-.cooltip .top{display:none}footer{display:none!important}.halo-c1-banner{background:#fff8c5;border:1px solid #d4a72c;padding:8px 14px;margin:8px 24px;border-radius:6px}
+*,::before,::after{box-sizing:border-box}
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1f2328;font-size:14px;line-height:1.45}
+a{color:#0969da}h1,h2,h3,h4,h5,h6,.h6{margin:.4rem 0;font-weight:600}.lead{font-size:1.1rem}
+.container-fluid{width:100%;padding:12px 24px}.row{display:flex;flex-wrap:wrap;margin:0}
+.col-12,.col-xs-12,.col-sm-12{flex:0 0 100%;max-width:100%}.col-6{flex:0 0 50%;max-width:50%}
+@media (min-width:768px){.col-md-2{flex:0 0 16.66%;max-width:16.66%}.col-md-10{flex:0 0 83.33%;max-width:83.33%}}
+.d-none,.d-sm-block.d-none,.modal,.ge-walkthrough-modal,.collapse:not(.show),.invisible,.sr-only,footer{display:none!important}
+.d-flex{display:flex}.justify-content-center{justify-content:center}.align-items-center{align-items:center}
+.float-left{float:left}.mr-auto{margin-right:auto}.m-0{margin:0}.mb-4{margin-bottom:1rem}.p-0{padding:0}
+.navbar{display:flex;align-items:center;padding:6px 24px;border-bottom:1px solid #d0d7de;background:#fff}
+.navbar-brand img{height:32px}.nav{list-style:none;padding:0;margin:0}.nav-link{display:block;padding:3px 8px}
+.nav-tabs{display:flex;gap:4px;border-bottom:1px solid #d0d7de;margin-bottom:6px}
+.nav-pills .nav-link{border-radius:4px}.ge-navigation-sidebar-container{background:#f6f8fa;border:1px solid #d0d7de;border-radius:6px;padding:6px}
+table,.table{border-collapse:collapse;margin:4px 0 10px;width:100%}.table-sm td,.table-sm th{padding:2px 8px}
+th,td{border-bottom:1px solid #eaeef2;padding:4px 10px;text-align:left;vertical-align:top;overflow-wrap:normal;word-break:normal}
+th{background:#f6f8fa}.table-bordered td,.table-bordered th{border:1px solid #d0d7de}
+.table-responsive{overflow-x:auto}.show-scrollbars{overflow:visible}
+.ge-section{margin:0 0 14px;padding:0;border:1px solid #d0d7de;border-radius:6px}
+.ge-section>.row>.col-12:first-child,.alert-secondary{background:#f6f8fa;border-bottom:1px solid #d0d7de;padding:6px 12px;margin:0;font-weight:600}
+.alert{border-radius:6px;padding:8px 12px}.card{border:1px solid #d0d7de;border-radius:6px;margin:8px 0;padding:6px}
+.card-header{font-weight:600;border-bottom:1px solid #d0d7de}.card-body{padding:6px 10px}
+.btn{display:inline-block;border:1px solid #d0d7de;border-radius:6px;padding:3px 10px;background:#f6f8fa;color:#1f2328}
+.btn-primary.active,.btn-primary:not(.btn-group .btn-primary){background:#0969da;color:#fff}
+.breadcrumb{display:flex;list-style:none;gap:6px;padding:0}
+.text-danger{color:#cf222e}.text-success{color:#1a7f37}.text-muted{color:#59636e}
+.ge-index-page-table-expectation-suite-link{white-space:nowrap}
+.fa,.fas,.far{display:inline-block;font-style:normal;font-weight:700;width:1.1em;text-align:center}
+.fa::before,.fas::before,.far::before{content:""}
+.fa-check-circle::before,.fa-check::before{content:"\\2714";color:#1a7f37}
+.fa-times::before,.fa-times-circle::before{content:"\\2716";color:#cf222e}
+.fa-exclamation-triangle::before{content:"\\26A0";color:#9a6700}
+.fa-question-circle::before{content:"?";color:#59636e}
+.cooltip .top{display:none}
+.halo-c1-banner{background:#fff8c5;border:1px solid #d4a72c;padding:8px 14px;margin:8px 24px;border-radius:6px}
 .halo-c1-banner .error{color:#cf222e;font-weight:600}.halo-c1-banner .warning{color:#9a6700;font-weight:600}
+.halo-c1-banner .back{font-weight:600;margin-right:12px}
 </style>"""
 
 _SHIM_SCRIPT: Final = """<script id="halo-c1-offline-js">
@@ -81,7 +113,10 @@ _SHIM_SCRIPT: Final = """<script id="halo-c1-offline-js">
         var verdict = verdictFor(row);
         var cells = columns.map(function (c, i) {
           var value = row[c.field] === undefined ? "" : row[c.field];
-          if (c.field === "validation_success" && verdict) { value = verdict; }
+          if (c.field === "validation_success" && verdict) {
+            var icon = /^Failed/.test(verdict) ? "fa-times" : (/warning/.test(verdict) ? "fa-exclamation-triangle" : "fa-check-circle");
+            value = '<i class="fas ' + icon + '" aria-hidden="true"></i> ' + verdict;
+          }
           if (i === 0 && row._table_row_link_path) {
             value = '<a href="' + row._table_row_link_path + '">' + (value || "open") + "</a>";
           }
@@ -120,7 +155,7 @@ def _verdict_text(counts: dict[str, int]) -> str:
     return "Passed"
 
 
-def _banner(verdicts: dict[str, dict[str, int]], table: str | None) -> str:
+def _banner(verdicts: dict[str, dict[str, int]], table: str | None, report_href: str) -> str:
     tables = [table] if table and table in verdicts else sorted(verdicts)
     items = []
     for name in tables:
@@ -130,7 +165,9 @@ def _banner(verdicts: dict[str, dict[str, int]], table: str | None) -> str:
             f'<li><b>{escape(name)}</b>: <span class="{css}">{escape(_verdict_text(counts))}</span></li>'
         )
     return (
-        '<div class="halo-c1-banner"><b>halo-c1 gate verdict</b> (GX shows "Failed" for any failed '
+        f'<div class="halo-c1-banner"><a class="back" id="halo-c1-report-link" href="{escape(report_href)}">'
+        "← halo-c1 snapshot report</a>"
+        '<b>halo-c1 gate verdict</b> (GX shows "Failed" for any failed '
         "expectation; halo-c1 fails a table only on <b>error</b>-severity checks, each check's severity is "
         "in its meta; GX percentages count every row of the table, the halo-c1 report counts the right "
         f"population):<ul>{''.join(items)}</ul></div>"
@@ -161,7 +198,8 @@ def make_offline(docs_dir: Path, rows: list[dict[str, Any]]) -> int:
         if table in verdicts and not verdicts[table]["error"]:
             text = _FAILED_STATUS.sub(escape(status_by_table[table]), text)
         text = text.replace("<head>", "<head>" + _SHIM_STYLE + verdict_script + _SHIM_SCRIPT, 1)
-        banner = _banner(verdicts, table)
+        report = Path(os.path.relpath(docs_dir.parent / REPORT_FILE, page.parent)).as_posix()
+        banner = _banner(verdicts, table, report)
         text = re.sub(r"(<body[^>]*>)", lambda m, b=banner: m.group(1) + b, text, count=1)
         page.write_text(text, encoding="utf-8")
     return len(pages)
