@@ -58,7 +58,7 @@ def test_report_counts_each_failed_check_out_of_its_population(lake):
     assert "2 of 2 disabled agents (100.0%)" in text
     assert "quality gate passed" in text
     assert "0 error(s) and 3 warning(s) failed" in text
-    assert re.search(r"warning resources agent_without_email .* 14", text)
+    assert re.search(r"warning resources agents without an email .* agent_without_email .* 14", text)
 
 
 def test_report_shows_the_change_log_highlights_and_counts(lake):
@@ -73,6 +73,37 @@ def test_report_shows_the_change_log_highlights_and_counts(lake):
     assert r'data-type="agent"><td>agent</td><td class="num">4</td>' in html
     changes = _cell_text(_page(lake, "changes.html"))
     assert "role:" in changes and ":assigned:agent:15" in changes
+
+
+def test_change_log_lists_removals_first_with_names_and_a_filter_that_needs_no_script(lake):
+    from halo_c1.changelog import CHANGES
+    from halo_c1.report.page import CHANGE_ORDER
+
+    assert sorted(CHANGE_ORDER) == sorted(CHANGES)  # every kind has its place
+    for name in ("changes.html", "report.html"):
+        html = _page(lake, name)
+        rows = re.findall(r'<tr class="change-(\w+)" data-group="(\w+)" data-type="(\w+)"', html)
+        assert rows[0] == ("resource_disabled", "removed", "agent")  # Jane's disabling before any addition
+        assert {g for _, g, _ in rows} == {"removed", "added"}
+        assert [g for _, g, _ in rows] == sorted((g for _, g, _ in rows), key=("removed", "added").index)
+        assert "<script" not in html
+        assert '#show-removed:checked ~ table.changes tr[data-group]:not([data-group="removed"])' in html
+        assert 'id="type-1"' in html and '<label for="show-added">additions</label>' in html
+    text = _cell_text(_page(lake, "changes.html"))
+    assert "HaloITSM Administrator" in text  # the role's name beside its id, not only the GUID
+
+
+def test_failed_checks_and_findings_are_each_shown_once_and_the_check_count_is_explained(lake):
+    html = _page(lake, "report.html")
+    for check in ("agent_without_email", "disabled_agent_holding_role"):
+        assert html.count(f'data-check="resources.{check}"') == 1
+    findings = html[html.index('id="findings"') :].split("</table>")[0]
+    assert "agents without an email" in findings
+    assert "more failed check(s) are access findings" in html
+    first = _cell_text((lake.report_dir(PREVIOUS) / "report.html").read_text())
+    second = _cell_text(html)
+    assert "No volume checks among them" in first
+    assert f"include 5 volume checks against snapshot {PREVIOUS}" in second
 
 
 def test_pages_escape_every_haloitsm_value(lake):

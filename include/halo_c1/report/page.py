@@ -47,6 +47,72 @@ CHANGE_LABELS: Final = {
 }
 
 
+# Removals first (what C1 will take away is what a reviewer looks for), then changes, then additions.
+CHANGE_ORDER: Final = (
+    "resource_type_removed",
+    "resource_removed",
+    "entitlement_removed",
+    "grant_removed",
+    "resource_disabled",
+    "grant_origin_changed",
+    "resource_enabled",
+    "resource_type_added",
+    "resource_added",
+    "entitlement_added",
+    "grant_added",
+)
+CHANGE_GROUPS: Final = {
+    **{kind: "removed" for kind in CHANGE_ORDER[:5]},
+    "grant_origin_changed": "changed",
+    **{kind: "added" for kind in CHANGE_ORDER[6:]},
+}
+VOLUME_CHECK_SUFFIX: Final = "_since_previous"  # quality.checks: compared with the last delivery
+
+
+def _change_rows(lake: Lake, snapshot_id: str, limit: int) -> list[dict[str, Any]]:
+    """The change log's first `limit` rows, removals first (the order within a kind is the log's)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    change_log = read_change_log(lake, snapshot_id)
+    if not change_log:
+        return []
+    table = change_log[1]
+    rank = pc.index_in(table["change"], value_set=pa.array(CHANGE_ORDER))
+    order = pc.sort_indices(pa.table({"rank": rank}), sort_keys=[("rank", "ascending")])
+    return table.take(order).slice(0, limit).to_pylist()
+
+
+def _role_names(lake: Lake, *snapshot_ids: str | None) -> dict[str, str]:
+    """Role id → name in these snapshots (the first that names it), so an origin reads as names."""
+    import pyarrow.compute as pc
+
+    from halo_c1.lake import read_parquet
+    from halo_c1.model import ROLE
+
+    names: dict[str, str] = {}
+    for snapshot_id in filter(None, snapshot_ids):
+        path = lake.curated_file("resources", snapshot_id)
+        if not path.exists():
+            continue
+        table = read_parquet(path, columns=["resource_type_id", "resource_id", "display_name"])
+        for row in table.filter(pc.equal(table["resource_type_id"], ROLE)).to_pylist():
+            names.setdefault(row["resource_id"], row["display_name"] or "")
+    return names
+
+
+def _volume_checks(lake: Lake, snapshot_id: str) -> int:
+    """How many of the snapshot's checks compared it with the last delivered snapshot (none on a
+    first delivery): why two snapshots' check counts differ."""
+    from halo_c1.lake import read_parquet
+
+    path = lake.dq_history_file(snapshot_id)
+    if not path.exists():
+        return 0
+    names = read_parquet(path, columns=["expectation"])["expectation"].to_pylist()
+    return sum(1 for name in names if name.endswith(VOLUME_CHECK_SUFFIX))
+
+
 def _failed_checks(gate: dict[str, Any]) -> list[dict[str, Any]]:
     """Failed checks, errors first, each with 'n of population' when the check has one."""
     rows = []
@@ -116,17 +182,19 @@ def report_context(
     gate = read_json(gate_path)
     failed = _failed_checks(gate)
     change_log = read_change_log(lake, snapshot_id)
-    summary, rows = (
-        (change_log[0], change_log[1].slice(0, CHANGES_SHOWN).to_pylist()) if change_log else (None, [])
-    )
+    summary = change_log[0] if change_log else None
+    previous = summary.get("previous_snapshot_id") if summary else None
     return {
         "snapshot_id": snapshot_id,
         "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
         "gate": gate,
-        "failed": failed,
+        "failed": [c for c in failed if c["name"] not in FINDINGS],  # findings have their own table
         "findings": [c for c in failed if c["name"] in FINDINGS],
+        "volume_checks": _volume_checks(lake, snapshot_id),
         "changes": summary,
-        "change_rows": rows,
+        "change_rows": _change_rows(lake, snapshot_id, CHANGES_SHOWN),
+        "change_groups": CHANGE_GROUPS,
+        "role_names": _role_names(lake, snapshot_id, previous),
         "change_rows_total": sum(summary["counts"].values()) if summary else 0,
         "change_labels": CHANGE_LABELS,
         "change_kinds": CHANGES,
@@ -148,16 +216,16 @@ def write_snapshot_report(
     context = report_context(lake, snapshot_id, trend_snapshots=trend_snapshots)
     report_dir = lake.report_dir(snapshot_id)
     _write(report_dir / REPORT_FILE, render("report.html.j2", **context))
-    change_log = read_change_log(lake, snapshot_id)
-    all_rows = change_log[1].slice(0, CHANGES_PAGE_MAX).to_pylist() if change_log else []
     _write(
         report_dir / CHANGES_FILE,
         render(
             "changes.html.j2",
             snapshot_id=snapshot_id,
             changes=context["changes"],
-            change_rows=all_rows,
+            change_rows=_change_rows(lake, snapshot_id, CHANGES_PAGE_MAX),
             change_rows_total=context["change_rows_total"],
+            change_groups=CHANGE_GROUPS,
+            role_names=context["role_names"],
             change_labels=CHANGE_LABELS,
             change_kinds=CHANGES,
             generated_at=context["generated_at"],
