@@ -100,7 +100,8 @@ def haloitsm_to_c1() -> None:
         """Hand the c1z to the configured target (object storage/file) and record the delivery."""
         return run_stage(stages.deliver, plan, outlet=C1Z_ASSET)
 
-    @task(multiple_outputs=False, trigger_rule="none_failed", retries=0)
+    # The summary is logged once by the report itself; Airflow would log it again as the return value.
+    @task(multiple_outputs=False, trigger_rule="none_failed", retries=0, show_return_value_in_logs=False)
     def report(plan: dict[str, Any], results: dict[str, Any]) -> str:
         """Log the run's summary: counts, changes, quality, delivery and the day's provisioning."""
         return run_report(plan, results)

@@ -86,7 +86,7 @@ def pipeline(dagbag, tmp_path, monkeypatch) -> Iterator[Pipeline]:
         yield Pipeline(sim=sim, lake=lake, delivered=delivered, run=run)
 
 
-def test_happy_path_delivers_a_c1z_and_writes_a_report(pipeline, caplog):
+def test_happy_path_delivers_a_c1z_and_writes_a_report(pipeline, caplog, capfd):
     caplog.set_level(logging.INFO, logger="halo_c1.summary")
     dag_run = pipeline.run(T1)
 
@@ -106,6 +106,9 @@ def test_happy_path_delivers_a_c1z_and_writes_a_report(pipeline, caplog):
     assert "quality gate passed" in page and "Delivered to C1 at" in page  # re-rendered after delivery
     assert "nothing to compare with" in json.loads((report / "access_changes.json").read_text())["basis"]
     assert f"halo-c1 run summary: snapshot {sid}" in caplog.text
+    printed = capfd.readouterr()  # the rest of the task log, as `airflow dags test` prints it
+    logged = caplog.text + printed.out + printed.err
+    assert logged.count(f"halo-c1 run summary: snapshot {sid}") == 1  # not again as the return value
     assert f"report: {report / 'report.html'} (Airflow UI" in caplog.text
     assert f"delivered: file://{pipeline.delivered}" in caplog.text
 
