@@ -259,10 +259,12 @@ def _text(frame: Any) -> str:
 
 
 def _screenshot(page: Any, name: str, *, docs: bool = False) -> None:
-    """Into screenshots/; a docs picture into docs/img/ when HALO_C1_DOCS_SCREENSHOTS=1."""
-    folder = DOCS_IMAGES if docs and os.environ.get("HALO_C1_DOCS_SCREENSHOTS") == "1" else SCREENSHOTS
+    """Into screenshots/ (the whole page); a docs picture into docs/img/ (what a screen shows first)
+    when HALO_C1_DOCS_SCREENSHOTS=1."""
+    to_docs = docs and os.environ.get("HALO_C1_DOCS_SCREENSHOTS") == "1"
+    folder = DOCS_IMAGES if to_docs else SCREENSHOTS
     folder.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=not to_docs)
 
 
 def test_the_standalone_lists_the_halo_c1_plugin(world):
@@ -303,7 +305,35 @@ def test_nav_item_lists_both_snapshots_with_their_checks_and_changes(world, page
     assert "resources.agent_without_email" in text
     assert f"grant added {world.expected['grant_added']}" in text
     assert f"resource disabled {world.expected['resource_disabled']}" in text
-    page.screenshot(path=str(SCREENSHOTS / "halo-c1-snapshots.png"))
+    # The blocked delivery looks blocked: its row's guard column, not a lone green "passed".
+    blocked = frame.query_selector(f'tr[data-snapshot="{world.blocked}"]').inner_text()
+    assert "BLOCKED" in blocked and "no: blocked" in blocked and "resource type 'agent'" in blocked
+    passed = frame.query_selector(f'tr[data-snapshot="{world.second}"] td.guard').inner_text()
+    assert passed.strip() == "passed"
+    _screenshot(page, "index", docs=True)
+
+
+def test_a_blocked_snapshot_report_names_the_drops_and_the_override(world, page):
+    page.goto(f"{world.url}/halo-c1/lake/reports/snapshot={world.blocked}/report.html")
+    banner = page.query_selector("#guard-banner")
+    text = re.sub(r"\s+", " ", banner.inner_text())
+    assert text.startswith("Delivery blocked by the deletion guard.")
+    assert f"Compared with snapshot {world.second}" in text and "e.g." in text
+    assert "make run CONF='{\"allow_mass_deletion\": true}'" in text
+    assert banner.evaluate("e => getComputedStyle(e).borderTopColor") == "rgb(207, 34, 46)"  # red
+    assert "the deletion guard blocked it" in page.inner_text("body")
+    _screenshot(page, "blocked-report", docs=True)
+
+
+def test_the_change_log_filter_works_without_script(world, page):
+    page.goto(f"{world.url}/halo-c1/lake/reports/snapshot={world.second}/changes.html")
+    rows = page.locator("table.changes tr[data-group]")
+    assert rows.first.get_attribute("data-group") == "removed"  # removals first
+    total = rows.count()
+    page.click("label[for=show-added]")
+    shown = [r for r in rows.all() if r.is_visible()]
+    assert 0 < len(shown) < total
+    assert {r.get_attribute("data-group") for r in shown} == {"added"}
 
 
 def test_dag_run_tab_shows_that_runs_report_with_its_numbers(world, page):
@@ -323,20 +353,32 @@ def test_dag_run_tab_shows_that_runs_report_with_its_numbers(world, page):
     agents = frame.query_selector('#counts tr[data-type="agent"] td.num').inner_text()
     assert agents == str(world.expected["agents"])
     assert re.search(rf"\d+ of {world.expected['agents']} agents", text)  # the right population
-    page.screenshot(path=str(SCREENSHOTS / "halo-c1-run-tab.png"), full_page=True)
+    _screenshot(page, "run-tab-report")
 
 
 def test_report_and_data_docs_render_from_the_server_alone(world, page):
     page.goto(f"{world.url}/halo-c1/lake/reports/snapshot={world.second}/report.html")
     assert page.query_selector("#verdict").inner_text() == "quality gate passed"
     assert page.query_selector_all("#trends svg polyline")
-    page.screenshot(path=str(SCREENSHOTS / "halo-c1-report.png"), full_page=True)
+    assert len(page.query_selector_all("#trends circle.marker")) >= 2 * len(
+        page.query_selector_all("#trends svg")
+    )
+    _screenshot(page, "report", docs=True)
     page.click("text=GX Data Docs (details)")
     page.wait_for_load_state("load")
     rows = page.query_selector_all("table tbody tr")
     assert len(rows) >= 5  # bootstrap-table's job, done by the inline stand-in: not blank offline
     assert "Passed with" in page.inner_text("body")
-    page.screenshot(path=str(SCREENSHOTS / "halo-c1-data-docs.png"), full_page=True)
+    icon = page.query_selector("table tbody tr td i.fas")  # the Status column has its icon back
+    assert icon.evaluate("e => getComputedStyle(e, '::before').content") in ('"\u2714"', '"\u26a0"')
+    _screenshot(page, "data-docs-index")
+    page.click("text=Passed with >> nth=0")
+    page.wait_for_load_state("load")
+    assert page.query_selector_all(".fa-check-circle")
+    _screenshot(page, "data-docs", docs=True)
+    page.click("#halo-c1-report-link")  # back to the snapshot report
+    page.wait_for_load_state("load")
+    assert page.query_selector("#snapshot-id").inner_text() == world.second
 
 
 def test_no_page_requested_anything_outside_the_server(world, page):
