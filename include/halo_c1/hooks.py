@@ -143,9 +143,38 @@ def _object_storage_target() -> Target:
     )
 
 
+C1_SERVICE_WRITER_VARIABLE = "halo_c1_c1_service_writer"
+
+
+class _VariableStore:
+    """A writer record kept in an Airflow variable: service mode's target state outlives lake folders."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    def get(self) -> dict[str, Any] | None:
+        value = _variable(self.key, default=None)
+        try:
+            record = json.loads(value) if isinstance(value, str) else value
+        except json.JSONDecodeError:
+            log.warning("Airflow variable %r is not JSON; treated as no writer record", self.key)
+            return None
+        return record if isinstance(record, dict) else None
+
+    def put(self, record: dict[str, Any]) -> None:
+        from airflow.sdk import Variable
+
+        Variable.set(
+            self.key,
+            json.dumps(record, sort_keys=True),
+            description="halo-c1: who delivered to C1 service mode",
+        )
+
+
 def _c1_service_target() -> Target:
     """C1 service mode: the delivery record is what the `c1_connector` DAG serves; with `app_id` and
-    `connector_id` in `conductorone_default`, C1 is also asked to sync now (REST force_sync)."""
+    `connector_id` in `conductorone_default`, C1 is also asked to sync now (REST force_sync). The
+    writer record lives in the variable `halo_c1_c1_service_writer`."""
     from halo_c1.c1.force_sync import force_sync
     from halo_c1.deliver.c1_service import C1ServiceTarget
 
@@ -156,7 +185,7 @@ def _c1_service_target() -> Target:
         def nudge() -> None:
             force_sync(settings)
 
-    return C1ServiceTarget(settings.api_host, nudge)
+    return C1ServiceTarget(settings.api_host, nudge, _VariableStore(C1_SERVICE_WRITER_VARIABLE))
 
 
 # `halo_c1_delivery_target` names one of these; a new target registers its builder here.
@@ -256,6 +285,13 @@ def etl_params() -> dict[str, Any]:
             type="boolean",
             title="Confirm first delivery",
             description="The delivery record is missing or unreadable: deliver as if C1 never had a snapshot.",
+        ),
+        "takeover_delivery_target": Param(
+            False,
+            type="boolean",
+            title="Take over the delivery target",
+            description="Replace the c1z at the delivery target although another lake folder or tenant wrote it "
+            "(docs/delivery-target.md).",
         ),
         "rederive_only": Param(
             False,

@@ -101,6 +101,8 @@ class GuardResult(StageResult):
     skipped: str | None = None
     compared_by: str | None = None  # "ids", or why only counts were compared
     not_compared: dict[str, str] = field(default_factory=dict)  # resource type -> why it was left out
+    compared_with: str | None = None  # the baseline: the last delivery, or the target's own c1z
+    target: dict[str, Any] | None = None  # what the delivery target held (deliver.writer.TargetCheck)
 
 
 @dataclass(frozen=True)
