@@ -155,14 +155,16 @@ def test_a_new_lake_url_is_compared_with_c1s_file_itself(world, file_target, cap
     delivered = file_target.read_bytes()
 
     world.first.tenant.drop_agents(0.4)
-    world.use(world.first, "third-lake")
+    third = world.use(world.first, "third-lake")
     blocked = world.run(T3)
 
     assert _states(blocked)["guard"] == "failed"
     assert file_target.read_bytes() == delivered
     blocked_line = next(r.getMessage() for r in caplog.records if "Deletion guard blocked" in r.getMessage())
     assert f"against the c1z at file://{file_target} (written by lake folder file://{moved}" in blocked_line
-    assert "resource type 'agent'" in blocked_line
+    report = json.loads((third / "reports" / f"snapshot={_snapshot(blocked)}" / "guard.json").read_text())
+    assert "resource type 'agent'" in [drop["item"] for drop in report["drops"]]
+    assert report["resources"]["agent"]["before"] == guard["resources"]["agent"]["after"]  # the target's c1z
 
 
 def test_an_s3_target_keeps_its_writer_record_and_refuses_another_tenant_folder(
