@@ -96,7 +96,7 @@ def grant_in_subprocess(
 
 
 def tenant_lake_of(sim: Any, lake_dir: Any) -> Lake:
-    """The simulator tenant's folder of a lake base, as the DAGs' `hooks.lake()` resolves it."""
+    """The simulator tenant's folder of a lake base, as `halo_c1_airflow.settings.lake()` resolves it."""
     from upath import UPath
 
     from halo_c1.tenancy import TenantIdentity, tenant_lake

@@ -9,9 +9,9 @@ fatal: C1 still syncs on its own schedule, and the snapshot is recorded either w
 What C1 gets is what the connector serves: the last delivery recorded in the lake folder of the
 current HaloITSM connection. That folder can change (a new host spelling, a new lake URL), so the
 writer record of each delivery (`deliver.writer`) is kept outside any lake folder, in a
-`WriterStore` (the deployment's Airflow variable `halo_c1_c1_service_writer`, see `hooks`); what the
-target "holds" is the c1z that record names. Without a store (or a record for this C1 host), the
-target holds nothing known.
+`WriterStore` (the deployment's Airflow variable `halo_c1_c1_service_writer`, see
+`halo_c1_airflow.targets`); what the target "holds" is the c1z that record names. Without a store
+(or a record for this C1 host), the target holds nothing known.
 """
 
 from __future__ import annotations

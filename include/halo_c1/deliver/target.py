@@ -14,7 +14,7 @@ it) and keeps the writer record of each delivery (`record_writer`), so a deliver
 another lake folder or tenant delivered without comparing (`deliver.writer`).
 
 A new target (e.g. C1 service mode) is one module implementing `Target` and one builder registered
-in `hooks.DELIVERY_TARGETS`; the DAG does not change.
+in `halo_c1_airflow.targets.DELIVERY_TARGETS`; the DAG does not change.
 """
 
 from __future__ import annotations
