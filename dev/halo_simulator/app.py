@@ -3,7 +3,8 @@
 `create_app(state)` returns the gate. Per request, in this order:
 
 1. `/_sim/*` goes straight to the app (never counted, limited or faulted): `/_sim/stats` (requests
-   served) and `/_sim/info` (this simulator's name, tenant name, client id and tenant spec).
+   served) and `/_sim/info` (this simulator's name, tenant name, client id and the spec its tenant
+   was generated from).
 2. The path is lower-cased (Halo paths are case-insensitive) and matched to a route, whose
    canonical name (`"GET /api/Agent/{id}"`) keys the request counts and fault targeting. The
    request log keeps each request's method, path exactly as sent (still percent-encoded) and status.
@@ -674,12 +675,13 @@ class _Api:
     async def info(self, request: Request) -> Response:
         """Which simulator this is and what it serves, so `make run` can tell it apart and reuse it."""
         tenant = self.config.tenant
+        spec = tenant if isinstance(tenant, TenantSpec) else tenant.spec  # what it was generated from
         return JSONResponse(
             {
                 "simulator": SIMULATOR_NAME,
                 "tenant_name": self.config.tenant_name,
                 "client_id": self.config.client_id,
-                "spec": dataclasses.asdict(tenant) if isinstance(tenant, TenantSpec) else None,
+                "spec": dataclasses.asdict(spec),
             }
         )
 

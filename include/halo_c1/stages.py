@@ -175,7 +175,7 @@ def guard(run: RunPlan, env: Environment) -> GuardResult:
     What C1 holds is the delivery target's content: the lake's last delivery when this folder wrote
     it (or the target is empty), else the target's own c1z (`deliver.writer.check_target`); a target
     another tenant wrote, or one that cannot be read, is refused unless the run takes it over."""
-    from halo_c1.guard import DEFAULT_MAX_DROP_RATIO, check_deletion_safety
+    from halo_c1.guard import DEFAULT_MAX_DROP_RATIO, MassDeletionError, check_deletion_safety
 
     if run.mode == REDERIVE:
         return GuardResult(
@@ -193,16 +193,30 @@ def guard(run: RunPlan, env: Environment) -> GuardResult:
         check, held = target_baseline(
             env.delivery_target(), env.lake, previous, run.snapshot_id, takeover=run.takeover_delivery_target
         )
-    report = check_deletion_safety(
-        env.lake,
-        run.snapshot_id,
-        previous,
-        max_drop_ratio=run.max_drop_ratio or DEFAULT_MAX_DROP_RATIO,
-        allow_mass_deletion=run.allow_mass_deletion,
-        held=held,
-        target=check.as_report() if check else None,
-    )
+    try:
+        report = check_deletion_safety(
+            env.lake,
+            run.snapshot_id,
+            previous,
+            max_drop_ratio=run.max_drop_ratio or DEFAULT_MAX_DROP_RATIO,
+            allow_mass_deletion=run.allow_mass_deletion,
+            held=held,
+            target=check.as_report() if check else None,
+        )
+    except MassDeletionError:
+        _show_block(env.lake, run.snapshot_id)
+        raise
     return GuardResult.from_xcom(report)
+
+
+def _show_block(lake: Lake, snapshot_id: str) -> None:
+    """Re-render the report and the index so they show the block (the report task will not run)."""
+    from halo_c1.report.publish import refresh_report
+
+    try:
+        refresh_report(lake, snapshot_id)
+    except Exception:  # the guard's verdict is what the run must fail with, not a report error
+        log.exception("the report of snapshot %s could not show the guard's block", snapshot_id)
 
 
 def package(run: RunPlan, env: Environment) -> PackageResult:
