@@ -38,7 +38,7 @@ import json
 import secrets
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from operator import itemgetter
@@ -86,6 +86,18 @@ _MEMBERSHIP_KEYS = frozenset({"teams", "departments", "clients"})
 _DETAIL_KEYS = _MEMBERSHIP_KEYS | {"roles"}
 
 
+# Arrivals kept for `request_log` (the oldest go first): enough for any test, bounded for `make run`.
+REQUEST_LOG_SIZE = 200_000
+
+
+class Arrival(NamedTuple):
+    """One request as the simulator saw it: when it arrived (the rate limiter's clock), what, answer."""
+
+    at: float
+    route: str
+    status: int  # 0: the connection was dropped without a response
+
+
 class SimulatorState:
     """Everything the running app reads and the test thread inspects: tenant, faults, tokens, counts."""
 
@@ -101,6 +113,7 @@ class SimulatorState:
         self._requests: Counter[str] = Counter()
         self._statuses: Counter[int] = Counter()
         self._writes: Counter[str] = Counter()
+        self._arrivals: deque[Arrival] = deque(maxlen=REQUEST_LOG_SIZE)
         self.write_hook: Callable[[Tenant], None] | None = None
 
     # -- tokens ----------------------------------------------------------------------------------
@@ -132,6 +145,18 @@ class SimulatorState:
         with self._lock:
             self._statuses[status] += 1
 
+    def now(self) -> float:
+        return self._clock()
+
+    def log_arrival(self, arrival: Arrival) -> None:
+        with self._lock:
+            self._arrivals.append(arrival)
+
+    def request_log(self) -> list[Arrival]:
+        """Every counted request in arrival order (all processes' clients alike), with its status."""
+        with self._lock:
+            return list(self._arrivals)
+
     def request_counts(self) -> dict[str, int]:
         with self._lock:
             return dict(sorted(self._requests.items()))
@@ -155,6 +180,7 @@ class SimulatorState:
             self._requests.clear()
             self._statuses.clear()
             self._writes.clear()
+            self._arrivals.clear()
 
     def set_faults(self, faults: Faults) -> None:
         self.faults.replace(faults)
@@ -190,7 +216,9 @@ class _Gate:
         path = scope["path"].rstrip("/") or "/"
         scope["path"] = path.lower()
         route = self._route_name(scope)
-        self.state.count_request(route or f"{scope['method']} {path}")
+        key = route or f"{scope['method']} {path}"
+        arrived = self.state.now()
+        self.state.count_request(key)
         status = 0
 
         async def send_and_note(message: Message) -> None:
@@ -203,6 +231,7 @@ class _Gate:
             await self._handle(scope, receive, send, send_and_note, route, path)
         finally:
             self.state.count_status(status)
+            self.state.log_arrival(Arrival(arrived, key, status))
 
     def _route_name(self, scope: Scope) -> str | None:
         for candidate in self.app.routes:

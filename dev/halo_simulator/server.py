@@ -19,7 +19,7 @@ from typing import Any
 
 import uvicorn
 
-from .app import SimulatorState, create_app
+from .app import Arrival, SimulatorState, create_app
 from .config import SimulatorConfig
 from .faults import Faults
 from .tenant import Tenant
@@ -121,6 +121,10 @@ class Simulator:
     def responses_by_status(self) -> dict[int, int]:
         """Status -> responses; 0 counts connections dropped without a response."""
         return self._state.responses_by_status()
+
+    def request_log(self) -> list[Arrival]:
+        """Every counted request in arrival order, timed on the rate limiter's clock (`Arrival`)."""
+        return self._state.request_log()
 
     def reset_counts(self) -> None:
         self._state.reset_counts()
