@@ -422,6 +422,7 @@ class _Api:
             route("GET", "/api/Site", self.sites),
             route("GET", "/api/Client", self.clients),
             Route("/_sim/stats", self.stats, methods=["GET"], name="GET /_sim/stats"),
+            Route("/_sim/requests", self.requests, methods=["GET"], name="GET /_sim/requests"),
         ]
 
     @property
@@ -679,6 +680,10 @@ class _Api:
 
     async def stats(self, request: Request) -> Response:
         return JSONResponse(self.state.stats())
+
+    async def requests(self, request: Request) -> Response:
+        """The request log (`SimulatorState.request_log`) for a client in another process."""
+        return JSONResponse([arrival._asdict() for arrival in self.state.request_log()])
 
 
 def _guarded(endpoint: Callable[[Request], Any]) -> Callable[[Request], Any]:

@@ -9,7 +9,8 @@ as long as they are useful:
 
 A snapshot's age is the time its data was taken (its id). Each zone may also keep at most the newest
 N snapshots. The last delivered snapshot (what C1 has, and the deletion guard's baseline) is never
-deleted in any zone. Delivery manifests, the tenant record and provisioning audit rows hold no
+deleted in any zone, and a raw end-user extraction stays while a raw snapshot that is kept reuses
+it (`halo_c1.freshness`: with `end_user_refresh_hours`, hourly snapshots point at one). Delivery manifests, the tenant record and provisioning audit rows hold no
 snapshot data and are kept. A raw snapshot loses its manifest first, so a reader never takes a
 half-deleted snapshot for a complete one. Configuration: Airflow variable `halo_c1_retention`
 (JSON, see `RetentionPolicy.from_mapping`); the housekeeping DAG runs it daily.
@@ -28,6 +29,7 @@ from typing import Any
 from upath import UPath
 
 from halo_c1.errors import PermanentError
+from halo_c1.freshness import referenced_end_users
 from halo_c1.lake import Lake, as_path, snapshot_time
 
 log = logging.getLogger(__name__)
@@ -116,6 +118,8 @@ class RetentionReport:
     protected: list[str]
     deleted: list[Deletion] = field(default_factory=list)
     kept: dict[str, int] = field(default_factory=dict)
+    # Raw end-user extractions past their rule, kept because a kept snapshot reuses their end users.
+    referenced: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -126,6 +130,8 @@ class RetentionReport:
         for zone in ZONES:
             gone = [d.snapshot_id for d in self.deleted if d.zone == zone]
             lines.append(f"  {zone:<8} {verb} {len(gone)} snapshot(s), kept {self.kept.get(zone, 0)}: {gone}")
+        if self.referenced:
+            lines.append(f"  raw      kept end users still reused by newer snapshots: {self.referenced}")
         return lines
 
 
@@ -170,8 +176,9 @@ def protected_snapshots(lake: Lake) -> set[str]:
 
 
 def _raw_first(entries: list[UPath]) -> list[UPath]:
-    """The raw manifest first: without it the snapshot reads as incomplete, never as half there."""
-    return sorted(entries, key=lambda p: (p.parent.name != "_manifests", str(p)))
+    """The raw manifest (or an end-user refresh's) first: without it the snapshot reads as
+    incomplete, never as half there."""
+    return sorted(entries, key=lambda p: (p.parent.name not in ("_manifests", "_end_users"), str(p)))
 
 
 def _remove(path: UPath) -> None:
@@ -196,8 +203,16 @@ def apply_retention(
         rule = policy.rule(zone)
         entries = snapshot_entries(lake, zone)
         newest_first = sorted(entries, reverse=True)
-        for rank, snapshot_id in enumerate(newest_first):
-            if snapshot_id in protected or not rule.expired(snapshot_time(snapshot_id), rank, now):
+        keep = {
+            snapshot_id
+            for rank, snapshot_id in enumerate(newest_first)
+            if snapshot_id in protected or not rule.expired(snapshot_time(snapshot_id), rank, now)
+        }
+        if zone == "raw":
+            report.referenced = sorted(referenced_end_users(lake, sorted(keep)) & set(entries) - keep)
+            keep |= set(report.referenced)
+        for snapshot_id in newest_first:
+            if snapshot_id in keep:
                 report.kept[zone] = report.kept.get(zone, 0) + 1
                 continue
             paths = _raw_first(entries[snapshot_id]) if zone == "raw" else entries[snapshot_id]
