@@ -17,8 +17,9 @@ DAG's stages: plan, extract, transform, guard, package, deliver; the quality gat
 does not touch HaloITSM). Both HaloITSM clients share the budget through the host's store
 (`halo_c1.halo.budget`). End users are read once before the day starts (the day before).
 
-Printed per hourly run: requests, when its access data was taken (minutes into its hour), which
-end-user extraction it delivered and how old those end users were at delivery (simulated hours),
+Printed per hourly run: requests, when its access data was taken (simulated minutes into its hour)
+and how old it was at delivery (simulated minutes), which end-user extraction it delivered and how
+old those end users were at delivery (simulated hours),
 the users in the delivered c1z (read back with the project's reader), and the run's wall time. Then
 the refreshes, the simulator's totals (429s, the most requests in any window) and one line per goal.
 """
@@ -129,6 +130,13 @@ def _refresher(payload: dict[str, Any], day_start: float, hours: int, out: str) 
             log.flush()
 
 
+def warm_up() -> None:
+    """Import what the stages import lazily, before the day: compressing time cannot shrink the few
+    seconds of imports a fresh task process pays (a rounding error in a real hour, most of a
+    compressed one)."""
+    import halo_c1.transform  # ruff: ignore[unused-import]
+
+
 def hourly_run(payload: dict[str, Any], hour: int, day_start: float) -> dict[str, Any]:
     """One scheduled ETL run through the stages; its facts for the table."""
     from halo_c1 import stages
@@ -165,6 +173,7 @@ def hourly_run(payload: dict[str, Any], hour: int, day_start: float) -> dict[str
         "requests": extracted.requests,
         "responses_429": manifest["responses_429"],
         "access_taken_s": access_taken.timestamp() - day_start,
+        "access_age_s": (delivered_at - access_taken).total_seconds(),
         "end_users_from": users["snapshot_id"],
         "end_users_age_s": (delivered_at - datetime.fromisoformat(users["taken_at"])).total_seconds(),
         "c1z_users": counts["resources_by_type"].get("user", 0),
@@ -188,13 +197,21 @@ def max_in_any_window(times: list[float], window_s: float) -> int:
 
 
 def run_day(
-    *, scale: float, hours: int, hour_s: float, cadence_hours: float, workdir: str, progress: bool = True
+    *,
+    scale: float,
+    hours: int,
+    hour_s: float,
+    cadence_hours: float,
+    workdir: str,
+    budget: tuple[int, float] | None = None,
+    progress: bool = True,
 ) -> dict[str, Any]:
-    """Run the simulated day; return the runs, the refreshes and the simulator's totals."""
+    """Run the simulated day; return the runs, the refreshes and the simulator's totals. `budget`
+    (requests, window seconds) replaces the scaled one (`scaled_budget`)."""
     import httpx
 
     sizes = tenant_sizes(scale)
-    budget = scaled_budget(scale, hour_s)
+    budget = budget or scaled_budget(scale, hour_s)
     simulator, served = _simulator(sizes, budget)
     try:
         payload = {
@@ -212,6 +229,7 @@ def run_day(
                 "rate_limit_store": str(Path(workdir) / "budget"),
             },
         }
+        warm_up()
         day_before = refresh_once(payload)
         if not day_before.get("refreshed"):
             raise RuntimeError(f"the first end-user read did not run: {day_before['reason']}")
@@ -270,9 +288,10 @@ def _sim_hours(record: dict[str, Any], hour_s: float) -> str:
 
 
 def _run_line(run: dict[str, Any], hour_s: float) -> str:
-    minute = (run["access_taken_s"] - run["hour"] * hour_s) / hour_s * 60
+    late = (run["access_taken_s"] - run["hour"] * hour_s) / hour_s * 60
+    age = run["access_age_s"] / hour_s * 60
     return (
-        f"  {run['hour']:>4}  {run['snapshot_id']}  {run['requests']:>8}  {minute:>12.1f}  "
+        f"  {run['hour']:>4}  {run['snapshot_id']}  {run['requests']:>8}  {late:>10.1f}  {age:>10.1f}  "
         f"{run['end_users_from']}  {run['end_users_age_s'] / hour_s:>12.2f}  {run['c1z_users']:>9,}  "
         f"{run['wall_s']:>6.1f}"
     )
@@ -281,7 +300,8 @@ def _run_line(run: dict[str, Any], hour_s: float) -> str:
 def goals(day: dict[str, Any]) -> list[str]:
     """One line per goal of issue 20 §1: met|missed (figure vs goal)."""
     runs, hour_s, cadence = day["runs"], day["hour_s"], day["cadence_hours"]
-    late = [r["hour"] for r in runs if not 0 <= r["access_taken_s"] - r["hour"] * hour_s < hour_s]
+    stale = [r["hour"] for r in runs if r["access_age_s"] > hour_s]
+    oldest_access = max(r["access_age_s"] for r in runs) / hour_s * 60
     oldest = max(r["end_users_age_s"] for r in runs) / hour_s
     incomplete = [r["hour"] for r in runs if r["c1z_users"] != r["expected_users"] or not r["c1z_users"]]
     sim = day["simulator"]
@@ -291,7 +311,11 @@ def goals(day: dict[str, Any]) -> list[str]:
         return f"goal {name}: {'met' if ok else 'missed'} ({detail})"
 
     return [
-        line("access data from its hour", not late, f"{len(runs) - len(late)} of {len(runs)} runs"),
+        line(
+            "access data at most one interval old at delivery",
+            not stale,
+            f"oldest {oldest_access:.0f} min vs 60 min; {len(runs) - len(stale)} of {len(runs)} runs",
+        ),
         line("end users within cadence", oldest <= cadence, f"oldest {oldest:.2f} h vs {cadence:g} h"),
         line("every c1z complete", not incomplete, f"{len(runs) - len(incomplete)} of {len(runs)} c1z files"),
         line("zero 429s", sim["responses_429"] == 0, f"{sim['responses_429']} vs 0"),
@@ -306,12 +330,13 @@ def goals(day: dict[str, Any]) -> list[str]:
 def print_day(day: dict[str, Any]) -> None:
     hour_s = day["hour_s"]
     print(
-        f"\nper hourly run (simulated hour = {hour_s:g} s; ages in simulated hours; end_user_refresh_hours = "
-        f"{day['cadence_hours']:g} simulated h):"
+        f"\nper hourly run (simulated hour = {hour_s:g} s; end_user_refresh_hours = {day['cadence_hours']:g}; "
+        "access data: taken so many simulated minutes into the run's hour, and its age at delivery in "
+        "simulated minutes; end users: their extraction and age at delivery in simulated hours):"
     )
     print(
-        f"  {'hour':>4}  {'snapshot':<16}  {'requests':>8}  {'access min':>12}  {'end users from':<16}  "
-        f"{'age at deliv':>12}  {'c1z users':>9}  {'wall s':>6}"
+        f"  {'hour':>4}  {'snapshot':<16}  {'requests':>8}  {'taken +min':>10}  {'access age':>10}  "
+        f"{'end users from':<16}  {'users age h':>12}  {'c1z users':>9}  {'wall s':>6}"
     )
     for run in day["runs"]:
         print(_run_line(run, hour_s))
@@ -341,14 +366,23 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--hours", type=int, default=24, help="hourly runs in the simulated day")
     parser.add_argument("--hour-seconds", type=float, default=4.0, help="wall seconds per simulated hour")
     parser.add_argument("--cadence-hours", type=float, default=12.0, help="end_user_refresh_hours, simulated")
+    parser.add_argument(
+        "--budget", default=None, metavar="REQUESTS/SECONDS", help="instead of the scaled 300 per 5 minutes"
+    )
     parser.add_argument("--workdir", default=None, help="where the lake goes (default: a temporary folder)")
     args = parser.parse_args(argv)
     sizes = tenant_sizes(args.scale)
-    budget = scaled_budget(args.scale, args.hour_seconds)
+    scaled = scaled_budget(args.scale, args.hour_seconds)
+    if args.budget:
+        requests, seconds = args.budget.split("/")
+        budget = (int(requests), float(seconds))
+    else:
+        budget = scaled
     print(
         f"tenant: {sizes['users']:,} end users, {sizes['agents']:,} agents, {sizes['teams']} teams, "
-        f"{sizes['roles']} roles; budget {budget[0]} requests per {budget[1]:.3g} s (= 300 per 5 simulated "
-        f"min × {args.scale:g}); load {' '.join(f'{v:.2f}' for v in os.getloadavg())}",
+        f"{sizes['roles']} roles; budget {budget[0]} requests per {budget[1]:.3g} s (scaled: "
+        f"{scaled[0]} per {scaled[1]:.3g} s); "
+        f"load {' '.join(f'{v:.2f}' for v in os.getloadavg())}",
         flush=True,
     )
     with tempfile.TemporaryDirectory(prefix="halo-c1-day-", dir=args.workdir) as workdir:
@@ -358,6 +392,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             hour_s=args.hour_seconds,
             cadence_hours=args.cadence_hours,
             workdir=workdir,
+            budget=budget,
         )
     print_day(day)
     return day
