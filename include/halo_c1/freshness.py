@@ -178,12 +178,24 @@ def newest_end_users(lake: Lake) -> EndUserExtraction | None:
 
 
 def referenced_end_users(lake: Lake, snapshot_ids: list[str]) -> set[str]:
-    """The end-user extractions the given complete snapshots read their users from (retention)."""
+    """The end-user extractions the given complete snapshots read their users from (retention).
+
+    A manifest that is not a JSON object is skipped with a warning: its snapshot cannot be read or
+    re-derived anyway, so nothing it might point at is worth keeping for it.
+    """
     referenced = set()
     for snapshot_id in snapshot_ids:
         path = lake.raw_manifest(snapshot_id)
-        if path.exists():
-            referenced.add(source_snapshot(read_json(path), END_USERS))
+        if not path.exists():
+            continue
+        try:
+            manifest = read_json(path)
+        except ValueError:
+            manifest = None
+        if not isinstance(manifest, dict) or "snapshot_id" not in manifest:
+            log.warning("raw manifest %s is unreadable: it keeps no end-user extraction", path)
+            continue
+        referenced.add(source_snapshot(manifest, END_USERS))
     return referenced
 
 

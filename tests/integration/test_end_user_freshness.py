@@ -163,7 +163,7 @@ def test_guard_and_change_log_compare_by_ids_across_mixed_age_snapshots(sim: Any
     assert results["guard"].grants["removed"] >= 1  # the access change shows at once
 
     world.settings = world.settings.model_copy(update={"end_user_refresh_hours": 0.0001})
-    world.refresh()
+    refresh = world.refresh()
     plan, results = world.hourly_run()
     assert results["guard"].passed
     assert results["guard"].resources["user"]["removed"] == 1
@@ -172,6 +172,10 @@ def test_guard_and_change_log_compare_by_ids_across_mixed_age_snapshots(sim: Any
     _, rows = read_change_log(world.lake, plan.snapshot_id)
     removed = [r for r in rows.to_pylist() if r["change"] == "resource_removed"]
     assert [(r["resource_type_id"], r["resource_id"]) for r in removed] == [("user", str(gone["id"]))]
+    # The snapshot's report says how old each entity is and where its end users come from.
+    page = (world.lake.report_dir(plan.snapshot_id) / "report.html").read_text()
+    assert '<tr data-entity="users"' in page and f"reused from {refresh.snapshot_id}" in page
+    assert f"read in {plan.snapshot_id}" in page
 
 
 def test_retention_keeps_end_users_a_kept_snapshot_reuses(sim: Any, tmp_path: Any) -> None:
