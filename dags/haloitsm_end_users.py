@@ -44,9 +44,9 @@ def haloitsm_end_users() -> None:
     @task(multiple_outputs=False)
     def refresh() -> dict[str, Any]:
         """Re-read every end user into a new end-user extraction when due; skip otherwise."""
-        from halo_c1 import hooks
+        from halo_c1_airflow.stage import run_end_user_refresh
 
-        return hooks.run_end_user_refresh()
+        return run_end_user_refresh()
 
     refresh()
 

@@ -13,6 +13,10 @@ The UI and REST API listen on 127.0.0.1 only and always ask for a login (user `a
 generated into `.airflow/simple_auth_manager_passwords.json.generated`): the lake holds every agent's
 and end user's name and email, and the API can trigger runs. To listen elsewhere on purpose, set
 `HALO_C1_STANDALONE_HOST` (e.g. `0.0.0.0`) and `HALO_C1_STANDALONE_PORT`; the login stays.
+
+`.airflow/` holds that password, airflow.cfg (the JWT and Fernet secrets) and the metadata DB (the
+connections), so it is owner-only like the lake: the folder 0700, the password file 0600, and Airflow
+runs with umask 077, so nothing it writes there is readable by other users of the machine.
 """
 
 from __future__ import annotations
@@ -35,6 +39,34 @@ PIDS = {"standalone": HOME / "standalone.pid", "simulator": HOME / "simulator.pi
 HOST_VARIABLE, PORT_VARIABLE = "HALO_C1_STANDALONE_HOST", "HALO_C1_STANDALONE_PORT"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 PASSWORDS_FILE = "simple_auth_manager_passwords.json.generated"
+PRIVATE_UMASK = 0o077
+
+
+def prepare_home(home: Path) -> None:
+    """Make the Airflow home owner-only (0700) and its password file 0600 before Airflow writes it.
+
+    Airflow creates the password file with the process umask (0644 on most hosts), and an earlier
+    start may have left one that way: both are made private here, before anything is written.
+    """
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(home, 0o700)
+    passwords = home / PASSWORDS_FILE
+    os.close(os.open(passwords, os.O_WRONLY | os.O_CREAT, 0o600))
+    os.chmod(passwords, 0o600)
+
+
+def launch(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """Start an Airflow process in its own session with umask 077 (its files are owner-only)."""
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            command,
+            env=env,
+            cwd=PROJECT_DIR,
+            stdout=out,
+            stderr=out,
+            start_new_session=True,
+            umask=PRIVATE_UMASK,
+        )
 
 
 def listen_address(environ: dict[str, str]) -> tuple[str, int]:
@@ -71,15 +103,11 @@ def standalone_environment(base: dict[str, str], host: str, port: int) -> dict[s
 
 
 def _spawn(name: str, command: list[str], env: dict[str, str]) -> None:
-    log = (HOME / f"{name}.log").open("ab")
-    process = subprocess.Popen(
-        command, env=env, cwd=PROJECT_DIR, stdout=log, stderr=log, start_new_session=True
-    )
-    PIDS[name].write_text(str(process.pid))
+    PIDS[name].write_text(str(launch(command, env, HOME / f"{name}.log").pid))
 
 
 def start() -> int:
-    HOME.mkdir(exist_ok=True)
+    prepare_home(HOME)
     host, port = listen_address(dict(os.environ))
     env = standalone_environment(airflow_environment(), host, port)
     url = local_url(host, port)
@@ -87,7 +115,9 @@ def start() -> int:
     for key in [k for k in env if k.startswith(("AIRFLOW_CONN_", "AIRFLOW_VAR_"))]:
         del env[key]
     airflow = str(Path(sys.executable).parent / "airflow")
-    subprocess.run([airflow, "db", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [airflow, "db", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL, umask=PRIVATE_UMASK
+    )
     os.environ.update({k: v for k, v in env.items() if k.startswith("AIRFLOW")})
     apply(load_settings(), airflow)
     if env.get("HALO_C1_USE_SIMULATOR", "1") != "0":

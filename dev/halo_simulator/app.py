@@ -4,7 +4,8 @@
 
 1. `/_sim/*` goes straight to the app (never counted, limited or faulted).
 2. The path is lower-cased (Halo paths are case-insensitive) and matched to a route, whose
-   canonical name (`"GET /api/Agent/{id}"`) keys the request counts and fault targeting.
+   canonical name (`"GET /api/Agent/{id}"`) keys the request counts and fault targeting. The
+   request log keeps each request's method, path exactly as sent (still percent-encoded) and status.
 3. The rolling-window rate limit (429 with Halo's plain-text body, optional `Retry-After`).
 4. Faults: dropped connection, slow response, 5xx.
 5. Bearer auth for `/api/*` except `/api/authinfo`: 401 with an empty body and
@@ -82,20 +83,22 @@ KNOWN_SCOPES = frozenset(
     {"all", "all:standard", "admin", "editMine:timesheets", "access:chat", "access:adpasswordreset"}
     | {f"{verb}:{area}" for verb in ("read", "edit") for area in _SCOPE_AREAS}
 )
+# Requests the log keeps (tests and the day benchmark read it; a demo must not grow without bound).
+REQUEST_LOG_SIZE = 100_000
 _MEMBERSHIP_KEYS = frozenset({"teams", "departments", "clients"})
 _DETAIL_KEYS = _MEMBERSHIP_KEYS | {"roles"}
 
 
-# Arrivals kept for `request_log` (the oldest go first): enough for any test, bounded for `make run`.
-REQUEST_LOG_SIZE = 200_000
+class LoggedRequest(NamedTuple):
+    """One request as the simulator saw it: method, path exactly as sent (percent-encoding kept),
+    status (0: the connection was dropped without a response), when it arrived (the rate limiter's
+    clock) and the route it was counted under."""
 
-
-class Arrival(NamedTuple):
-    """One request as the simulator saw it: when it arrived (the rate limiter's clock), what, answer."""
-
+    method: str
+    path: str
+    status: int
     at: float
     route: str
-    status: int  # 0: the connection was dropped without a response
 
 
 class SimulatorState:
@@ -113,7 +116,7 @@ class SimulatorState:
         self._requests: Counter[str] = Counter()
         self._statuses: Counter[int] = Counter()
         self._writes: Counter[str] = Counter()
-        self._arrivals: deque[Arrival] = deque(maxlen=REQUEST_LOG_SIZE)
+        self._log: deque[LoggedRequest] = deque(maxlen=REQUEST_LOG_SIZE)
         self.write_hook: Callable[[Tenant], None] | None = None
 
     # -- tokens ----------------------------------------------------------------------------------
@@ -148,18 +151,18 @@ class SimulatorState:
     def now(self) -> float:
         return self._clock()
 
-    def log_arrival(self, arrival: Arrival) -> None:
-        with self._lock:
-            self._arrivals.append(arrival)
-
-    def request_log(self) -> list[Arrival]:
-        """Every counted request in arrival order (all processes' clients alike), with its status."""
-        with self._lock:
-            return list(self._arrivals)
-
     def request_counts(self) -> dict[str, int]:
         with self._lock:
             return dict(sorted(self._requests.items()))
+
+    def log_request(self, request: LoggedRequest) -> None:
+        with self._lock:
+            self._log.append(request)
+
+    def request_log(self) -> list[LoggedRequest]:
+        """The last `REQUEST_LOG_SIZE` requests in arrival order (every client's alike), oldest first."""
+        with self._lock:
+            return list(self._log)
 
     def responses_by_status(self) -> dict[int, int]:
         """Status -> responses sent; 0 counts connections dropped without a response."""
@@ -180,7 +183,7 @@ class SimulatorState:
             self._requests.clear()
             self._statuses.clear()
             self._writes.clear()
-            self._arrivals.clear()
+            self._log.clear()
 
     def set_faults(self, faults: Faults) -> None:
         self.faults.replace(faults)
@@ -214,6 +217,7 @@ class _Gate:
             await self.app(scope, receive, send)
             return
         path = scope["path"].rstrip("/") or "/"
+        raw_path = bytes(scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
         scope["path"] = path.lower()
         route = self._route_name(scope)
         key = route or f"{scope['method']} {path}"
@@ -231,7 +235,7 @@ class _Gate:
             await self._handle(scope, receive, send, send_and_note, route, path)
         finally:
             self.state.count_status(status)
-            self.state.log_arrival(Arrival(arrived, key, status))
+            self.state.log_request(LoggedRequest(scope["method"], raw_path, status, arrived, key))
 
     def _route_name(self, scope: Scope) -> str | None:
         for candidate in self.app.routes:
@@ -683,7 +687,7 @@ class _Api:
 
     async def requests(self, request: Request) -> Response:
         """The request log (`SimulatorState.request_log`) for a client in another process."""
-        return JSONResponse([arrival._asdict() for arrival in self.state.request_log()])
+        return JSONResponse([request._asdict() for request in self.state.request_log()])
 
 
 def _guarded(endpoint: Callable[[Request], Any]) -> Callable[[Request], Any]:

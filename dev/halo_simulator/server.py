@@ -19,7 +19,7 @@ from typing import Any
 
 import uvicorn
 
-from .app import Arrival, SimulatorState, create_app
+from .app import LoggedRequest, SimulatorState, create_app
 from .config import SimulatorConfig
 from .faults import Faults
 from .tenant import Tenant
@@ -115,16 +115,17 @@ class Simulator:
         """`"GET /api/Agent"`-style route -> requests (unknown paths keyed by their literal path)."""
         return self._state.request_counts()
 
+    def request_log(self) -> list[LoggedRequest]:
+        """Per request, oldest first: method, path exactly as sent (percent-encoding kept), status, when
+        it arrived on the rate limiter's clock, and its route (`LoggedRequest`)."""
+        return self._state.request_log()
+
     def total_requests(self) -> int:
         return sum(self._state.request_counts().values())
 
     def responses_by_status(self) -> dict[int, int]:
         """Status -> responses; 0 counts connections dropped without a response."""
         return self._state.responses_by_status()
-
-    def request_log(self) -> list[Arrival]:
-        """Every counted request in arrival order, timed on the rate limiter's clock (`Arrival`)."""
-        return self._state.request_log()
 
     def reset_counts(self) -> None:
         self._state.reset_counts()

@@ -64,6 +64,17 @@ def snapshot_time(snapshot_id: str) -> datetime:
         raise ValueError(f"{snapshot_id!r} is not a snapshot id (expected e.g. 20261127T050000Z)") from None
 
 
+def is_snapshot_id(value: Any) -> bool:
+    """Whether `value` is a snapshot id exactly as `snapshot_id_for` writes it: a real moment, upper
+    case, zero-padded (`strptime` alone also takes `20261127t050000z` or a 13th month's neighbours)."""
+    if not isinstance(value, str):
+        return False
+    try:
+        return snapshot_id_for(snapshot_time(value)) == value
+    except ValueError:
+        return False
+
+
 def snapshot_is_older(snapshot_id: str, than: str) -> bool:
     """Whether `snapshot_id` was taken before `than`. The one ordering of snapshots (delivery's stale
     check, baselines): snapshot ids name when the data was taken and sort as text."""

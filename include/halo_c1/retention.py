@@ -9,8 +9,12 @@ as long as they are useful:
 
 A snapshot's age is the time its data was taken (its id). Each zone may also keep at most the newest
 N snapshots. The last delivered snapshot (what C1 has, and the deletion guard's baseline) is never
-deleted in any zone, and a raw end-user extraction stays while a raw snapshot that is kept reuses
-it (`halo_c1.freshness`: with `end_user_refresh_hours`, hourly snapshots point at one). Delivery manifests, the tenant record and provisioning audit rows hold no
+deleted in any zone, a raw end-user extraction stays while a raw snapshot that is kept reuses it
+(`halo_c1.freshness`: with `end_user_refresh_hours`, hourly snapshots point at one), and a folder
+holding another tenant's folder is refused before anything goes (`halo_c1.tenancy`). An entry named
+`snapshot=<not a snapshot id>` (e.g. `snapshot=20261399T999999Z`, an impossible moment) has no age:
+it is skipped, logged and listed in the result, and the pass goes on with the others. Delivery
+manifests, the tenant record and provisioning audit rows hold no
 snapshot data and are kept. A raw snapshot loses its manifest first, so a reader never takes a
 half-deleted snapshot for a complete one. Configuration: Airflow variable `halo_c1_retention`
 (JSON, see `RetentionPolicy.from_mapping`); the housekeeping DAG runs it daily.
@@ -30,13 +34,14 @@ from upath import UPath
 
 from halo_c1.errors import PermanentError
 from halo_c1.freshness import referenced_end_users
-from halo_c1.lake import Lake, as_path, snapshot_time
+from halo_c1.lake import Lake, as_path, is_snapshot_id, snapshot_time
+from halo_c1.tenancy import refuse_nested_tenants
 
 log = logging.getLogger(__name__)
 
 ZONES = ("raw", "curated", "reports")
 DEFAULT_DAYS = {"raw": 30, "curated": 90, "reports": 90}
-_SNAPSHOT_ENTRY = re.compile(r"^snapshot=(\d{8}T\d{6}Z)(\.json)?$")
+_SNAPSHOT_ENTRY = re.compile(r"^snapshot=(.*?)(\.json)?$")
 
 
 class RetentionConfigError(PermanentError, ValueError):
@@ -110,14 +115,25 @@ class Deletion:
     paths: list[str]
 
 
+@dataclass(frozen=True)
+class Skipped:
+    """A `snapshot=` entry retention left alone because its name is no snapshot id (it has no age)."""
+
+    zone: str
+    name: str
+    paths: list[str]
+
+
 @dataclass
 class RetentionReport:
-    """What a retention pass did: deletions, what it kept on purpose, and whether it was a dry run."""
+    """What a retention pass did: deletions, what it kept on purpose, what it could not judge (skipped),
+    and whether it was a dry run."""
 
     dry_run: bool
     protected: list[str]
     deleted: list[Deletion] = field(default_factory=list)
     kept: dict[str, int] = field(default_factory=dict)
+    skipped: list[Skipped] = field(default_factory=list)
     # Raw end-user extractions past their rule, kept because a kept snapshot reuses their end users.
     referenced: list[str] = field(default_factory=list)
 
@@ -132,6 +148,10 @@ class RetentionReport:
             lines.append(f"  {zone:<8} {verb} {len(gone)} snapshot(s), kept {self.kept.get(zone, 0)}: {gone}")
         if self.referenced:
             lines.append(f"  raw      kept end users still reused by newer snapshots: {self.referenced}")
+        for skipped in self.skipped:
+            lines.append(
+                f"  {skipped.zone:<8} skipped {skipped.name}: not a snapshot id; see {skipped.paths}"
+            )
         return lines
 
 
@@ -197,11 +217,22 @@ def apply_retention(
     """Delete (or, with `dry_run`, only list) the snapshots the policy lets go; return what happened."""
     policy = policy or RetentionPolicy()
     now = now or datetime.now(UTC)
+    refuse_nested_tenants(lake.base)  # another tenant's folder inside this one is not ours to prune
     protected = protected_snapshots(lake)
     report = RetentionReport(dry_run=dry_run, protected=sorted(protected))
     for zone in ZONES:
         rule = policy.rule(zone)
         entries = snapshot_entries(lake, zone)
+        for name in sorted(n for n in entries if not is_snapshot_id(n)):
+            paths = [str(p) for p in entries.pop(name)]
+            log.warning(
+                "retention: %s entry snapshot=%s is not a snapshot id (e.g. an impossible date); skipped "
+                "it, check and remove it by hand: %s",
+                zone,
+                name,
+                paths,
+            )
+            report.skipped.append(Skipped(zone, f"snapshot={name}", paths))
         newest_first = sorted(entries, reverse=True)
         keep = {
             snapshot_id

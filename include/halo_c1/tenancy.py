@@ -8,6 +8,12 @@ the URL names one) and its `tenant` extra, e.g. `tenant=acme.haloitsm.com-acme`.
 
 The first run in a folder records the tenant in `<folder>/_tenant.json`; a run whose connection names
 another tenant is refused (`TenantMismatchError`) before it reads or writes anything there.
+
+Tenant folders never nest: a folder inside another tenant's folder (e.g. `lake_prefix` =
+`tenant=acme.haloitsm.com/reports`) would have its snapshots, c1z and delivery records deleted by
+that tenant's retention. A folder below another tenant's folder (or below a lake base that is one) is
+refused on every run; a folder that holds another tenant's `_tenant.json` below it is refused when it
+is claimed, and retention refuses to run in it (`refuse_nested_tenants`).
 """
 
 from __future__ import annotations
@@ -33,6 +39,10 @@ _PREFIX = re.compile(r"^[A-Za-z0-9._=-]+(/[A-Za-z0-9._=-]+)*$")
 
 class TenantMismatchError(PermanentError):
     """The lake folder belongs to another HaloITSM tenant than the connection's."""
+
+
+class NestedTenantError(TenantMismatchError):
+    """The lake folder lies inside another tenant's folder, or holds one."""
 
 
 @dataclass(frozen=True)
@@ -79,9 +89,61 @@ def tenant_folder(identity: TenantIdentity, prefix: str | None = None) -> str:
     return validate_prefix(prefix) if prefix else f"tenant={identity.key}"
 
 
+def _owner(record_path: UPath) -> str:
+    """Who a `_tenant.json` names, for messages (never fails: the record may be anything)."""
+    try:
+        recorded = read_json(record_path)
+        return TenantIdentity(str(recorded["host"]), recorded.get("tenant")).describe()
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):  # still another tenant's folder
+        return "an unreadable record"
+
+
+def _nested_tenant_records(folder: UPath) -> list[UPath]:
+    """Every other tenant's `_tenant.json` below `folder` (its own record excluded): one listing."""
+    folder.fs.invalidate_cache(folder.path)  # object-store listings are cached per process
+    if not folder.exists():
+        return []
+    own = f"{folder.path.rstrip('/')}/{TENANT_RECORD}"
+    found = folder.fs.find(folder.path)
+    return [
+        folder / name[len(folder.path.rstrip("/")) + 1 :]
+        for name in sorted(found)
+        if name.endswith(f"/{TENANT_RECORD}") and name != own
+    ]
+
+
+def refuse_nested_tenants(folder: UPath) -> None:
+    """Raise `NestedTenantError` if another tenant's folder lies below `folder`."""
+    if nested := _nested_tenant_records(folder):
+        raise NestedTenantError(
+            f"the lake folder {folder} holds another HaloITSM tenant's folder "
+            f"({', '.join(f'{p.parent} of {_owner(p)}' for p in nested)}): its retention would delete that "
+            "tenant's snapshots, c1z and delivery records. Give each tenant a folder of its own, side by "
+            "side (connection extra 'lake_prefix', e.g. 'acme' and 'globex', never 'acme' and 'acme/globex')"
+        )
+
+
+def _refuse_enclosing_tenant(base: UPath, folder: str) -> None:
+    """Raise `NestedTenantError` if the lake base or a folder between it and `folder` is a tenant's."""
+    parts = folder.split("/")
+    for depth in range(len(parts)):
+        enclosing = base.joinpath(*parts[:depth]) if depth else base
+        record = enclosing / TENANT_RECORD
+        if record.exists():
+            raise NestedTenantError(
+                f"the lake folder {base / folder} lies inside {enclosing}, the folder of HaloITSM tenant "
+                f"{_owner(record)}: that tenant's retention would delete this tenant's snapshots, c1z and "
+                "delivery records. Point the connection's extra 'lake_prefix' at a folder beside it, "
+                "not inside it"
+            )
+
+
 def tenant_lake(base: UPath, identity: TenantIdentity, prefix: str | None = None) -> Lake:
-    """The tenant's own lake under `base`: claimed on first use, refused if another tenant claimed it."""
-    lake = Lake(base / tenant_folder(identity, prefix))
+    """The tenant's own lake under `base`: claimed on first use, refused if another tenant claimed it
+    or if it would nest inside (or, when claimed, around) another tenant's folder."""
+    folder = tenant_folder(identity, prefix)
+    _refuse_enclosing_tenant(base, folder)
+    lake = Lake(base / folder)
     record_path = lake.base / TENANT_RECORD
     if record_path.exists():
         recorded = read_json(record_path)
@@ -100,6 +162,7 @@ def tenant_lake(base: UPath, identity: TenantIdentity, prefix: str | None = None
                 f"replace {record_path.name} with {identity.as_record()}"
             )
         return lake
+    refuse_nested_tenants(lake.base)
     if (base / "deliveries" / "latest.json").exists():
         log.warning(
             "The lake base %s holds deliveries from before per-tenant folders; this tenant starts fresh in "

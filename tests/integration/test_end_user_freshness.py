@@ -21,7 +21,7 @@ from halo_c1.changelog import read_change_log
 from halo_c1.deliver import ObjectStorageTarget
 from halo_c1.errors import StageSkipped
 from halo_c1.freshness import newest_end_users, raw_entity_file
-from halo_c1.hooks import max_drop_ratio
+from halo_c1.guard import DEFAULT_MAX_DROP_RATIO
 from halo_c1.lake import Lake, read_json
 from halo_c1.retention import RetentionPolicy, ZoneRule, apply_retention
 from halo_c1.runs import RunPlan
@@ -50,7 +50,7 @@ class World:
             lake=self.lake,
             halo_settings=lambda: self.settings,
             delivery_target=lambda: ObjectStorageTarget(str(self.delivered)),
-            max_drop_ratio=max_drop_ratio,
+            max_drop_ratio=lambda value: value or DEFAULT_MAX_DROP_RATIO,
         )
 
     def plan(self) -> RunPlan:

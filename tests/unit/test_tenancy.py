@@ -13,11 +13,15 @@ from halo_c1.halo.errors import HaloConfigError
 from halo_c1.halo.settings import HaloSettings
 from halo_c1.tenancy import (
     TENANT_RECORD,
+    NestedTenantError,
     TenantIdentity,
     TenantMismatchError,
     tenant_folder,
     tenant_lake,
 )
+
+ACME = TenantIdentity.from_connection("https://acme.haloitsm.com", None)
+GLOBEX = TenantIdentity.from_connection("https://globex.haloitsm.com", None)
 
 
 @pytest.mark.parametrize(
@@ -105,3 +109,50 @@ def test_a_lake_from_before_tenant_folders_is_pointed_out(tmp_path, caplog):
 
     assert "holds deliveries from before per-tenant folders" in caplog.text
     assert "tenant=acme.haloitsm.com" in caplog.text
+
+
+@pytest.mark.parametrize("inside", ["tenant=acme.haloitsm.com/reports", "tenant=acme.haloitsm.com/x/globex"])
+def test_a_prefix_inside_another_tenants_folder_is_refused_before_it_is_claimed(tmp_path, inside):
+    acme = tenant_lake(UPath(tmp_path), ACME)
+
+    with pytest.raises(NestedTenantError) as refused:
+        tenant_lake(UPath(tmp_path), GLOBEX, inside)
+
+    assert isinstance(refused.value, PermanentError)
+    assert f"lies inside {acme.base}, the folder of HaloITSM tenant acme.haloitsm.com" in str(refused.value)
+    assert not (tmp_path / inside).exists()  # nothing claimed or written
+
+
+def test_a_nested_folder_claimed_before_the_check_existed_is_refused_on_its_next_run(tmp_path):
+    tenant_lake(UPath(tmp_path), ACME)
+    nested = tmp_path / "tenant=acme.haloitsm.com" / "curated"
+    nested.mkdir()
+    (nested / TENANT_RECORD).write_text(json.dumps(GLOBEX.as_record()))
+
+    with pytest.raises(NestedTenantError, match="lies inside"):
+        tenant_lake(UPath(tmp_path), GLOBEX, "tenant=acme.haloitsm.com/curated")
+
+
+def test_a_prefix_containing_another_tenants_folder_is_refused(tmp_path):
+    tenant_lake(UPath(tmp_path), GLOBEX, "halo/globex")
+
+    with pytest.raises(NestedTenantError) as refused:
+        tenant_lake(UPath(tmp_path), ACME, "halo")
+
+    assert f"holds another HaloITSM tenant's folder ({tmp_path}/halo/globex of globex" in str(refused.value)
+    assert not (tmp_path / "halo" / TENANT_RECORD).exists()
+
+
+def test_a_lake_base_that_is_a_tenants_folder_is_refused(tmp_path):
+    acme = tenant_lake(UPath(tmp_path), ACME)
+
+    with pytest.raises(NestedTenantError, match=r"the folder of HaloITSM tenant acme\.haloitsm\.com"):
+        tenant_lake(acme.base, GLOBEX)
+
+
+def test_tenant_folders_side_by_side_under_one_prefix_are_fine(tmp_path):
+    acme = tenant_lake(UPath(tmp_path), ACME, "halo/acme")
+    globex = tenant_lake(UPath(tmp_path), GLOBEX, "halo/globex")
+
+    assert str(tenant_lake(UPath(tmp_path), ACME, "halo/acme").base) == str(acme.base)
+    assert str(tenant_lake(UPath(tmp_path), GLOBEX, "halo/globex").base) == str(globex.base)

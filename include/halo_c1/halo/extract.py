@@ -50,6 +50,7 @@ from halo_c1.freshness import END_USERS, EndUserExtraction, entity_record, raw_e
 from halo_c1.halo.client import HaloClient
 from halo_c1.halo.errors import HaloPagingError, HaloResponseError, HaloSnapshotExistsError, truncate
 from halo_c1.halo.paging import normalize_id
+from halo_c1.halo.paths import api_path
 from halo_c1.lake import END_USER_FILE, PARQUET_FILE, Lake, parquet_writer, write_json
 from halo_c1.redact import strip_secret_keys
 
@@ -410,7 +411,7 @@ class _Extraction:
                     continue
                 source = f"GET /api/Team/{team_id}?includeagents=true"
                 try:
-                    detail = self.client.get_json(f"/api/Team/{team_id}", {"includeagents": "true"})
+                    detail = self.client.get_json(api_path("Team", team_id), {"includeagents": "true"})
                 except HaloResponseError as error:
                     if error.status != 404:
                         raise
@@ -448,7 +449,7 @@ class _Extraction:
         """One agent's department rows (direct and role-inherited) from its detail record."""
         source = f"GET /api/Agent/{agent_id}?includedetails=true"
         try:
-            detail = self.client.get_json(f"/api/Agent/{agent_id}", {"includedetails": "true"})
+            detail = self.client.get_json(api_path("Agent", agent_id), {"includedetails": "true"})
         except HaloResponseError as error:
             if error.status != 404:
                 raise
@@ -498,9 +499,15 @@ def extract_snapshot(
     lake, `lake.raw_claim`) from the check that it is not archived until its manifest is written; a
     run that waited for another one finds the snapshot archived (`HaloSnapshotExistsError`).
     """
-    from halo_c1.provision.lease import AgentLease as Lease
+    from halo_c1.lease import Lease
 
-    with Lease(lake.raw_claim(snapshot_id), ttl_s=RAW_CLAIM_TTL_S, wait_s=RAW_CLAIM_WAIT_S):
+    claim = Lease(
+        lake.raw_claim(snapshot_id),
+        what=f"raw snapshot {snapshot_id}",
+        ttl_s=RAW_CLAIM_TTL_S,
+        wait_s=RAW_CLAIM_WAIT_S,
+    )
+    with claim:
         return _extract_claimed(
             client,
             lake,
@@ -641,11 +648,12 @@ def extract_end_users(client: HaloClient, lake: Lake, snapshot_id: str) -> dict:
     `EndUserRefreshBusy` at once instead of spending the tenant's budget on the same rows. A failed
     refresh writes no manifest, so the hourly runs keep the previous extraction.
     """
-    from halo_c1.provision.lease import AgentLease as Lease
-    from halo_c1.provision.lease import LeaseBusy
+    from halo_c1.lease import Lease, LeaseBusy
 
     try:
-        with Lease(lake.end_user_claim(), ttl_s=END_USER_CLAIM_TTL_S, wait_s=0.0):
+        with Lease(
+            lake.end_user_claim(), what="the end-user refresh", ttl_s=END_USER_CLAIM_TTL_S, wait_s=0.0
+        ):
             manifest = _refresh_claimed(client, lake, snapshot_id)
     except LeaseBusy as busy:
         raise EndUserRefreshBusy(f"an end-user refresh is in flight already: {busy}") from None
