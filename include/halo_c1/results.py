@@ -44,6 +44,20 @@ class ExtractResult(StageResult):
     include_end_users: bool
     counts: dict[str, int]
     manifest: str
+    # Per raw entity: the snapshot whose file holds it, when it was taken, its age (halo_c1.freshness).
+    freshness: dict[str, dict[str, Any]] = field(default_factory=dict)
+    end_user_refresh_hours: float | None = None
+
+
+@dataclass(frozen=True)
+class EndUserRefreshResult(StageResult):
+    """An end-user refresh: read now (`refreshed`), or not needed yet / in flight elsewhere (`reason`)."""
+
+    refreshed: bool
+    reason: str
+    requests: int = 0
+    rows: int | None = None
+    manifest: str | None = None
 
 
 @dataclass(frozen=True)

@@ -134,6 +134,11 @@ def summarize(
         return _logged([*lines, *provisioning])
     source = "archived raw snapshot" if extract.reused else "HaloITSM API"
     lines.append(f"extract: from {source}; requests {extract.requests}")
+    if extract.freshness:
+        from halo_c1.freshness import age_lines
+
+        lines.append("data age (per entity):")
+        lines.extend(age_lines(extract.freshness, extract.end_user_refresh_hours))
     if transform:
         lines.append("resources per type:")
         for rtype, count in sorted(transform.resources_by_type.items()):
