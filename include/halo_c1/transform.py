@@ -267,9 +267,9 @@ def _raw_id(entries: list[str]) -> str | None:
 
 def _accept_ids(frame: pd.DataFrame, id_column: str, entity: str, findings: _Findings) -> pd.DataFrame:
     """Rows with a usable, first-seen id; the others are left out and named (position and raw value)."""
-    ids = frame[id_column]
-    usable = np.array([isinstance(v, str) and model.usable_id(v) for v in ids], dtype=bool)
-    blank = np.array([not isinstance(v, str) or not v.strip() for v in ids], dtype=bool)  # null reads as NaN
+    ids = pa.array(frame[id_column], pa.string(), from_pandas=True)
+    usable = true_mask(_usable(ids))
+    blank = true_mask(_blank(ids))
     invalid_fields = frame["invalid_fields"] if "invalid_fields" in frame else pd.Series([None] * len(frame))
     missing = np.flatnonzero(blank)
     findings.left_out(
@@ -285,7 +285,7 @@ def _accept_ids(frame: pd.DataFrame, id_column: str, entity: str, findings: _Fin
         "invalid_id",
         [f"row {i}" for i in malformed],
         "id",
-        [truncate_value(ids.iloc[i]) for i in malformed],
+        [truncate_value(ids[i].as_py()) for i in malformed],
     )
     present = frame[usable]
     duplicate = present[id_column].duplicated(keep="first")
@@ -299,19 +299,28 @@ def truncate_value(value: Any, limit: int = 40) -> str:
     return shown if len(shown) <= limit else shown[: limit - 1] + "…"
 
 
+def _flagged_rows(frame: pd.DataFrame) -> np.ndarray:
+    """Positions of the rows whose `invalid_fields` name anything (few: the rest is null)."""
+    return np.flatnonzero(frame["invalid_fields"].notna().to_numpy())
+
+
 def _has_invalid(frame: pd.DataFrame, field: str) -> np.ndarray:
     """Rows whose `invalid_fields` name `field`."""
     prefix = f"{field}="
-    return np.array(
-        [any(str(e).startswith(prefix) for e in _entries(v)) for v in frame["invalid_fields"]], dtype=bool
-    )
+    found = np.zeros(len(frame), dtype=bool)
+    for i in _flagged_rows(frame):
+        found[i] = any(str(e).startswith(prefix) for e in _entries(frame["invalid_fields"].iloc[i]))
+    return found
 
 
 def _name_unknown_fields(frame: pd.DataFrame, id_column: str, entity: str, findings: _Findings) -> None:
     """Name every field of these delivered rows that extraction could not read."""
-    entries = [_entries(v) for v in frame["invalid_fields"]]
-    named = [i for i, e in enumerate(entries) if e]
-    findings.unknown(entity, [str(frame[id_column].iloc[i]) for i in named], [entries[i] for i in named])
+    rows = _flagged_rows(frame)
+    findings.unknown(
+        entity,
+        [str(frame[id_column].iloc[i]) for i in rows],
+        [_entries(frame["invalid_fields"].iloc[i]) for i in rows],
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -467,10 +476,13 @@ def _grants(
     memberships: pa.Table,
     agent_ids: pa.Array,
     known: dict[str, pa.Array],
+    usable_target: np.ndarray,
     findings: _Findings,
     excluded: dict[str, int],
 ) -> pa.Table:
     """One grant per distinct (entitlement, agent); leaves out (and names) unmappable rows with their reason.
+
+    `usable_target`: per row, whether `target_id` is a usable id (`_usable`, computed once by the caller).
 
     A delivered membership whose `role_id` could not be read counts as direct, and is named.
     """
@@ -479,7 +491,7 @@ def _grants(
     target = memberships["target_id"]
     no_agent = true_mask(_blank(agent))
     no_target = true_mask(_blank(target)) & ~no_agent
-    bad_target = ~true_mask(_usable(target)) & ~no_agent & ~no_target
+    bad_target = ~usable_target & ~no_agent & ~no_target
     bad_kind = (
         ~true_mask(pc.is_in(kind, pa.array(list(model.ENTITLEMENT_SLUG_BY_TYPE))))
         & ~no_agent
@@ -673,7 +685,8 @@ def transform_snapshot(lake: Lake, snapshot_id: str) -> dict[str, Any]:
         model.TEAM: pa.array(teams["team_id"].to_numpy(dtype=object), pa.string()),
         model.ROLE: pa.array(roles["role_id"].to_numpy(dtype=object), pa.string()),
     }
-    grants = _grants(snapshot_id, memberships, agent_ids, known, findings, excluded)
+    usable_target = true_mask(_usable(memberships["target_id"]))
+    grants = _grants(snapshot_id, memberships, agent_ids, known, usable_target, findings, excluded)
     # Only memberships of known agents naming a usable department id contribute departments.
     department_rows = memberships.filter(
         pc.and_(
@@ -681,7 +694,7 @@ def transform_snapshot(lake: Lake, snapshot_id: str) -> dict[str, Any]:
                 pc.fill_null(pc.equal(memberships["kind"], model.DEPARTMENT), False),
                 pc.fill_null(pc.is_in(memberships["agent_id"], agent_ids), False),
             ),
-            pc.fill_null(_usable(memberships["target_id"]), False),
+            pa.array(usable_target),
         )
     )
 
