@@ -287,7 +287,8 @@ def _drop(item: str, change: dict[str, Any], max_drop_ratio: float) -> dict[str,
     return {"item": item, "before": before, "after": after, "drop_ratio": drop_ratio, "emptied": after == 0}
 
 
-def _describe(drop: dict[str, Any]) -> str:
+def describe_drop(drop: dict[str, Any]) -> str:
+    """One drop of the guard's report as a line: before → after, removed/added, share, examples."""
     emptied = ", now empty" if drop["emptied"] else ""
     line = f"{drop['item']}: {drop['before']} → {drop['after']}"
     if "removed" in drop:
@@ -391,7 +392,7 @@ def check_deletion_safety(
     if not drops:
         return result
 
-    listing = "\n".join(f"  - {_describe(drop)}" for drop in drops[:MAX_LISTED])
+    listing = "\n".join(f"  - {describe_drop(drop)}" for drop in drops[:MAX_LISTED])
     if len(drops) > MAX_LISTED:
         listing += f"\n  - and {len(drops) - MAX_LISTED} more (see {lake.guard_report(snapshot_id)})"
     skipped = "".join(f"\n  (not compared: {t}: {why})" for t, why in not_compared.items())

@@ -171,7 +171,7 @@ def validate(run: RunPlan, env: Environment) -> QualityResult:
 def guard(run: RunPlan, env: Environment) -> GuardResult:
     """Refuse a mass deletion versus the baseline delivery, unless allowed once; re-derived snapshots
     are never delivered, so they are not compared."""
-    from halo_c1.guard import DEFAULT_MAX_DROP_RATIO, check_deletion_safety
+    from halo_c1.guard import DEFAULT_MAX_DROP_RATIO, MassDeletionError, check_deletion_safety
 
     if run.mode == REDERIVE:
         return GuardResult(
@@ -181,14 +181,28 @@ def guard(run: RunPlan, env: Environment) -> GuardResult:
             previous_snapshot_id=None,
             skipped="re-derived snapshots are never delivered",
         )
-    report = check_deletion_safety(
-        env.lake,
-        run.snapshot_id,
-        run.baseline.as_record() if run.baseline else None,
-        max_drop_ratio=run.max_drop_ratio or DEFAULT_MAX_DROP_RATIO,
-        allow_mass_deletion=run.allow_mass_deletion,
-    )
+    try:
+        report = check_deletion_safety(
+            env.lake,
+            run.snapshot_id,
+            run.baseline.as_record() if run.baseline else None,
+            max_drop_ratio=run.max_drop_ratio or DEFAULT_MAX_DROP_RATIO,
+            allow_mass_deletion=run.allow_mass_deletion,
+        )
+    except MassDeletionError:
+        _show_block(env.lake, run.snapshot_id)
+        raise
     return GuardResult.from_xcom(report)
+
+
+def _show_block(lake: Lake, snapshot_id: str) -> None:
+    """Re-render the report and the index so they show the block (the report task will not run)."""
+    from halo_c1.report.publish import refresh_report
+
+    try:
+        refresh_report(lake, snapshot_id)
+    except Exception:  # the guard's verdict is what the run must fail with, not a report error
+        log.exception("the report of snapshot %s could not show the guard's block", snapshot_id)
 
 
 def package(run: RunPlan, env: Environment) -> PackageResult:

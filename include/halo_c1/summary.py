@@ -23,8 +23,17 @@ _Result = TypeVar("_Result", bound=StageResult)
 
 
 def failure_line(stage: str, snapshot_id: str | None, error: BaseException | None) -> str:
-    """One line naming the stage and the reason, for the failure callback and alerting."""
-    reason = (str(error).strip().splitlines() or [type(error).__name__])[0] if error else "unknown"
+    """One line naming the stage and the reason, for the failure callback and alerting.
+
+    The domain's error is named, not Airflow's wrapper around it (`AirflowFailException`), and a
+    first line that ends in ":" (the guard's "… would disappear from C1:") takes its first item along.
+    """
+    if error is not None and type(error).__name__ == "AirflowFailException" and error.__cause__ is not None:
+        error = error.__cause__
+    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()] if error else []
+    reason = lines[0] if lines else (type(error).__name__ if error else "unknown")
+    if reason.endswith(":") and len(lines) > 1:
+        reason += f" {lines[1].lstrip('- ')}" + (" …" if len(lines) > 2 else "")
     kind = type(error).__name__ if error else "failure"
     return f"halo-c1 stage {stage!r} failed for snapshot {snapshot_id or '?'}: {kind}: {reason}"
 

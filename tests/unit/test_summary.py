@@ -26,6 +26,25 @@ def test_failure_line_names_stage_snapshot_and_first_line_of_reason():
     )
 
 
+def test_failure_line_names_the_domain_error_and_the_first_item_of_a_listing():
+    class AirflowFailException(Exception):  # Airflow's wrapper, as hooks._airflow_verdicts raises it
+        pass
+
+    cause = ValueError(
+        "Deletion guard blocked delivery: comparing a with b, more than 20% would disappear from C1:\n"
+        "  - resource type 'agent': 62 → 31, 31 removed (-50.0%), e.g. 11, 26\n"
+        "  - grants: 300 → 150\nIf these deletions are intended, re-run with allow_mass_deletion=true."
+    )
+    wrapper = AirflowFailException(str(cause))
+    wrapper.__cause__ = cause
+    line = failure_line("guard", "20261127T050000Z", wrapper)
+    assert line == (
+        "halo-c1 stage 'guard' failed for snapshot 20261127T050000Z: ValueError: Deletion guard blocked "
+        "delivery: comparing a with b, more than 20% would disappear from C1: resource type 'agent': "
+        "62 → 31, 31 removed (-50.0%), e.g. 11, 26 …"
+    )
+
+
 def test_summary_lists_counts_changes_quality_and_delivery():
     text = run_summary(
         plan=_plan("scheduled run"),

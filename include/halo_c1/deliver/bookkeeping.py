@@ -15,7 +15,7 @@ can never interleave and leave C1 older than what a successful run reported.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from halo_c1.deliver.errors import DeliveryConflictError, DeliveryRefused, StaleSnapshotError
@@ -23,13 +23,13 @@ from halo_c1.deliver.manifest import last_delivery, record_delivery
 from halo_c1.deliver.objectstore import public_url
 from halo_c1.deliver.target import Staged, Target
 from halo_c1.lake import Lake, read_json, snapshot_is_older, snapshot_time
-from halo_c1.provision.lease import AgentLease as Lease
+from halo_c1.lease import MAX_CLOCK_SKEW, Lease
 
 log = logging.getLogger(__name__)
 
 LEASE_TTL_S = 120.0  # renewed every 40 s while held; a dead holder's lease is taken over after this
 LEASE_WAIT_S = 600.0  # then LeaseBusy, and the task retries
-MAX_CLOCK_SKEW = timedelta(minutes=5)
+DELIVERY_LEASE = "the delivery record"  # what the lake's delivery lease locks
 
 
 def _guard_report(lake: Lake, snapshot_id: str) -> dict[str, Any]:
@@ -92,7 +92,7 @@ def deliver_snapshot(
     compared_with = guard["previous_snapshot_id"]
     counts = snapshot_counts(lake, snapshot_id)
     confirmed = first_delivery_confirmed
-    with Lease(lake.delivery_lease(), ttl_s=LEASE_TTL_S, wait_s=LEASE_WAIT_S) as lease:
+    with Lease(lake.delivery_lease(), what=DELIVERY_LEASE, ttl_s=LEASE_TTL_S, wait_s=LEASE_WAIT_S) as lease:
         check_against_record(
             snapshot_id, compared_with, last_delivery(lake, first_delivery_confirmed=confirmed)
         )

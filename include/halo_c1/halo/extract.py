@@ -452,9 +452,15 @@ def extract_snapshot(
     check that it is not archived until its manifest is written; a run that waited for another one
     finds the snapshot archived (`HaloSnapshotExistsError`).
     """
-    from halo_c1.provision.lease import AgentLease as Lease
+    from halo_c1.lease import Lease
 
-    with Lease(lake.raw_claim(snapshot_id), ttl_s=RAW_CLAIM_TTL_S, wait_s=RAW_CLAIM_WAIT_S):
+    claim = Lease(
+        lake.raw_claim(snapshot_id),
+        what=f"raw snapshot {snapshot_id}",
+        ttl_s=RAW_CLAIM_TTL_S,
+        wait_s=RAW_CLAIM_WAIT_S,
+    )
+    with claim:
         return _extract_claimed(client, lake, snapshot_id, include_end_users=include_end_users)
 
 

@@ -72,6 +72,27 @@ def _counts(lake: Lake, snapshot_id: str) -> dict[str, Any]:
     return counts
 
 
+def guard_verdict(lake: Lake, snapshot_id: str) -> dict[str, Any] | None:
+    """The deletion guard's verdict on the snapshot (`guard.json`), or None when it has not run.
+
+    `state` is "blocked", "overridden" or "passed"; `drops` are the guard's own lines (before → after,
+    share, example ids), so the page says what the run's error said.
+    """
+    from halo_c1.guard import describe_drop
+
+    path = lake.guard_report(snapshot_id)
+    if not path.exists():
+        return None
+    guard = read_json(path)
+    state = "overridden" if guard.get("overridden") else ("passed" if guard.get("passed") else "blocked")
+    return {
+        "state": state,
+        "drops": [describe_drop(drop) for drop in guard.get("drops", [])],
+        "previous_snapshot_id": guard.get("previous_snapshot_id"),
+        "max_drop_ratio": guard.get("max_drop_ratio"),
+    }
+
+
 def _delivery(lake: Lake, snapshot_id: str) -> dict[str, Any] | None:
     path = lake.delivery_manifest(snapshot_id)
     return read_json(path) if path.exists() else None
@@ -111,6 +132,7 @@ def report_context(
         "change_kinds": CHANGES,
         "counts": _counts(lake, snapshot_id),
         "delivery": _delivery(lake, snapshot_id),
+        "guard": guard_verdict(lake, snapshot_id),
         "charts": trend_charts(lake, snapshot_id, trend_snapshots),
         "provisioning_day": snapshot_time(snapshot_id).date().isoformat(),
         "provisioning": daily_actions(lake, snapshot_time(snapshot_id).date()),
