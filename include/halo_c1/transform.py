@@ -43,6 +43,7 @@ import pyarrow.parquet as pq
 from halo_c1 import model
 from halo_c1.columns import true_mask
 from halo_c1.errors import PermanentError
+from halo_c1.freshness import raw_entity_file
 from halo_c1.lake import Lake, read_json, write_parquet
 
 log = logging.getLogger(__name__)
@@ -67,8 +68,9 @@ class RawSnapshotError(PermanentError, ValueError):
 
 
 def _read_raw(lake: Lake, entity: str, snapshot_id: str, *, required: bool = True) -> pd.DataFrame | None:
-    """The raw entity's columns except `raw_json` (large, unused here); None if optional and absent."""
-    path = lake.raw_file(entity, snapshot_id)
+    """The raw entity's columns except `raw_json` (large, unused here); None if optional and absent.
+    End users may come from an earlier extraction the snapshot reuses (`halo_c1.freshness`)."""
+    path = raw_entity_file(lake, entity, snapshot_id)
     if not path.exists():
         if required:
             raise RawSnapshotError(f"raw snapshot {snapshot_id}: entity {entity!r} is missing ({path})")
@@ -88,7 +90,7 @@ def _read_raw(lake: Lake, entity: str, snapshot_id: str, *, required: bool = Tru
 
 
 def _read_memberships(lake: Lake, snapshot_id: str) -> pa.Table:
-    path = lake.raw_file("agent_memberships", snapshot_id)
+    path = raw_entity_file(lake, "agent_memberships", snapshot_id)
     if not path.exists():
         raise RawSnapshotError(f"raw snapshot {snapshot_id}: entity 'agent_memberships' is missing ({path})")
     wanted = ["agent_id", "kind", "target_id", "target_name", "via_role_id"]
@@ -483,8 +485,11 @@ def transform_snapshot(lake: Lake, snapshot_id: str) -> dict[str, Any]:
     if not lake.has_raw(snapshot_id):
         raise RawSnapshotError(f"raw snapshot {snapshot_id} is not complete: no manifest in {lake.base}")
     # Extraction with end users switched off records it in the manifest (and leaves an empty table).
-    users_extracted = read_json(lake.raw_manifest(snapshot_id)).get("include_end_users", True)
-    raw_users = _read_raw(lake, "users", snapshot_id, required=False) if users_extracted else None
+    manifest = read_json(lake.raw_manifest(snapshot_id))
+    users_extracted = manifest.get("include_end_users", True)
+    # A manifest that names where its end users are (its own or a reused extraction) needs that file.
+    users_recorded = isinstance(manifest.get("freshness"), dict) and "users" in manifest["freshness"]
+    raw_users = _read_raw(lake, "users", snapshot_id, required=users_recorded) if users_extracted else None
     users = None if raw_users is None else _accept_ids(raw_users, "user_id", "users", rejects)
     teams = _accept_ids(_read_raw(lake, "teams", snapshot_id), "team_id", "teams", rejects)
     roles = _accept_ids(_read_raw(lake, "roles", snapshot_id), "role_id", "roles", rejects)

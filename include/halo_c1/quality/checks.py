@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 
 from halo_c1 import model
 from halo_c1.columns import join_ids, true_mask
+from halo_c1.freshness import raw_entity_file
 from halo_c1.lake import Lake, parquet_row_count, read_parquet
 
 log = logging.getLogger(__name__)
@@ -145,7 +146,7 @@ def _previous_counts(lake: Lake, previous_snapshot_id: str) -> tuple[dict[str, i
 
 
 def _raw_row_count(lake: Lake, entity: str, snapshot_id: str) -> int | None:
-    path = lake.raw_file(entity, snapshot_id)
+    path = raw_entity_file(lake, entity, snapshot_id)
     return parquet_row_count(path) if path.exists() else None
 
 

@@ -98,6 +98,30 @@ def _delivery(lake: Lake, snapshot_id: str) -> dict[str, Any] | None:
     return read_json(path) if path.exists() else None
 
 
+def _freshness(lake: Lake, snapshot_id: str) -> list[dict[str, Any]]:
+    """Per raw entity: when it was taken, its age, which read it came from (the raw manifest)."""
+    from halo_c1.freshness import END_USERS, hours
+
+    path = lake.raw_manifest(snapshot_id)
+    manifest = read_json(path) if path.exists() else {}
+    records = manifest.get("freshness")
+    cadence = manifest.get("end_user_refresh_hours") or None
+    if not isinstance(records, dict):
+        return []
+    return [
+        {
+            "entity": entity,
+            "taken": record["taken_at"][:19].replace("T", " "),
+            "age": hours(record["age_s"]),
+            "reused": record.get("reused", False),
+            "snapshot_id": record["snapshot_id"],
+            "overdue": entity == END_USERS and cadence is not None and record["age_s"] > cadence * 3600,
+            "cadence": cadence,
+        }
+        for entity, record in records.items()
+    ]
+
+
 def _write(path: UPath, page: str) -> None:
     with open_atomic(path) as handle:
         handle.write(page.encode())
@@ -131,6 +155,7 @@ def report_context(
         "change_labels": CHANGE_LABELS,
         "change_kinds": CHANGES,
         "counts": _counts(lake, snapshot_id),
+        "freshness": _freshness(lake, snapshot_id),
         "delivery": _delivery(lake, snapshot_id),
         "guard": guard_verdict(lake, snapshot_id),
         "charts": trend_charts(lake, snapshot_id, trend_snapshots),
