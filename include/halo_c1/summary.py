@@ -146,8 +146,16 @@ def summarize(
         lines.append(
             f"entitlements: {transform.rows.get('entitlements')}  grants: {transform.rows.get('grants')}"
         )
+        if transform.unknown_fields:
+            lines.append(
+                f"delivered with fields unknown (unreadable in HaloITSM): {transform.unknown_fields}"
+            )
         if transform.rejected:
-            lines.append(f"rejected raw rows: {transform.rejected}")
+            lines.append(f"raw rows left out: {transform.rejected}")
+        if transform.issues_named:
+            where = transform.paths.get("data_issues", "curated/data_issues")
+            lines.append(f"data issues by id (all in {where}):")
+            lines.extend(f"  {issue}" for issue in transform.issues_named)
     lines.append("changes since the last delivered snapshot:")
     lines.extend(_changes(guard))
     if quality:
