@@ -2,7 +2,9 @@
 
 `create_app(state)` returns the gate. Per request, in this order:
 
-1. `/_sim/*` goes straight to the app (never counted, limited or faulted).
+1. `/_sim/*` goes straight to the app (never counted, limited or faulted): `/_sim/stats` (requests
+   served), `/_sim/requests` (the request log) and `/_sim/info` (this simulator's name, tenant name,
+   client id and the spec its tenant was generated from).
 2. The path is lower-cased (Halo paths are case-insensitive) and matched to a route, whose
    canonical name (`"GET /api/Agent/{id}"`) keys the request counts and fault targeting. The
    request log keeps each request's method, path exactly as sent (still percent-encoded) and status.
@@ -35,6 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import json
 import secrets
 import threading
@@ -54,8 +57,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .config import SimulatorConfig
 from .faults import FaultBook, Faults, retry_after_seconds
-from .tenant import Row, Tenant, _int_id, build_tenant
+from .tenant import Row, Tenant, TenantSpec, _int_id, build_tenant
 from .writes import AgentWriter, WriteRejected
+
+SIMULATOR_NAME = "halo-c1 HaloITSM simulator"
 
 # Scopes Halo knows (spec §1.4, PS Classes/HaloAuth.psm1). There is no read:agents or read:users.
 _SCOPE_AREAS = (
@@ -426,6 +431,7 @@ class _Api:
             route("GET", "/api/Site", self.sites),
             route("GET", "/api/Client", self.clients),
             Route("/_sim/stats", self.stats, methods=["GET"], name="GET /_sim/stats"),
+            Route("/_sim/info", self.info, methods=["GET"], name="GET /_sim/info"),
             Route("/_sim/requests", self.requests, methods=["GET"], name="GET /_sim/requests"),
         ]
 
@@ -684,6 +690,19 @@ class _Api:
 
     async def stats(self, request: Request) -> Response:
         return JSONResponse(self.state.stats())
+
+    async def info(self, request: Request) -> Response:
+        """Which simulator this is and what it serves, so `make run` can tell it apart and reuse it."""
+        tenant = self.config.tenant
+        spec = tenant if isinstance(tenant, TenantSpec) else tenant.spec  # what it was generated from
+        return JSONResponse(
+            {
+                "simulator": SIMULATOR_NAME,
+                "tenant_name": self.config.tenant_name,
+                "client_id": self.config.client_id,
+                "spec": dataclasses.asdict(spec),
+            }
+        )
 
     async def requests(self, request: Request) -> Response:
         """The request log (`SimulatorState.request_log`) for a client in another process."""

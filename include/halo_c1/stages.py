@@ -244,8 +244,12 @@ def validate(run: RunPlan, env: Environment) -> QualityResult:
 
 
 def guard(run: RunPlan, env: Environment) -> GuardResult:
-    """Refuse a mass deletion versus the baseline delivery, unless allowed once; re-derived snapshots
-    are never delivered, so they are not compared."""
+    """Refuse a mass deletion versus what C1 holds, unless allowed once; re-derived snapshots are
+    never delivered, so they are not compared.
+
+    What C1 holds is the delivery target's content: the lake's last delivery when this folder wrote
+    it (or the target is empty), else the target's own c1z (`deliver.writer.check_target`); a target
+    another tenant wrote, or one that cannot be read, is refused unless the run takes it over."""
     from halo_c1.guard import DEFAULT_MAX_DROP_RATIO, MassDeletionError, check_deletion_safety
 
     if run.mode == REDERIVE:
@@ -256,13 +260,23 @@ def guard(run: RunPlan, env: Environment) -> GuardResult:
             previous_snapshot_id=None,
             skipped="re-derived snapshots are never delivered",
         )
+    from halo_c1.deliver.writer import target_baseline
+
+    previous = run.baseline.as_record() if run.baseline else None
+    check, held = None, None
+    if run.deliver:
+        check, held = target_baseline(
+            env.delivery_target(), env.lake, previous, run.snapshot_id, takeover=run.takeover_delivery_target
+        )
     try:
         report = check_deletion_safety(
             env.lake,
             run.snapshot_id,
-            run.baseline.as_record() if run.baseline else None,
+            previous,
             max_drop_ratio=run.max_drop_ratio or DEFAULT_MAX_DROP_RATIO,
             allow_mass_deletion=run.allow_mass_deletion,
+            held=held,
+            target=check.as_report() if check else None,
         )
     except MassDeletionError:
         _show_block(env.lake, run.snapshot_id)
@@ -295,7 +309,11 @@ def deliver(run: RunPlan, env: Environment) -> DeliveryResult:
     if not run.deliver:
         raise StageSkipped(f"not delivering snapshot {run.snapshot_id}: {run.reason}")
     record = deliver_snapshot(
-        env.lake, run.snapshot_id, env.delivery_target(), first_delivery_confirmed=run.confirm_first_delivery
+        env.lake,
+        run.snapshot_id,
+        env.delivery_target(),
+        first_delivery_confirmed=run.confirm_first_delivery,
+        takeover=run.takeover_delivery_target,
     )
     return DeliveryResult.from_xcom(record)
 

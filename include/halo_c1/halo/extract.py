@@ -163,6 +163,11 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else str(value)
 
 
+def _shown(value: Any) -> str:
+    """A short, non-personal view of a value HaloITSM sent for an id or a flag."""
+    return truncate(repr(value), 40)
+
+
 _NOT_A_FLAG = object()
 
 
@@ -179,14 +184,40 @@ def _flag(value: Any) -> Any:
     return _NOT_A_FLAG
 
 
-def _flags(row: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
-    """The flag columns, plus `invalid_flags` naming (with the value) any that is not a boolean."""
-    parsed = {name: _flag(row.get(name)) for name in names}
-    invalid = [f"{name}={truncate(repr(row.get(name)), 40)}" for name in names if parsed[name] is _NOT_A_FLAG]
-    return {
-        **{name: None if value is _NOT_A_FLAG else value for name, value in parsed.items()},
-        "invalid_flags": invalid or None,
-    }
+class _Fields:
+    """One raw row's readable fields, and `invalid_fields` naming each value that cannot be read.
+
+    The row is always kept: the transform delivers it with the unreadable fields unknown.
+    """
+
+    def __init__(self, row: dict[str, Any]) -> None:
+        self.row = row
+        self.invalid: list[str] = []
+
+    def id(self, key: str, name: str | None = None) -> str | None:
+        """An id (see `normalize_id`); a value that is present but not an id is named."""
+        value = self.row.get(key)
+        normalized = normalize_id(value)
+        if normalized is None and value is not None:
+            self.invalid.append(f"{name or key}={_shown(value)}")
+        return normalized
+
+    def text(self, key: str) -> str | None:
+        """Text; an object or a list is named by its JSON type only (text may be personal data)."""
+        value = self.row.get(key)
+        if isinstance(value, dict | list):
+            self.invalid.append(f"{key}=<{'object' if isinstance(value, dict) else 'list'}>")
+        return _text(value)
+
+    def flag(self, key: str) -> bool | None:
+        value = _flag(self.row.get(key))
+        if value is _NOT_A_FLAG:
+            self.invalid.append(f"{key}={_shown(self.row.get(key))}")
+            return None
+        return value
+
+    def done(self, **columns: Any) -> dict[str, Any]:
+        return {**columns, "invalid_fields": self.invalid or None, "raw_json": raw_json(self.row)}
 
 
 def via_role(value: Any) -> str | None:
@@ -200,64 +231,73 @@ def is_department_id(department_id: str | None) -> bool:
     return department_id is not None and department_id.strip() not in ("", model.NO_DEPARTMENT)
 
 
+USER_TEXTS = ("name", "firstname", "surname", "lastlogindate")
+
+
 def agent_row(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "agent_id": normalize_id(row.get("id")),
-        **{
-            key: _text(row.get(key))
-            for key in ("name", "firstname", "surname", "email", "ad", "lastlogindate")
-        },
-        **_flags(row, ("isdisabled", "isapiagent")),
-        "raw_json": raw_json(row),
-    }
+    f = _Fields(row)
+    return f.done(
+        agent_id=f.id("id"),
+        **{key: f.text(key) for key in (*USER_TEXTS, "email", "ad")},
+        isdisabled=f.flag("isdisabled"),
+        isapiagent=f.flag("isapiagent"),
+    )
 
 
 def team_row(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "team_id": normalize_id(row.get("id")),
-        "name": _text(row.get("name")),
-        "department_id": normalize_id(row.get("department_id")),
-        "department_name": _text(row.get("department_name")),
-        **_flags(row, ("inactive",)),
-        "raw_json": raw_json(row),
-    }
+    f = _Fields(row)
+    return f.done(
+        team_id=f.id("id"),
+        name=f.text("name"),
+        department_id=f.id("department_id"),
+        department_name=f.text("department_name"),
+        inactive=f.flag("inactive"),
+    )
 
 
 def role_row(row: dict[str, Any]) -> dict[str, Any]:
-    return {"role_id": normalize_id(row.get("id")), "name": _text(row.get("name")), "raw_json": raw_json(row)}
+    f = _Fields(row)
+    return f.done(role_id=f.id("id"), name=f.text("name"))
 
 
 def user_row(row: dict[str, Any]) -> dict[str, Any]:
-    texts = ("name", "firstname", "surname", "emailaddress", "login", "lastlogindate")
-    return {
-        "user_id": normalize_id(row.get("id")),
-        **{key: _text(row.get(key)) for key in texts},
-        **_flags(row, ("inactive", "isserviceaccount")),
-        "raw_json": raw_json(row),
-    }
+    f = _Fields(row)
+    return f.done(
+        user_id=f.id("id"),
+        **{key: f.text(key) for key in (*USER_TEXTS, "emailaddress", "login")},
+        inactive=f.flag("inactive"),
+        isserviceaccount=f.flag("isserviceaccount"),
+    )
 
 
 def membership_row(agent_id: str | None, kind: str, item: Any, source: str) -> dict[str, Any]:
-    """One agent→team/department/role row from a UnameSection, UnameDepartment or role element."""
+    """One agent→team/department/role row from a UnameSection, UnameDepartment or role element.
+
+    A `role_id` that is present but not an id is named: the row is then delivered as direct (no
+    role can be named as its source).
+    """
+    f = _Fields(item if isinstance(item, dict) else {})
     if not isinstance(item, dict):
+        f.invalid.append(f"{kind}=<{type(item).__name__}>")
         target_id = target_name = via_role_id = None
     elif kind == "role":
-        target_id = normalize_id(item.get("id", item.get("role_id")))
-        target_name = _text(item.get("name", item.get("role_name")))
+        target_id = f.id("id" if "id" in item else "role_id", "id")
+        target_name = f.text("name" if "name" in item else "role_name")
         via_role_id = None
     else:
-        target_id = normalize_id(item.get(f"{kind}_id"))
-        target_name = _text(item.get(f"{kind}_name"))
-        via_role_id = via_role(item.get("role_id"))
-    return {
-        "agent_id": agent_id,
-        "kind": kind,
-        "target_id": target_id,
-        "target_name": target_name,
-        "via_role_id": via_role_id,
-        "source": source,
-        "raw_json": raw_json(item),
-    }
+        target_id = f.id(f"{kind}_id")
+        target_name = f.text(f"{kind}_name")
+        via_role_id = via_role(f.id("role_id"))
+    row = f.done(
+        agent_id=agent_id,
+        kind=kind,
+        target_id=target_id,
+        target_name=target_name,
+        via_role_id=via_role_id,
+        source=source,
+    )
+    row["raw_json"] = raw_json(item)
+    return row
 
 
 # ---------------------------------------------------------------------------------------------
