@@ -458,7 +458,75 @@ class _SyncBuilder:
                 )
 
     def add_resources(self, batch: pa.RecordBatch) -> None:
-        columns = _pylists(batch)
+        """Insert a batch of resources in order: runs of user-trait rows encoded in Arrow, the rest
+        (and any run that breaks a check, so that the exact error is raised) row by row."""
+        is_user = np.array(
+            [
+                self.traits.get(type_id) == model.TRAIT_USER
+                for type_id in batch.column("resource_type_id").to_pylist()
+            ],
+            dtype=bool,
+        )
+        starts = np.flatnonzero(np.diff(is_user.astype(np.int8), prepend=-1))
+        for start, end in zip(starts, [*starts[1:], batch.num_rows], strict=True):
+            run = batch.slice(start, end - start)
+            if not (is_user[start] and self._add_user_resources(run)):
+                self._add_resources_by_row(_pylists(run))
+
+    def _add_user_resources(self, batch: pa.RecordBatch) -> bool:
+        """Check and insert user-trait resources encoded in Arrow; False (nothing done) when a row
+        breaks a check or needs a cut, which the row path reports exactly."""
+        if any(batch.column(name).null_count for name in ("resource_type_id", "resource_id", "status")):
+            return False
+        type_ids, resource_ids = batch.column("resource_type_id"), batch.column("resource_id")
+        id_bytes = pc.binary_length(resource_ids)
+        if not _all(pc.and_(pc.greater_equal(id_bytes, 1), pc.less_equal(id_bytes, MAX_ID_BYTES))):
+            return False
+        for name, limit in (("display_name", MAX_DISPLAY_NAME_BYTES), ("description", MAX_DESCRIPTION_BYTES)):
+            if not _all(pc.less_equal(pc.binary_length(batch.column(name)).fill_null(0), limit)):
+                return False
+        parent_types, parent_ids = batch.column("parent_resource_type_id"), batch.column("parent_resource_id")
+        if not _all(pc.equal(pc.is_valid(parent_types), pc.is_valid(parent_ids))):
+            return False
+        columns = {name: batch.column(name) for name in batch.schema.names}
+        columns["last_login"] = columns["last_login"].cast(pa.int64())
+        data = messages.user_resource_bytes_array(columns)
+        if data is None:
+            return False
+        type_list, id_list = type_ids.to_pylist(), resource_ids.to_pylist()
+        pairs = list(zip(type_list, id_list, strict=True))
+        if len(set(pairs)) != len(pairs) or any(
+            resource_id in self.resources.get(type_id, ()) for type_id, resource_id in pairs
+        ):
+            return False
+        data_list = data.to_pylist()
+        for type_id, resource_id, encoded in zip(type_list, id_list, data_list, strict=True):
+            self.resources.setdefault(type_id, {})[resource_id] = encoded
+        keys = pc.binary_join_element_wise(type_ids, resource_ids, ":").to_pylist()
+        parent_type_list, parent_id_list = parent_types.to_pylist(), parent_ids.to_pylist()
+        self.parents.extend(
+            (keys[i], parent_type_list[i], parent_id_list[i])
+            for i in np.flatnonzero(pc.is_valid(parent_ids).to_numpy(zero_copy_only=False))
+        )
+        self.resources_by_type.update(type_list)
+        self._insert(
+            _INSERT_RESOURCE,
+            list(
+                zip(
+                    type_list,
+                    keys,
+                    parent_type_list,
+                    parent_id_list,
+                    data_list,
+                    repeat(self.sync_id),
+                    repeat(self.discovered_at),
+                    strict=False,
+                )
+            ),
+        )
+        return True
+
+    def _add_resources_by_row(self, columns: dict[str, list[Any]]) -> None:
         table = "resources"
         rows = []
         for row in _rows(columns, _ResourceRow):
