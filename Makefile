@@ -8,7 +8,7 @@ export PYTHONPATH := $(CURDIR):$(CURDIR)/include
 export UV_COMPILE_BYTECODE := 1
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: help venv system-deps test run lint fmt proto proto-check bench bench-scale lock airflow-standalone airflow-stop clean
+.PHONY: help venv system-deps test run lint fmt proto proto-check bench bench-scale lock airflow-standalone airflow-stop docs docs-serve clean
 
 help:
 	@echo "make run    - run the DAG end to end against the bundled HaloITSM simulator"
@@ -18,6 +18,7 @@ help:
 	@echo "make bench-scale - the largest reported tenant end to end (1M users, 3.4M grants; ~15 min)"
 	@echo "make proto  - regenerate include/halo_c1/c1z/pb and include/halo_c1/c1/pb from the .proto files"
 	@echo "make airflow-standalone / airflow-stop - the real scheduler and UI on http://127.0.0.1:8080 (login: admin)"
+	@echo "make docs   - build the documentation site into site/ (strict: a broken link fails); make docs-serve serves it on http://127.0.0.1:8000"
 
 venv: $(STAMP)
 
@@ -72,5 +73,11 @@ airflow-standalone: venv
 airflow-stop: venv
 	$(BIN)/python -m scripts.standalone stop
 
+docs: venv
+	$(BIN)/mkdocs build --strict
+
+docs-serve: venv
+	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000
+
 clean:
-	rm -rf .airflow .airflow_test .lake .pytest_cache
+	rm -rf .airflow .airflow_test .lake .pytest_cache site

@@ -39,9 +39,9 @@ def halo_c1_housekeeping() -> None:
     @task(multiple_outputs=False)
     def retention() -> dict[str, Any]:
         """Delete (or list) the snapshots past retention; never the last delivered one."""
-        from halo_c1 import hooks
+        from halo_c1_airflow.housekeeping import housekeeping
 
-        return hooks.housekeeping(dry_run=bool(get_current_context()["params"]["dry_run"]))
+        return housekeeping(dry_run=bool(get_current_context()["params"]["dry_run"]))
 
     retention()
 

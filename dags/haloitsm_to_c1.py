@@ -18,7 +18,7 @@ Configuration: connection `haloitsm_default`; variables `halo_c1_lake_url`, `hal
 (+ `halo_c1_lake_conn_id`, `halo_c1_delivery_target`, `halo_c1_delivery_conn_id`,
 `halo_c1_max_drop_ratio`, `halo_c1_c1z_max_decoded_gib`); pool `halo_api`.
 
-Each task runs one stage function of `halo_c1.stages` through `hooks.run_stage`, which fails a
+Each task runs one stage function of `halo_c1.stages` through `halo_c1_airflow.stage.run_stage`, which fails a
 deterministic error (`halo_c1.errors.PermanentError`) without retry and retries the rest. Stages
 read their inputs from the lake; the tasks pass only the plan, and `chain` orders them.
 """
@@ -32,7 +32,10 @@ from typing import Any
 
 from airflow.sdk import Asset, chain, dag, task
 
-from halo_c1 import hooks, stages
+from halo_c1_airflow.alerts import failure_alert
+from halo_c1_airflow.params import etl_params
+from halo_c1_airflow.schedule import dagrun_timeout
+from halo_c1_airflow.stage import log_failure, plan_run, run_report, run_stage, stages
 
 CURATED_ASSET = Asset("halo_c1/curated")
 C1Z_ASSET = Asset("halo_c1/c1z")
@@ -47,57 +50,57 @@ C1Z_ASSET = Asset("halo_c1/c1z")
     catchup=False,
     max_active_runs=1,
     max_consecutive_failed_dag_runs=24,
-    dagrun_timeout=hooks.dagrun_timeout(),
+    dagrun_timeout=dagrun_timeout(),
     tags=["halo-c1", "haloitsm", "conductorone", "identity"],
     default_args={
         "retries": 3,
         "retry_delay": timedelta(minutes=2),
         "retry_exponential_backoff": True,
         "max_retry_delay": timedelta(minutes=30),
-        "on_failure_callback": [hooks.log_failure, hooks.failure_alert()],
+        "on_failure_callback": [log_failure, failure_alert()],
     },
-    params=hooks.etl_params(),
+    params=etl_params(),
 )
 def haloitsm_to_c1() -> None:
     @task(multiple_outputs=False)
     def plan() -> dict[str, Any]:
         """Fix the snapshot, the mode and the baseline delivery once, so every task agrees on them."""
-        return hooks.plan_run()
+        return plan_run()
 
     @task(multiple_outputs=False, pool="halo_api")
     def extract(plan: dict[str, Any]) -> dict[str, Any]:
         """Land the tenant's identities in the raw zone (or reuse the archived raw snapshot)."""
-        return hooks.run_stage(stages.extract, plan)
+        return run_stage(stages.extract, plan)
 
     @task(multiple_outputs=False)
     def transform(plan: dict[str, Any]) -> dict[str, Any]:
         """Map raw HaloITSM rows to the access model's curated tables."""
-        return hooks.run_stage(stages.transform, plan)
+        return run_stage(stages.transform, plan)
 
     @task(multiple_outputs=False, outlets=[CURATED_ASSET])
     def validate(plan: dict[str, Any]) -> dict[str, Any]:
         """Gate the curated tables with Great Expectations; write Data Docs and dq_history."""
-        return hooks.run_stage(stages.validate, plan, outlet=CURATED_ASSET)
+        return run_stage(stages.validate, plan, outlet=CURATED_ASSET)
 
     @task(multiple_outputs=False)
     def guard(plan: dict[str, Any]) -> dict[str, Any]:
         """Refuse a sudden mass deletion versus the last delivered snapshot, unless allowed once."""
-        return hooks.run_stage(stages.guard, plan)
+        return run_stage(stages.guard, plan)
 
     @task(multiple_outputs=False)
     def package(plan: dict[str, Any]) -> dict[str, Any]:
         """Write the snapshot as a Baton v1 .c1z in the lake."""
-        return hooks.run_stage(stages.package, plan)
+        return run_stage(stages.package, plan)
 
     @task(multiple_outputs=False, outlets=[C1Z_ASSET])
     def deliver(plan: dict[str, Any]) -> dict[str, Any]:
         """Hand the c1z to the configured target (object storage/file) and record the delivery."""
-        return hooks.run_stage(stages.deliver, plan, outlet=C1Z_ASSET)
+        return run_stage(stages.deliver, plan, outlet=C1Z_ASSET)
 
     @task(multiple_outputs=False, trigger_rule="none_failed", retries=0)
     def report(plan: dict[str, Any], results: dict[str, Any]) -> str:
         """Log the run's summary: counts, changes, quality, delivery and the day's provisioning."""
-        return hooks.run_report(plan, results)
+        return run_report(plan, results)
 
     planned = plan()
     results = {

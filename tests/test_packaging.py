@@ -34,7 +34,7 @@ def test_the_wheel_installs_halo_c1_into_a_clean_venv(tmp_path: Path) -> None:
     assert not (PROJECT / "build").exists()
     (wheel,) = (tmp_path / "dist").glob("halo_c1-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    assert "halo_c1/hooks.py" in names
+    assert "halo_c1_airflow/stage.py" in names
     assert "halo_c1/c1z/proto/c1/connector/v2/grant.proto" in names
     assert "halo_c1/c1z/pb/c1/connector/v2/grant_pb2.py" in names
     assert "halo_c1/report/templates/report.html.j2" in names
@@ -60,7 +60,7 @@ def test_the_wheel_installs_halo_c1_into_a_clean_venv(tmp_path: Path) -> None:
     out = _run(
         python,
         "-c",
-        "import halo_c1, halo_c1.hooks, halo_c1.alerts, halo_c1.c1z.writer, halo_c1.deliver, halo_c1.quality.gate;"
+        "import halo_c1, halo_c1_airflow.stage, halo_c1_airflow.alerts, halo_c1.alerts, halo_c1.c1z.writer, halo_c1.deliver, halo_c1.quality.gate;"
         "from airflow.sdk import ObjectStoragePath; print(halo_c1.__file__)",
         cwd=tmp_path,
     )

@@ -4,7 +4,8 @@
 
 1. `/_sim/*` goes straight to the app (never counted, limited or faulted).
 2. The path is lower-cased (Halo paths are case-insensitive) and matched to a route, whose
-   canonical name (`"GET /api/Agent/{id}"`) keys the request counts and fault targeting.
+   canonical name (`"GET /api/Agent/{id}"`) keys the request counts and fault targeting. The
+   request log keeps each request's method, path exactly as sent (still percent-encoded) and status.
 3. The rolling-window rate limit (429 with Halo's plain-text body, optional `Retry-After`).
 4. Faults: dropped connection, slow response, 5xx.
 5. Bearer auth for `/api/*` except `/api/authinfo`: 401 with an empty body and
@@ -38,7 +39,7 @@ import json
 import secrets
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from operator import itemgetter
@@ -82,6 +83,7 @@ KNOWN_SCOPES = frozenset(
     {"all", "all:standard", "admin", "editMine:timesheets", "access:chat", "access:adpasswordreset"}
     | {f"{verb}:{area}" for verb in ("read", "edit") for area in _SCOPE_AREAS}
 )
+REQUEST_LOG_SIZE = 10_000  # requests the log keeps (a test reads it; a demo must not grow without bound)
 _MEMBERSHIP_KEYS = frozenset({"teams", "departments", "clients"})
 _DETAIL_KEYS = _MEMBERSHIP_KEYS | {"roles"}
 
@@ -101,6 +103,7 @@ class SimulatorState:
         self._requests: Counter[str] = Counter()
         self._statuses: Counter[int] = Counter()
         self._writes: Counter[str] = Counter()
+        self._log: deque[tuple[str, str, int]] = deque(maxlen=REQUEST_LOG_SIZE)
         self.write_hook: Callable[[Tenant], None] | None = None
 
     # -- tokens ----------------------------------------------------------------------------------
@@ -136,6 +139,15 @@ class SimulatorState:
         with self._lock:
             return dict(sorted(self._requests.items()))
 
+    def log_request(self, method: str, raw_path: str, status: int) -> None:
+        with self._lock:
+            self._log.append((method, raw_path, status))
+
+    def request_log(self) -> list[tuple[str, str, int]]:
+        """(method, path as sent, status) of the last `REQUEST_LOG_SIZE` requests, oldest first."""
+        with self._lock:
+            return list(self._log)
+
     def responses_by_status(self) -> dict[int, int]:
         """Status -> responses sent; 0 counts connections dropped without a response."""
         with self._lock:
@@ -155,6 +167,7 @@ class SimulatorState:
             self._requests.clear()
             self._statuses.clear()
             self._writes.clear()
+            self._log.clear()
 
     def set_faults(self, faults: Faults) -> None:
         self.faults.replace(faults)
@@ -188,6 +201,7 @@ class _Gate:
             await self.app(scope, receive, send)
             return
         path = scope["path"].rstrip("/") or "/"
+        raw_path = bytes(scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
         scope["path"] = path.lower()
         route = self._route_name(scope)
         self.state.count_request(route or f"{scope['method']} {path}")
@@ -203,6 +217,7 @@ class _Gate:
             await self._handle(scope, receive, send, send_and_note, route, path)
         finally:
             self.state.count_status(status)
+            self.state.log_request(scope["method"], raw_path, status)
 
     def _route_name(self, scope: Scope) -> str | None:
         for candidate in self.app.routes:

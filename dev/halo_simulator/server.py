@@ -115,6 +115,10 @@ class Simulator:
         """`"GET /api/Agent"`-style route -> requests (unknown paths keyed by their literal path)."""
         return self._state.request_counts()
 
+    def request_log(self) -> list[tuple[str, str, int]]:
+        """(method, path exactly as sent, percent-encoding kept, status) per request, oldest first."""
+        return self._state.request_log()
+
     def total_requests(self) -> int:
         return sum(self._state.request_counts().values())
 

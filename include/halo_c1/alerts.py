@@ -3,9 +3,9 @@
 A blocked delivery leaves C1 on older data without any error in C1, so each of the three events
 (a failed run, a blocked quality gate, a blocked deletion guard) becomes one message naming the stage,
 the reason, the snapshot and what C1 holds now (the last delivered snapshot and its age). Messages
-carry counts and names of checks, never secrets or rows. `hooks.FailureAlert` (Airflow's notifier)
-gathers the facts and sends the message by e-mail and/or to a webhook; this module builds the text
-and posts the webhook's Slack/Teams-compatible JSON.
+carry counts and names of checks, never secrets or rows. `halo_c1_airflow.alerts.FailureAlert`
+(Airflow's notifier) gathers the facts and sends the message by e-mail and/or to a webhook; this
+module builds the text and posts the webhook's Slack/Teams-compatible JSON.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@
     StageSkipped                   not a failure: this run has nothing to do in the stage
 
 The DAG maps a `PermanentError` to a failure without retry and `StageSkipped` to a skip, in one place
-(`hooks.run_stage`); anything else (I/O, network, a HaloITSM outage) is retried.
+(`halo_c1_airflow.stage.run_stage`); anything else (I/O, network, a HaloITSM outage) is retried.
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 Run policy lives here, not in the DAG: reusing an archived raw snapshot (and skipping when a re-derive
 has none), the end-user choice, the gate's and the guard's baseline (the delivery read once, when the
 run is planned), re-derived runs skipping the guard and delivery. Each function reaches the world
-only through `Environment` (built from Airflow configuration by `hooks.environment()`, by hand in
-tests), raises `PermanentError` for what a retry cannot fix and `StageSkipped` when there is nothing
+only through `Environment` (built from Airflow configuration by `halo_c1_airflow.stage.environment()`,
+by hand in tests), raises `PermanentError` for what a retry cannot fix and `StageSkipped` when there is nothing
 to do. Heavy modules are imported inside the functions: the DAG file imports this module's names
 only when a task runs.
 """

@@ -1,5 +1,7 @@
 """Wait for C1's next service-mode task in the triggerer, not in a worker slot.
 
+The trigger's classpath (`CLASSPATH`) is stored with every deferred task: keep this module's name.
+
 `ServeC1TaskOperator` defers at once to `C1TaskTrigger`, which says Hello and polls GetTask at the
 cadence C1 asks for (`halo_c1.c1.poll.wait_for_task`), then resumes in a worker with the event (the
 claimed task, or "no_task" after `wait_s`) and serves the task there. Only the connection id and the wait
@@ -30,11 +32,11 @@ class C1TaskTrigger(BaseTrigger):
         return CLASSPATH, {"conn_id": self.conn_id, "wait_s": self.wait_s}
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        from halo_c1 import hooks
         from halo_c1.errors import PermanentError
+        from halo_c1_airflow.settings import c1_settings_async
 
         try:
-            settings = await hooks.c1_settings_async(self.conn_id)
+            settings = await c1_settings_async(self.conn_id)
             # grpc and the protobuf modules take seconds to import: never on the triggerer's loop.
             client, wait_for_task = await asyncio.to_thread(_open_client, settings)
             try:
@@ -82,7 +84,7 @@ class ServeC1TaskOperator(BaseOperator):
     def execute_complete(self, context: Any, event: dict[str, Any]) -> dict[str, Any]:
         from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-        from halo_c1 import hooks
+        from halo_c1_airflow.connector import serve_c1_task
 
         if event.get("status") == "error":
             raise (AirflowFailException if event.get("permanent") else AirflowException)(event["error"])
@@ -94,7 +96,7 @@ class ServeC1TaskOperator(BaseOperator):
         from halo_c1.errors import PermanentError
 
         try:
-            return hooks.serve_c1_task(event, conn_id=self.conn_id)
+            return serve_c1_task(event, conn_id=self.conn_id)
         except (C1Error, PermanentError) as error:
             # C1 has been told (FinishTask) where it could be; a retry would only wait for a new task.
             raise AirflowFailException(str(error)) from error

@@ -50,12 +50,12 @@ def _authorized(user: Any, dag_id: str, *, runs: bool = False) -> bool:
 
 
 def _lake() -> Any:
-    from halo_c1 import hooks
-    from halo_c1.errors import PermanentError
+    from halo_c1.errors import ConfigurationError, PermanentError
+    from halo_c1_airflow.settings import lake
 
     try:
-        return hooks.lake()
-    except (hooks.ConfigurationError, PermanentError, ValueError) as error:  # incl. another tenant's lake
+        return lake()
+    except (ConfigurationError, PermanentError, ValueError) as error:  # incl. another tenant's lake
         raise HTTPException(status_code=503, detail=str(error)) from None
 
 

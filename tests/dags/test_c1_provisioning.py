@@ -19,6 +19,7 @@ from tests.integration.provision_helpers import (
     TENANT,
     ZOE,
     audit_rows,
+    deliver_catalog,
     direct_teams,
     plain_agent,
     role_named,
@@ -82,6 +83,7 @@ def _world(dagbag: Any, fake_c1: FakeC1, sim: Any, tmp_path: Path, monkeypatch: 
     monkeypatch.delenv("BATON_C1_API_HOST", raising=False)
     fake_c1.baton.next_poll_s = 1
     fake_c1.baton.next_heartbeat_s = 1
+    deliver_catalog(sim, tenant_lake_of(sim, lake_dir))  # what C1 was given: the ids it may name
     return World(fake_c1, sim, lake_dir, dagbag.get_dag("c1_connector"), monkeypatch)
 
 
@@ -178,3 +180,32 @@ def test_provisioning_off_declares_no_capability_refuses_tasks_and_never_calls_h
     assert Cap.CAPABILITY_SYNC in capabilities["*"]
     assert world.sim.total_requests() == 0  # not even a read
     assert world.sim.write_counts()["posts"] == 0 and direct_teams(agent) == {3}
+
+
+def test_crafted_ids_via_c1_are_invalid_argument_and_reach_no_halo_endpoint(world):
+    """`role:../Team/1:assigned` once read team 1 and posted it as a role; `team:²` crashed (INTERNAL)."""
+    world.configure(provisioning=True)
+    agent = plain_agent(world.sim)
+    guid = role_named(world.sim, "2nd Line Agent")["id"]
+    crafted = {
+        world.c1.enqueue_grant("role:../Team/1:assigned", principal_id=str(agent["id"])): "'../Team/1'",
+        world.c1.enqueue_grant(
+            "role:x/../../Agent/3:assigned", principal_id=str(agent["id"])
+        ): "'x/../../Agent/3'",
+        world.c1.enqueue_grant(f"role:{guid}?x=1:assigned", principal_id=str(agent["id"])): f"'{guid}?x=1'",
+        world.c1.enqueue_grant(f"role:{guid}#frag:assigned", principal_id=str(agent["id"])): f"'{guid}#frag'",
+        world.c1.enqueue_grant(f"role:{guid}/:assigned", principal_id=str(agent["id"])): f"'{guid}/'",
+        world.c1.enqueue_grant("team:\u00b2:member", principal_id=str(agent["id"])): "'\u00b2'",
+        world.c1.enqueue_revoke("team:01:member", principal_id=str(agent["id"])): "'01'",
+        world.c1.enqueue_grant("team:4:member", principal_id="1"): "agent '1'",
+    }
+    for _ in crafted:
+        world.run()
+
+    for task_id, named in crafted.items():
+        code, message, non_retryable = world.error(task_id)
+        assert (code, non_retryable) == ("INVALID_ARGUMENT", True), message
+        assert named in message and "nothing was asked of HaloITSM" in message
+    assert world.sim.request_log() == []
+    assert world.sim.write_counts()["posts"] == 0 and direct_teams(agent) == {3}
+    assert world.c1.baton.violations == []

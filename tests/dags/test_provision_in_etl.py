@@ -12,7 +12,7 @@ import pytest
 from halo_c1.lake import read_parquet
 from halo_c1.provision import provision
 from tests.integration.conftest import DEV_CLIENT_ID, DEV_CLIENT_SECRET, halo_settings
-from tests.integration.provision_helpers import TENANT, plain_agent, request, tenant_lake_of
+from tests.integration.provision_helpers import TENANT, deliver_catalog, plain_agent, request, tenant_lake_of
 
 pytestmark = pytest.mark.dag
 
@@ -33,6 +33,7 @@ def test_next_dag_run_holds_the_grant_and_its_summary_lists_the_action(dagbag, t
         monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_LAKE_URL", f"file://{lake_dir}")
         monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_DELIVERY_URL", f"file://{tmp_path / 'c1' / 'sync.c1z'}")
         agent = plain_agent(sim)
+        deliver_catalog(sim, tenant_lake_of(sim, lake_dir))
         outcome = provision(
             request("grant", "team", 4, agent["id"], "2xTaskFromC1"),
             halo=halo_settings(sim),

@@ -12,6 +12,27 @@ from halo_c1.provision import ProvisionRequest, daily_actions
 # Zoë (agent 4) holds "1st Line Agent" and is also a direct member of team 1.
 TENANT = TenantSpec(seed=1, agents=12, users=5, teams=5, roles=4, departments=3)
 ZOE = 4
+CATALOG_SNAPSHOT = "20261101T000000Z"
+
+
+def deliver_catalog(sim: Any, lake: Lake, snapshot_id: str = CATALOG_SNAPSHOT) -> None:
+    """Extract the simulator's tenant into `lake`, curate it and record it delivered: the catalog that
+    provisioning checks every id against. Faults are off while it reads, and counts start afresh."""
+    from dev.halo_simulator import Faults
+    from halo_c1.deliver.manifest import record_delivery
+    from halo_c1.guard import snapshot_counts
+    from halo_c1.halo import HaloClient, extract_snapshot
+    from halo_c1.transform import transform_snapshot
+    from tests.integration.conftest import halo_settings
+
+    faults = sim.faults
+    sim.set_faults(Faults())
+    with HaloClient(halo_settings(sim)) as client:
+        extract_snapshot(client, lake, snapshot_id)
+    transform_snapshot(lake, snapshot_id)
+    record_delivery(lake, {"snapshot_id": snapshot_id, "counts": snapshot_counts(lake, snapshot_id)})
+    sim.set_faults(faults)
+    sim.reset_counts()
 
 
 def plain_agent(sim: Any) -> dict[str, Any]:
@@ -75,7 +96,7 @@ def grant_in_subprocess(
 
 
 def tenant_lake_of(sim: Any, lake_dir: Any) -> Lake:
-    """The simulator tenant's folder of a lake base, as the DAGs' `hooks.lake()` resolves it."""
+    """The simulator tenant's folder of a lake base, as `halo_c1_airflow.settings.lake()` resolves it."""
     from upath import UPath
 
     from halo_c1.tenancy import TenantIdentity, tenant_lake

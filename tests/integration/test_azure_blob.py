@@ -196,7 +196,8 @@ def test_airflow_connection_drives_the_lake_and_delivery_on_azure(
     monkeypatch: pytest.MonkeyPatch, azure_container: AzureBlobServer
 ) -> None:
     """What the DAG does: variables name abfs:// URLs, an `adls` connection carries the credentials."""
-    from halo_c1 import hooks
+    from halo_c1_airflow.settings import lake as airflow_lake
+    from halo_c1_airflow.targets import delivery_target
 
     container = azure_container.container
     halo = {"conn_type": "http", "host": "https://acme.haloitsm.com", "login": "id", "password": "unused"}
@@ -213,7 +214,7 @@ def test_airflow_connection_drives_the_lake_and_delivery_on_azure(
         ' "extra": {"lake_prefix": "acme"}}',
     )
 
-    lake, target = hooks.lake(), hooks.delivery_target()
+    lake, target = airflow_lake(), delivery_target()
     content = s3_cases._packaged(lake, FIRST, s3_cases._c1z_bytes("via-airflow", 100_003))
     manifest = deliver_c1z(lake, FIRST, target)
 

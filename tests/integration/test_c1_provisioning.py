@@ -18,7 +18,7 @@ from halo_c1.c1.tasks import Services, serve_task
 from halo_c1.lake import Lake
 from halo_c1.provision import ProvisionOutcome, ProvisionRequest
 from tests.integration.conftest import halo_settings
-from tests.integration.provision_helpers import TENANT, direct_teams, plain_agent
+from tests.integration.provision_helpers import TENANT, deliver_catalog, direct_teams, plain_agent
 
 pytestmark = pytest.mark.integration
 
@@ -106,6 +106,7 @@ def test_grant_through_the_real_provisioner_changes_halo_and_then_is_already_exi
     agent = plain_agent(sim)
     lake = Lake(f"file://{tmp_path}/lake")
     settings = halo_settings(sim)
+    deliver_catalog(sim, lake)
 
     def provision(request):
         return provision_outcome(request, halo_settings=settings, lake=lake)

@@ -12,7 +12,7 @@ from halo_c1.lake import Lake, read_parquet
 from halo_c1.provision import provision
 from halo_c1.transform import transform_snapshot
 from tests.integration.conftest import halo_settings
-from tests.integration.provision_helpers import TENANT, plain_agent, request, role_named
+from tests.integration.provision_helpers import TENANT, deliver_catalog, plain_agent, request, role_named
 
 pytestmark = pytest.mark.integration
 
@@ -39,6 +39,7 @@ def test_next_sync_holds_the_grants_and_role_brought_teams_as_inherited(start_si
     second = role_named(sim, "2nd Line Agent")
     (brought,) = {int(t["team_id"]) for t in second["teams"]}
     settings = halo_settings(sim)
+    deliver_catalog(sim, lake)
     assert provision(request("grant", "team", 4, a, "g1"), halo=settings, lake=lake).code == "OK"
     assert provision(request("grant", "role", second["id"], a, "g2"), halo=settings, lake=lake).code == "OK"
 

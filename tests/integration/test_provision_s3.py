@@ -15,7 +15,7 @@ import pytest
 from halo_c1.lake import Lake
 from halo_c1.provision import AgentLease, LeaseBusy, daily_actions, provision
 from tests.integration.conftest import halo_settings
-from tests.integration.provision_helpers import TENANT, plain_agent, request
+from tests.integration.provision_helpers import TENANT, deliver_catalog, plain_agent, request
 
 if TYPE_CHECKING:
     from tests.integration.s3_server import S3Server
@@ -48,11 +48,13 @@ def test_provisioning_with_an_s3_lake_audits_to_the_bucket(start_simulator, s3_b
     sim = start_simulator(tenant=TENANT)
     agent = plain_agent(sim)
     lake = Lake(s3_bucket.path("halo_c1"))
+    deliver_catalog(sim, lake)
+    before = set(s3_bucket.object_keys())
     outcome = provision(
         request("grant", "team", 4, agent["id"], "s3task"), halo=halo_settings(sim), lake=lake
     )
     assert outcome.code == "OK"
-    keys = s3_bucket.object_keys()
+    keys = sorted(set(s3_bucket.object_keys()) - before)
     assert len(keys) == 1 and keys[0].startswith("halo_c1/provisioning/audit/date=")
     day = keys[0].split("date=")[1].split("/")[0]
     assert [r["task_id"] for r in daily_actions(lake, day)] == ["s3task"]

@@ -14,6 +14,7 @@ from tests.integration.provision_helpers import (
     TENANT,
     ZOE,
     audit_rows,
+    deliver_catalog,
     direct_teams,
     inherited_teams,
     plain_agent,
@@ -31,6 +32,9 @@ def lake(tmp_path):
 
 
 def run(sim, lake, req: ProvisionRequest, **settings):
+    """Provision `req`, after delivering the tenant's catalog into `lake` if none was delivered yet."""
+    if not lake.latest_delivery().exists():
+        deliver_catalog(sim, lake)
     return provision(req, halo=halo_settings(sim, **settings), lake=lake)
 
 
@@ -141,7 +145,7 @@ class TestRoles:
         assert {team for team, _ in inherited_teams(agent)} == {int(t["team_id"]) for t in second["teams"]}
         assert direct_teams(agent) == {3}
 
-        revoked = run(sim, lake, request("revoke", "role", second["id"].upper(), agent["id"], "t2"))
+        revoked = run(sim, lake, request("revoke", "role", second["id"], agent["id"], "t2"))
         assert (revoked.code, revoked.annotations) == ("OK", ())
         assert role_ids(agent) == set() and inherited_teams(agent) == set() and direct_teams(agent) == {3}
 
@@ -154,7 +158,7 @@ class TestRoles:
     def test_role_grant_twice_and_revoke_absent_write_nothing(self, start_simulator, lake):
         sim = start_simulator(tenant=TENANT)
         zoe_role = role_named(sim, "1st Line Agent")
-        held = run(sim, lake, request("grant", "role", zoe_role["id"].upper(), ZOE))
+        held = run(sim, lake, request("grant", "role", zoe_role["id"], ZOE))
         absent = run(sim, lake, request("revoke", "role", role_named(sim, "Change Approver")["id"], ZOE))
         assert held.annotations == ("GrantAlreadyExists",) and absent.annotations == ("GrantAlreadyRevoked",)
         assert sim.write_counts()["posts"] == 0
@@ -229,21 +233,25 @@ def test_a_write_that_changes_other_memberships_is_an_internal_error_with_the_di
 # -- not found, absent data, scope -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("kind", "resource", "agent_id", "needle"),
-    [
-        ("team", 4, 99999, "agent 99999 does not exist"),
-        ("team", 999, None, "team 999 does not exist"),
-        ("role", "00000000-0000-4000-8000-000000000000", None, "does not exist in HaloITSM"),
-    ],
-)
+@pytest.mark.parametrize("gone", ["agent", "team", "role"])
 @pytest.mark.parametrize("action", ["grant", "revoke"])
-def test_unknown_agent_team_or_role_is_not_found_with_zero_writes(
-    start_simulator, lake, kind, resource, agent_id, needle, action
+def test_an_agent_team_or_role_deleted_since_the_delivery_is_not_found_with_zero_writes(
+    start_simulator, lake, gone, action
 ):
     sim = start_simulator(tenant=TENANT)
     agent = plain_agent(sim)
-    outcome = run(sim, lake, request(action, kind, resource, agent_id or agent["id"]))
+    approver = role_named(sim, "Change Approver")
+    deliver_catalog(sim, lake)
+    if gone == "agent":
+        sim.tenant.agents.remove(agent)
+        req, needle = request(action, "team", 4, agent["id"]), f"agent {agent['id']} does not exist"
+    elif gone == "team":
+        sim.tenant.teams.remove(sim.tenant.team(4))
+        req, needle = request(action, "team", 4, agent["id"]), "team 4 does not exist"
+    else:
+        sim.tenant.roles.remove(approver)
+        req, needle = request(action, "role", approver["id"], agent["id"]), f"role {approver['id']} does not"
+    outcome = run(sim, lake, req)
     assert outcome.code == "NOT_FOUND" and needle in outcome.message
     assert sim.write_counts()["posts"] == 0
 
@@ -401,6 +409,7 @@ def test_two_concurrent_grants_in_two_processes_both_land(start_simulator, tmp_p
     )
     agent = plain_agent(sim)
     lake_url = str(tmp_path / "lake")
+    deliver_catalog(sim, Lake(lake_url))
     ctx = multiprocessing.get_context("spawn")
     start, results = ctx.Event(), ctx.Queue()
     workers = [
@@ -429,3 +438,88 @@ def test_two_concurrent_grants_in_two_processes_both_land(start_simulator, tmp_p
     assert sorted(r["task_id"] for r in rows) == ["p1", "p4"]
     assert len({r["host"] for r in rows}) == 1  # the same machine, different processes
     assert not list((tmp_path / "lake" / "provisioning" / "leases").iterdir())  # leases released
+
+
+# -- crafted ids: only the catalog's own ids, spelled as it spells them, reach HaloITSM ---------------
+
+
+def _crafted(sim) -> list[tuple[str, str, str]]:
+    """(kind, resource id, agent id) requests C1's catalog never held; `~` stands for the plain agent."""
+    guid = role_named(sim, "2nd Line Agent")["id"]
+    return [
+        ("role", "../Team/1", "~"),
+        ("role", "x/../../Agent/3", "~"),
+        ("role", f"{guid}?x=1", "~"),
+        ("role", f"{guid}#frag", "~"),
+        ("role", f"{guid}/", "~"),
+        ("role", guid.upper(), "~"),  # the same GUID in other letters is not the catalog's spelling
+        ("team", "01", "~"),
+        ("team", "\u0661", "~"),  # ARABIC-INDIC DIGIT ONE
+        ("team", "\u00b2", "~"),  # SUPERSCRIPT TWO: int() refuses it, isdigit() does not
+        ("team", "4", "1"),  # HaloITSM's system agent "Unassigned", which the access model leaves out
+        ("team", "4", "01"),
+        ("team", "4", "\u0665"),
+    ]
+
+
+@pytest.mark.parametrize("index", range(12))
+@pytest.mark.parametrize("action", ["grant", "revoke"])
+def test_a_crafted_id_is_refused_by_name_before_any_request(start_simulator, lake, index, action):
+    sim = start_simulator(tenant=TENANT)
+    agent = plain_agent(sim)
+    kind, resource_id, agent_id = _crafted(sim)[index]
+    agent_id = str(agent["id"]) if agent_id == "~" else agent_id
+    deliver_catalog(sim, lake)
+    tenant_before = json.dumps([sim.tenant.agents, sim.tenant.teams, sim.tenant.roles], sort_keys=True)
+
+    outcome = run(sim, lake, request(action, kind, resource_id, agent_id))
+
+    assert outcome.code == "INVALID_ARGUMENT", outcome.message
+    named = resource_id if agent_id == str(agent["id"]) else agent_id
+    assert repr(named) in outcome.message and "nothing was asked of HaloITSM" in outcome.message
+    assert sim.request_log() == []  # not even a token
+    assert sim.write_counts()["posts"] == 0
+    assert (
+        json.dumps([sim.tenant.agents, sim.tenant.teams, sim.tenant.roles], sort_keys=True) == tenant_before
+    )
+    (row,) = audit_rows(lake)
+    assert (row["code"], row["halo_calls"], row["halo_writes"]) == ("INVALID_ARGUMENT", [], 0)
+
+
+@pytest.mark.parametrize(
+    ("crafted", "code"),
+    [("../Team/1", "NOT_FOUND"), ("x/../../Agent/3", "NOT_FOUND"), ("g?x=1", "OK"), ("g#f", "OK")],
+)
+def test_a_crafted_id_the_catalog_holds_is_quoted_into_one_roles_segment(
+    start_simulator, lake, crafted, code
+):
+    """Were HaloITSM itself to hold a role with such an id, the request still goes to that one role."""
+    from urllib.parse import quote
+
+    from dev.halo_simulator import build_tenant
+
+    tenant = build_tenant(TENANT)
+    tenant.roles.append({"id": crafted, "id_int": 999, "name": "Crafted", "teams": [], "departments": []})
+    sim = start_simulator(tenant=tenant)
+    agent = plain_agent(sim)
+    deliver_catalog(sim, lake)
+    teams_before = json.dumps(sim.tenant.teams, sort_keys=True)
+
+    outcome = run(sim, lake, request("grant", "role", crafted, agent["id"]))
+
+    sent = [(method, path) for method, path, _ in sim.request_log()]
+    agent_path = f"/api/Agent/{agent['id']}"
+    reads = [("POST", "/auth/token"), ("GET", agent_path), ("GET", f"/api/Roles/{quote(crafted, safe='')}")]
+    # The simulator, like a router, matches no role id holding a '/' once decoded: that role is not found.
+    expected = reads if code == "NOT_FOUND" else [*reads, ("POST", "/api/Agent"), ("GET", agent_path)]
+    assert (outcome.code, sent) == (code, expected)
+    assert role_ids(agent) == ({crafted} if code == "OK" else set())
+    assert json.dumps(sim.tenant.teams, sort_keys=True) == teams_before
+
+
+def test_no_catalog_delivered_refuses_before_any_request(start_simulator, lake):
+    sim = start_simulator(tenant=TENANT)
+    agent = plain_agent(sim)
+    outcome = provision(request("grant", "team", 4, agent["id"]), halo=halo_settings(sim), lake=lake)
+    assert outcome.code == "FAILED_PRECONDITION" and "no snapshot has been delivered" in outcome.message
+    assert sim.request_log() == [] and direct_teams(agent) == {3}

@@ -1,7 +1,8 @@
 """The stage functions without Airflow: the run policy that used to live in the DAG.
 
 Each test plans a run with `stages.plan` and runs stages against a real simulator and a file lake,
-through an `Environment` built by hand (what `hooks.environment()` builds from Airflow configuration).
+through an `Environment` built by hand (what `halo_c1_airflow.stage.environment()` builds from
+Airflow configuration).
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from halo_c1 import stages
 from halo_c1.deliver import ObjectStorageTarget
 from halo_c1.errors import ConfigurationError, StageSkipped
 from halo_c1.guard import MassDeletionError
-from halo_c1.hooks import max_drop_ratio
 from halo_c1.lake import Lake, read_json, snapshot_id_for
 from halo_c1.results import DeliveryResult, ExtractResult, GuardResult
 from halo_c1.runs import REDERIVE, RunPlan
+from halo_c1_airflow.settings import max_drop_ratio
 from tests.integration.conftest import halo_settings
 
 pytestmark = pytest.mark.integration

@@ -138,10 +138,10 @@ def test_ages_read_naturally():
 
 
 def test_without_configuration_the_notifier_does_nothing(monkeypatch):
-    from halo_c1 import hooks
+    from halo_c1_airflow.alerts import send_failure_alert
 
     monkeypatch.delenv("AIRFLOW_VAR_HALO_C1_ALERT_EMAILS", raising=False)
     monkeypatch.delenv("AIRFLOW_CONN_HALO_C1_ALERT_WEBHOOK", raising=False)
 
     # An empty context would fail any attempt to build a message: nothing is attempted.
-    assert hooks.send_failure_alert({}) is None
+    assert send_failure_alert({}) is None

@@ -224,8 +224,9 @@ def test_c1z_cap_is_checked_while_grants_load(tmp_path):
 
 def test_the_package_stage_takes_the_cap_from_the_airflow_variable(tmp_path, monkeypatch):
     """`halo_c1_c1z_max_decoded_gib` reaches the writer through the stage, and the refusal names it."""
-    from halo_c1 import hooks, stages
+    from halo_c1 import stages
     from halo_c1.runs import RunPlan
+    from halo_c1_airflow import settings
 
     lake = Lake(str(tmp_path / "lake"))
     write_curated(lake, curated_rows())
@@ -233,8 +234,8 @@ def test_the_package_stage_takes_the_cap_from_the_airflow_variable(tmp_path, mon
         lake=lake,
         halo_settings=lambda: None,
         delivery_target=lambda: None,
-        max_drop_ratio=hooks.max_drop_ratio,
-        c1z_max_decoded_bytes=hooks.c1z_max_decoded_bytes,
+        max_drop_ratio=settings.max_drop_ratio,
+        c1z_max_decoded_bytes=settings.c1z_max_decoded_bytes,
     )
     run = RunPlan(SNAPSHOT, "live", True, False, False, None, 0.2, "manual run")
     monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_C1Z_MAX_DECODED_GIB", str(4096 / 2**30))

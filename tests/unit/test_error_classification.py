@@ -6,10 +6,11 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from halo_c1 import hooks
-from halo_c1.errors import PermanentError
+from halo_c1.errors import ConfigurationError, PermanentError
 from halo_c1.halo import HaloClient, HaloRetriesExhausted, HaloSettings
 from halo_c1.halo.errors import HaloDataError
+from halo_c1_airflow.settings import halo_settings, lake
+from halo_c1_airflow.targets import delivery_target
 
 SECRET = "s3cr3t-value-never-shown"
 
@@ -71,23 +72,21 @@ def test_missing_airflow_settings_are_permanent_configuration_errors(monkeypatch
     monkeypatch.delenv("AIRFLOW_CONN_HALOITSM_DEFAULT", raising=False)
     monkeypatch.delenv("AIRFLOW_VAR_HALO_C1_LAKE_URL", raising=False)
     monkeypatch.delenv("AIRFLOW_VAR_HALO_C1_DELIVERY_URL", raising=False)
-    with pytest.raises(
-        hooks.ConfigurationError, match="connection 'haloitsm_default' is not defined"
-    ) as info:
-        hooks.halo_settings()
+    with pytest.raises(ConfigurationError, match="connection 'haloitsm_default' is not defined") as info:
+        halo_settings()
     assert isinstance(info.value, PermanentError)
     with pytest.raises(PermanentError, match="variable 'halo_c1_lake_url' is not set"):
-        hooks.lake()
+        lake()
     with pytest.raises(PermanentError, match="variable 'halo_c1_delivery_url' is not set"):
-        hooks.delivery_target()
+        delivery_target()
     monkeypatch.setenv(
         "AIRFLOW_CONN_HALOITSM_DEFAULT",
         '{"conn_type": "http", "host": "https://acme.haloitsm.com", "login": "c", "password": "p"}',
     )
     monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_LAKE_URL", "nonsense://bucket/lake")
     with pytest.raises(PermanentError, match="'halo_c1_lake_url' is not a usable URL"):
-        hooks.lake()
+        lake()
     monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_LAKE_URL", "s3://bucket/lake")
     monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_LAKE_CONN_ID", "no_such_aws")
     with pytest.raises(PermanentError, match="connection 'no_such_aws' is not defined"):
-        hooks.lake()
+        lake()

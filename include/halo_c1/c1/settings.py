@@ -1,6 +1,6 @@
 """Service-mode settings: where C1 is, who we are, and what we may do.
 
-Built from the `conductorone_default` Airflow connection by `halo_c1.hooks.c1_settings`; plain
+Built from the `conductorone_default` Airflow connection by `halo_c1_airflow.settings.c1_settings`; plain
 values here so the service code runs and is tested without Airflow.
 """
 

@@ -10,7 +10,7 @@ steps, so nothing becomes visible to C1 unless the record can still be updated:
     (or staged.discard() on any failure)
 
 A new target (e.g. C1 service mode) is one module implementing `Target` and one builder registered
-in `hooks.DELIVERY_TARGETS`; the DAG does not change.
+in `halo_c1_airflow.targets.DELIVERY_TARGETS`; the DAG does not change.
 """
 
 from __future__ import annotations

@@ -42,6 +42,7 @@ from halo_c1.halo.errors import (
     truncate,
 )
 from halo_c1.halo.paging import HaloPagePaginator, Page, normalize_id, parse_envelope
+from halo_c1.halo.paths import check_path
 from halo_c1.halo.settings import HaloSettings
 from halo_c1.model import RAW_REQUEST_LOG
 from halo_c1.redact import sanitize_params, scrub
@@ -331,6 +332,7 @@ class HaloClient:
         return self._call_json("POST", path, {}, body)
 
     def _call_json(self, method: str, path: str, params: dict[str, Any], body: Any) -> Any:
+        check_path(path)  # ids are quoted by `paths.api_path`; nothing else reaches the wire
         retrying = Retrying(
             stop=stop_after_attempt(self.settings.max_retries + 1),
             wait=self._wait_before_retry,

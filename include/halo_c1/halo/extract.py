@@ -42,6 +42,7 @@ from halo_c1 import model
 from halo_c1.halo.client import HaloClient
 from halo_c1.halo.errors import HaloPagingError, HaloResponseError, HaloSnapshotExistsError, truncate
 from halo_c1.halo.paging import normalize_id
+from halo_c1.halo.paths import api_path
 from halo_c1.lake import Lake, parquet_writer, write_json
 from halo_c1.redact import strip_secret_keys
 
@@ -369,7 +370,7 @@ class _Extraction:
                     continue
                 source = f"GET /api/Team/{team_id}?includeagents=true"
                 try:
-                    detail = self.client.get_json(f"/api/Team/{team_id}", {"includeagents": "true"})
+                    detail = self.client.get_json(api_path("Team", team_id), {"includeagents": "true"})
                 except HaloResponseError as error:
                     if error.status != 404:
                         raise
@@ -407,7 +408,7 @@ class _Extraction:
         """One agent's department rows (direct and role-inherited) from its detail record."""
         source = f"GET /api/Agent/{agent_id}?includedetails=true"
         try:
-            detail = self.client.get_json(f"/api/Agent/{agent_id}", {"includedetails": "true"})
+            detail = self.client.get_json(api_path("Agent", agent_id), {"includedetails": "true"})
         except HaloResponseError as error:
             if error.status != 404:
                 raise

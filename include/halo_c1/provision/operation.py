@@ -2,9 +2,12 @@
 
 The steps (c1-service-mode.md §6.2-§6.6), under the agent's lease (`lease.py`):
 
+0. The ids must be canonical and in the catalog C1 was delivered (`request.parse`, `catalog.py`),
+   else INVALID_ARGUMENT before any HaloITSM request; every id in a URL is quoted (`halo.paths`).
 1. `GET /api/Agent/{A}?includedetails=true` (404 → NOT_FOUND). `teams` and `roles` must be lists
    of identifiable rows, else FAILED_PRECONDITION: a new list is never computed from absent data.
-2. `GET /api/Team/{T}` or `GET /api/Roles/{G}` (404 → NOT_FOUND).
+2. `GET /api/Team/{T}` or `GET /api/Roles/{G}` (404 → NOT_FOUND); the object read back must carry
+   the requested id, else FAILED_PRECONDITION.
 3. Decide: already held directly → OK + GrantAlreadyExists; already absent → OK +
    GrantAlreadyRevoked; a team membership inherited from a role (alone or with a direct row) cannot
    be revoked → FAILED_PRECONDITION naming the role(s); a target row with `in_section: false`
@@ -41,10 +44,13 @@ from halo_c1.halo.errors import (
     HaloRetriesExhausted,
     HaloUnreachableError,
 )
+from halo_c1.halo.paging import normalize_id
+from halo_c1.halo.paths import api_path
 from halo_c1.halo.settings import HaloSettings
 from halo_c1.lake import Lake
 from halo_c1.provision import audit
 from halo_c1.provision.access import AgentAccess, describe, diff
+from halo_c1.provision.catalog import DeliveredCatalog
 from halo_c1.provision.lease import AgentLease, LeaseBusy, LeaseLost
 from halo_c1.provision.request import (
     FAILED_PRECONDITION,
@@ -113,6 +119,7 @@ def provision(
                 "connection's extra to let C1 change HaloITSM)",
             )
         target = parse(request)
+        DeliveredCatalog.of(lake, target).require(target)
         with ExitStack() as stack:
             client = halo if isinstance(halo, HaloClient) else stack.enter_context(HaloClient(halo))
             first_call = len(client.request_log.rows)
@@ -164,7 +171,7 @@ class _Operation:
         self.posted_rows = len(body_list)
         self.lease.check()
         self.record.write_sent = True
-        self.client.post_json("/api/Agent", [{"id": self.t.agent_id, key: body_list}])
+        self.client.post_json(api_path("Agent"), [{"id": self.t.agent_id, key: body_list}])
         self.record.writes += 1
         after = self.read_agent()
         self.record.after = after
@@ -175,7 +182,7 @@ class _Operation:
 
     def read_agent(self) -> AgentAccess:
         try:
-            payload = self.client.get_json(f"/api/Agent/{self.t.agent_id}", {"includedetails": "true"})
+            payload = self.client.get_json(api_path("Agent", self.t.agent_id), {"includedetails": "true"})
         except HaloResponseError as exc:
             if exc.status == 404:
                 raise Refusal(NOT_FOUND, f"agent {self.t.agent_id} does not exist in HaloITSM") from None
@@ -183,8 +190,11 @@ class _Operation:
         return AgentAccess.from_payload(payload, self.t.agent_id)
 
     def check_target(self) -> str:
-        """404 → NOT_FOUND; returns the role id as HaloITSM spells it (the team id for a team)."""
-        path = f"/api/Team/{self.t.target_id}" if self.t.kind == "team" else f"/api/Roles/{self.t.target_id}"
+        """404 → NOT_FOUND; the object read back must carry the requested id, else nothing is written.
+
+        Returns the id to write: the team id, or the role id as the catalog (and so HaloITSM) spells it.
+        """
+        path = api_path("Team" if self.t.kind == "team" else "Roles", self.t.target_id)
         try:
             payload = self.client.get_json(path)
         except HaloResponseError as exc:
@@ -193,12 +203,18 @@ class _Operation:
                     NOT_FOUND, f"{self.t.kind} {self.t.target_id} does not exist in HaloITSM"
                 ) from None
             raise
-        if (
-            self.t.kind == "role"
-            and isinstance(payload, dict)
-            and str(payload.get("id", "")).lower() == (self.t.target_id.lower())
-        ):
-            return str(payload["id"])
+        read_id = normalize_id(payload.get("id")) if isinstance(payload, dict) else None
+        same = read_id is not None and (
+            read_id.lower() == self.t.target_id.lower()
+            if self.t.kind == "role"
+            else read_id == self.t.target_id
+        )
+        if not same:
+            raise Refusal(
+                FAILED_PRECONDITION,
+                f"GET {path} returned {self.t.kind} {read_id!r}, not {self.t.target_id!r}; refusing to "
+                "write an id HaloITSM does not confirm. Nothing was written",
+            )
         return self.t.target_id
 
     # -- plans: (the list to post, or None for nothing to do; the facts expected afterwards) ------

@@ -3,12 +3,15 @@
 Only two entitlements are provisionable, for `agent` principals only (c1-service-mode.md §6.1):
 `team:<int>:member` and `role:<id>:assigned`. Departments are derived by HaloITSM from teams and
 roles, so they have nothing to write; every other entitlement or principal is refused by name.
+Numeric ids must be spelled as the catalog spells them (`canonical_number`); whether the catalog
+holds the agent, team or role at all is `catalog.py`'s check.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Final, Literal
 
 from halo_c1 import model
 
@@ -26,6 +29,16 @@ GRANT_ALREADY_EXISTS = "GrantAlreadyExists"
 GRANT_ALREADY_REVOKED = "GrantAlreadyRevoked"
 
 PROVISIONABLE = {model.TEAM: model.MEMBER, model.ROLE: model.ASSIGNED}
+
+# How HaloITSM and the catalog spell a numeric id: ASCII digits, no sign, no leading zero. `01`,
+# `١` (Arabic-Indic one) and `²` are other spellings that int() or a server may read as 1; the
+# answer's grant id would then match nothing in C1's catalog.
+CANONICAL_NUMBER: Final = re.compile(r"[1-9][0-9]*", re.ASCII)
+
+
+def canonical_number(value: str) -> bool:
+    """True for the catalog's spelling of a HaloITSM numeric id (agent and team ids)."""
+    return CANONICAL_NUMBER.fullmatch(value) is not None
 
 
 @dataclass(frozen=True)
@@ -114,20 +127,28 @@ def parse(request: ProvisionRequest) -> Target:
             f"entitlement {request.entitlement_id!r} is not provisionable; for a {rtype} only "
             f"{rtype}:<id>:{PROVISIONABLE[rtype]} is",
         )
-    if rtype == model.TEAM and not rid.isdigit():
-        raise Refusal(INVALID_ARGUMENT, f"team id {rid!r} is not a HaloITSM team id (an integer)")
+    if rtype == model.TEAM and not canonical_number(rid):
+        raise Refusal(
+            INVALID_ARGUMENT,
+            f"team id {rid!r} is not a HaloITSM team id as the catalog spells it (ASCII digits without "
+            "a leading zero); nothing was asked of HaloITSM",
+        )
     if request.principal_type != model.AGENT:
         raise Refusal(
             INVALID_ARGUMENT,
             f"principal type {request.principal_type!r} cannot be provisioned; teams and roles are "
             "granted to agents only",
         )
-    if not request.principal_id.isdigit():
-        raise Refusal(INVALID_ARGUMENT, f"agent id {request.principal_id!r} is not a HaloITSM agent id")
+    if not canonical_number(request.principal_id):
+        raise Refusal(
+            INVALID_ARGUMENT,
+            f"agent id {request.principal_id!r} is not a HaloITSM agent id as the catalog spells it "
+            "(ASCII digits without a leading zero); nothing was asked of HaloITSM",
+        )
     return Target(
         action=request.action,
         kind=rtype,
-        target_id=str(int(rid)) if rtype == model.TEAM else rid,
+        target_id=rid,
         agent_id=int(request.principal_id),
         entitlement_id=request.entitlement_id,
         principal_id=request.principal_id,

@@ -6,7 +6,6 @@ import re
 
 import pytest
 
-from halo_c1 import hooks
 from halo_c1.c1z.errors import C1zValidationError
 from halo_c1.deliver import DeliveryConflictError, DeliveryError, DeliveryRecordError, StaleSnapshotError
 from halo_c1.errors import ConfigurationError, PermanentError, StageSkipped
@@ -16,14 +15,17 @@ from halo_c1.quality.gate import QualityGateError
 from halo_c1.results import StageResult
 from halo_c1.runs import RunPlan
 from halo_c1.transform import RawSnapshotError
+from halo_c1_airflow import settings
+from halo_c1_airflow.stage import run_stage
+from halo_c1_airflow.targets import delivery_target
 
 PLAN = RunPlan("20261127T050000Z", "live", True, False, False, None, 0.2, "manual run").to_xcom()
 
 
 def test_the_runs_threshold_wins_and_is_validated():
-    assert hooks.max_drop_ratio(0.35) == pytest.approx(0.35)
+    assert settings.max_drop_ratio(0.35) == pytest.approx(0.35)
     with pytest.raises(ConfigurationError, match="strictly between 0 and 1"):
-        hooks.max_drop_ratio(1.5)
+        settings.max_drop_ratio(1.5)
 
 
 @pytest.mark.parametrize(
@@ -72,7 +74,7 @@ def test_run_stage_fails_a_permanent_error_without_retry(lake_variable):
     from airflow.sdk.exceptions import AirflowFailException
 
     with pytest.raises(AirflowFailException, match="guard blocked") as caught:
-        hooks.run_stage(_raising(MassDeletionError("guard blocked", {})), PLAN)
+        run_stage(_raising(MassDeletionError("guard blocked", {})), PLAN)
     assert isinstance(caught.value.__cause__, MassDeletionError)
 
 
@@ -80,12 +82,12 @@ def test_run_stage_skips_when_the_stage_has_nothing_to_do(lake_variable):
     from airflow.sdk.exceptions import AirflowSkipException
 
     with pytest.raises(AirflowSkipException, match="dry run"):
-        hooks.run_stage(_raising(StageSkipped("dry run")), PLAN)
+        run_stage(_raising(StageSkipped("dry run")), PLAN)
 
 
 def test_run_stage_lets_transient_failures_through_for_retry(lake_variable):
     with pytest.raises(OSError, match="reset"):
-        hooks.run_stage(_raising(OSError("connection reset")), PLAN)
+        run_stage(_raising(OSError("connection reset")), PLAN)
 
 
 def test_run_stage_hands_the_stage_a_typed_plan_and_returns_xcom_json(lake_variable):
@@ -95,7 +97,7 @@ def test_run_stage_hands_the_stage_a_typed_plan_and_returns_xcom_json(lake_varia
         seen.append(plan)
         return StageResult(plan.snapshot_id)
 
-    assert hooks.run_stage(stage, PLAN) == {"snapshot_id": "20261127T050000Z"}
+    assert run_stage(stage, PLAN) == {"snapshot_id": "20261127T050000Z"}
     assert seen == [RunPlan.from_xcom(PLAN)]
 
 
@@ -104,7 +106,7 @@ def test_a_missing_lake_variable_is_a_permanent_failure(monkeypatch):
 
     monkeypatch.delenv("AIRFLOW_VAR_HALO_C1_LAKE_URL", raising=False)
     with pytest.raises(AirflowFailException, match="halo_c1_lake_url"):
-        hooks.run_stage(_raising(AssertionError("not reached")), PLAN)
+        run_stage(_raising(AssertionError("not reached")), PLAN)
 
 
 def test_an_unknown_delivery_target_names_the_known_ones(monkeypatch):
@@ -112,12 +114,12 @@ def test_an_unknown_delivery_target_names_the_known_ones(monkeypatch):
     with pytest.raises(
         ConfigurationError, match=r"'carrier_pigeon'; expected one of \['c1_service', 'object_storage'\]"
     ):
-        hooks.delivery_target()
+        delivery_target()
 
 
 def test_the_object_storage_target_comes_from_the_delivery_url(monkeypatch, tmp_path):
     monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_DELIVERY_URL", f"file://{tmp_path}/c1/sync.c1z")
-    assert hooks.delivery_target().describe() == f"file://{tmp_path}/c1/sync.c1z"
+    assert delivery_target().describe() == f"file://{tmp_path}/c1/sync.c1z"
 
 
 def test_a_zero_length_interval_ends_at_the_next_scheduled_time():
@@ -125,7 +127,7 @@ def test_a_zero_length_interval_ends_at_the_next_scheduled_time():
 
     from airflow.sdk import CronTriggerTimetable, DeltaTriggerTimetable
 
-    from halo_c1.hooks import data_interval
+    from halo_c1_airflow.schedule import data_interval
 
     noon = datetime(2026, 11, 29, 12, tzinfo=UTC)
 
@@ -160,14 +162,14 @@ def test_a_zero_length_interval_ends_at_the_next_scheduled_time():
 def test_an_ambiguous_delivery_url_is_refused_before_any_work(monkeypatch, url, problem):
     monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_DELIVERY_URL", url)
     with pytest.raises(ConfigurationError, match=re.escape(problem)):
-        hooks.delivery_target()
+        delivery_target()
 
 
 def test_a_delivery_target_that_is_a_folder_is_refused(monkeypatch, tmp_path):
     (tmp_path / "sync.c1z").mkdir()
     monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_DELIVERY_URL", f"file://{tmp_path}/sync.c1z")
     with pytest.raises(ConfigurationError, match="is a folder"):
-        hooks.delivery_target()
+        delivery_target()
 
 
 @pytest.mark.parametrize(
@@ -181,10 +183,10 @@ def test_absolute_delivery_urls_pass(url):
 
 def test_the_c1z_cap_defaults_to_the_older_readers_3_gib_and_is_validated(monkeypatch):
     monkeypatch.delenv("AIRFLOW_VAR_HALO_C1_C1Z_MAX_DECODED_GIB", raising=False)
-    assert hooks.c1z_max_decoded_bytes() == 3 * 2**30
+    assert settings.c1z_max_decoded_bytes() == 3 * 2**30
     monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_C1Z_MAX_DECODED_GIB", "10")
-    assert hooks.c1z_max_decoded_bytes() == 10 * 2**30
+    assert settings.c1z_max_decoded_bytes() == 10 * 2**30
     for bad in ("0", "-1", "ten", "nan"):
         monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_C1Z_MAX_DECODED_GIB", bad)
         with pytest.raises(ConfigurationError, match="halo_c1_c1z_max_decoded_gib must be a positive"):
-            hooks.c1z_max_decoded_bytes()
+            settings.c1z_max_decoded_bytes()
