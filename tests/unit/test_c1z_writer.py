@@ -359,8 +359,20 @@ def test_c1z_same_snapshot_gives_a_byte_identical_file(lake, tmp_path):
 def test_c1z_small_batches_give_the_same_rows(lake, tmp_path):
     summary = write_c1z(lake, SNAPSHOT, tmp_path / "batched.c1z", batch_rows=1)
     with C1zReader.open(summary["path"]) as c1z:
+        load_order = sorted(
+            curated_rows()["grants"],
+            key=lambda row: tuple(
+                row[key]
+                for key in (
+                    "resource_type_id",
+                    "resource_id",
+                    "principal_resource_type_id",
+                    "principal_resource_id",
+                )
+            ),
+        )
         assert [row["external_id"] for row in c1z.rows("v1_grants")] == [
-            row["grant_id"] for row in curated_rows()["grants"]
+            row["grant_id"] for row in load_order
         ]
 
 
@@ -490,3 +502,24 @@ def test_varint_array_matches_the_scalar_encoder():
     assert messages.varint_array(np.array(values, np.int64)).to_pylist() == [
         messages._varint(v & (2**64 - 1)) for v in values
     ]
+
+
+@pytest.mark.parametrize("order", ["reversed", "by principal"])
+def test_c1z_does_not_depend_on_the_grant_files_row_order(lake, tmp_path, order):
+    """The writer loads grants in GRANT_LOAD_ORDER whatever order the curated file has."""
+    import pyarrow.parquet as pq
+
+    from halo_c1.lake import write_parquet
+
+    in_order = write_c1z(lake, SNAPSHOT, tmp_path / "in_order.c1z", batch_rows=2)
+    path = lake.curated_file("grants", SNAPSHOT)
+    grants = pq.read_table(path.path)
+    if order == "reversed":
+        grants = grants.take(list(reversed(range(grants.num_rows))))
+    else:
+        grants = grants.sort_by([("principal_resource_id", "descending"), ("grant_id", "ascending")])
+    assert grants.column("grant_id").to_pylist() != pq.read_table(path.path).column("grant_id").to_pylist()
+    write_parquet(path, grants)
+    reordered = write_c1z(lake, SNAPSHOT, tmp_path / "reordered.c1z", batch_rows=2)
+    assert (tmp_path / "reordered.c1z").read_bytes() == (tmp_path / "in_order.c1z").read_bytes()
+    assert reordered["sha256"] == in_order["sha256"]
