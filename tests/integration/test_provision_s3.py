@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from halo_c1.lake import Lake
-from halo_c1.provision import AgentLease, LeaseBusy, daily_actions, provision
+from halo_c1.lease import MAX_CLOCK_SKEW_S, Lease, LeaseBusy
+from halo_c1.provision import daily_actions, provision
 from tests.integration.conftest import halo_settings
 from tests.integration.provision_helpers import TENANT, deliver_catalog, plain_agent, request
 
@@ -26,18 +27,22 @@ pytestmark = pytest.mark.integration
 
 def test_lease_on_s3_is_exclusive_released_and_taken_over_when_expired(s3_bucket: S3Server):
     path = s3_bucket.path("halo_c1/provisioning/leases/agent=12.json")
-    with AgentLease(path, ttl_s=30, wait_s=0.3, poll_s=0.05):
+    with Lease(path, what="agent 12", ttl_s=30, wait_s=0.3, poll_s=0.05) as held:
         other = s3_bucket.path("halo_c1/provisioning/leases/agent=12.json")
         with pytest.raises(LeaseBusy, match="is held by"):
-            AgentLease(other, ttl_s=30, wait_s=0.3, poll_s=0.05).acquire()
+            Lease(other, what="agent 12", ttl_s=30, wait_s=0.3, poll_s=0.05).acquire()
+        # The object's time is the store's, not the writer's (a waiter's clock far off changes nothing).
+        far_off = Lease(other, what="agent 12", clock=lambda: time.time() + 10_000)
+        assert abs(far_off._modified_at() - time.time()) < 60
+        held.check()
     assert s3_bucket.object_keys() == []
 
     s3_bucket.client().put_object(
         Bucket=s3_bucket.bucket,
         Key="halo_c1/provisioning/leases/agent=12.json",
-        Body=json.dumps({"token": "dead", "expires_at": time.time() - 1}).encode(),
+        Body=json.dumps({"token": "dead", "expires_at": time.time() - MAX_CLOCK_SKEW_S - 1}).encode(),
     )
-    with AgentLease(path, ttl_s=30, wait_s=1, poll_s=0.05) as lease:
+    with Lease(path, what="agent 12", ttl_s=30, wait_s=1, poll_s=0.05) as lease:
         body = s3_bucket.client().get_object(
             Bucket=s3_bucket.bucket, Key="halo_c1/provisioning/leases/agent=12.json"
         )

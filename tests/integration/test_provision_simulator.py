@@ -318,6 +318,37 @@ def test_disabled_provisioning_refuses_without_calling_halo(start_simulator, lak
     assert sim.total_requests() == 0 and direct_teams(agent) == {3}
 
 
+@pytest.mark.parametrize("expires_at", ['"soon"', "null", "1e300", "NaN"])
+def test_an_unreadable_agent_lease_is_unavailable_naming_it_then_taken_once_silent(
+    start_simulator, lake, expires_at
+):
+    """Not INTERNAL, and not blocked until someone deletes the file: it is broken after its TTL."""
+    sim = start_simulator(tenant=TENANT)
+    agent = plain_agent(sim)
+    deliver_catalog(sim, lake)
+    left = lake.provisioning_lease(str(agent["id"]))
+    left.parent.mkdir(parents=True)
+    left.write_text(f'{{"token": "crashed", "expires_at": {expires_at}}}')
+    busy = provision(
+        request("grant", "team", 4, agent["id"]),
+        halo=halo_settings(sim),
+        lake=lake,
+        lease_ttl_s=30,
+        lease_wait_s=0.3,
+    )
+    assert busy.code == "UNAVAILABLE"
+    assert f"agent {agent['id']}" in busy.message and "is unreadable (expires_at" in busy.message
+    assert direct_teams(agent) == {3}
+    granted = provision(
+        request("grant", "team", 4, agent["id"]),
+        halo=halo_settings(sim),
+        lake=lake,
+        lease_ttl_s=0.5,
+        lease_wait_s=5,
+    )
+    assert granted.code == "OK" and direct_teams(agent) == {3, 4}
+
+
 # -- HaloITSM errors ----------------------------------------------------------------------------------
 
 
@@ -507,7 +538,7 @@ def test_a_crafted_id_the_catalog_holds_is_quoted_into_one_roles_segment(
 
     outcome = run(sim, lake, request("grant", "role", crafted, agent["id"]))
 
-    sent = [(method, path) for method, path, _ in sim.request_log()]
+    sent = [(request.method, request.path) for request in sim.request_log()]
     agent_path = f"/api/Agent/{agent['id']}"
     reads = [("POST", "/auth/token"), ("GET", agent_path), ("GET", f"/api/Roles/{quote(crafted, safe='')}")]
     # The simulator, like a router, matches no role id holding a '/' once decoded: that role is not found.

@@ -138,7 +138,10 @@ def test_a_dry_run_lists_and_deletes_nothing(tmp_path, caplog):
     raw_paths = next(d.paths for d in report.deleted if d.zone == "raw" and d.snapshot_id == IDS["month"])
     assert raw_paths[0].endswith(manifest)  # the manifest goes first
     assert "retention (dry run)" in caplog.text
-    assert f"raw      would delete 2 snapshot(s), kept 2: ['{IDS['month']}'" in caplog.text
+    line = next(line for line in caplog.text.splitlines() if "raw      would delete" in line)
+    deleted, kept = line.split("; kept ")
+    assert deleted.endswith(f"would delete 2 snapshot(s): ['{IDS['month']}', '{IDS['quarter']}']")
+    assert kept.startswith("2 (") and IDS["fresh"] in kept and IDS["month"] not in kept  # the kept ones
 
 
 def test_a_count_limit_keeps_only_the_newest_and_the_delivered(tmp_path):
@@ -170,6 +173,67 @@ def test_without_a_delivery_nothing_is_protected_and_a_lost_record_stops_retenti
     assert _present(lake, "delivered", "raw") == [False] * 3
 
 
+def test_an_impossible_snapshot_folder_is_skipped_and_reported_and_the_pass_goes_on(tmp_path, caplog):
+    lake = Lake(UPath(tmp_path / "tenant=acme"))
+    _fill(lake)
+    impossible = "20261399T999999Z"
+    planted = [lake.base / p for paths in _snapshot_files(impossible).values() for p in paths]
+    for path in planted:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(GATE if path.name == "gate_result.json" else b"x")
+
+    with caplog.at_level(logging.WARNING, logger="halo_c1.retention"):
+        report = apply_retention(lake, now=NOW)
+
+    # The other snapshots were judged as usual, the impossible one left alone.
+    assert _present(lake, "quarter", "curated") == [False] * 3
+    assert _present(lake, "month", "raw") == [False] * 3
+    assert _present(lake, "delivered", "raw") == [True] * 3
+    assert all(path.exists() for path in planted)
+    skipped = report.to_dict()["skipped"]
+    assert sorted((s["zone"], s["name"]) for s in skipped) == [
+        ("curated", f"snapshot={impossible}"),
+        ("raw", f"snapshot={impossible}"),
+        ("reports", f"snapshot={impossible}"),
+    ]
+    reported = [path for s in skipped for path in s["paths"]]
+    assert all(any(str(p) == r or str(p).startswith(f"{r}/") for r in reported) for p in planted)
+    assert f"raw entry snapshot={impossible} is not a snapshot id" in caplog.text
+    assert impossible not in lake.reports_index().read_text()  # the index is rewritten without it
+
+
+@pytest.mark.parametrize(
+    ("snapshot_id", "problem"),
+    [
+        (None, "snapshot_id None is not a snapshot id"),
+        ("lower", "is not a snapshot id like 20261127T050000Z"),
+        ("list", "is not a snapshot id like 20261127T050000Z"),
+        ("missing", "it has no snapshot_id"),
+        ("20261399T999999Z", "'20261399T999999Z' is not a snapshot id"),
+    ],
+)
+def test_a_latest_record_with_a_wrong_snapshot_id_stops_retention_before_it_deletes(
+    tmp_path, snapshot_id, problem
+):
+    lake = Lake(UPath(tmp_path / "tenant=acme"))
+    _fill(lake)
+    record = json.loads(lake.latest_delivery().read_text())
+    wrong = {"lower": IDS["delivered"].lower(), "list": [IDS["delivered"]]}.get(snapshot_id, snapshot_id)
+    if snapshot_id == "missing":
+        del record["snapshot_id"]
+    else:
+        record["snapshot_id"] = wrong
+    lake.latest_delivery().write_text(json.dumps(record))
+    before = sorted(p for p in tmp_path.rglob("*") if p.is_file())
+
+    with pytest.raises(PermanentError, match=r"latest\.json is not a readable delivery record") as refused:
+        apply_retention(lake, now=NOW)
+
+    assert problem in str(refused.value)
+    assert str(lake.latest_delivery().path) in str(refused.value)
+    assert sorted(p for p in tmp_path.rglob("*") if p.is_file()) == before  # nothing deleted
+
+
 @pytest.mark.parametrize(
     ("settings", "problem"),
     [
@@ -193,3 +257,29 @@ def test_the_command_line_lists_in_a_dry_run(tmp_path, capsys):
 
     assert sorted(p for p in tmp_path.rglob("*") if p.is_file()) == before
     assert json.loads(lake.latest_delivery().read_text())["snapshot_id"] == IDS["delivered"]
+
+
+def test_the_command_line_refuses_a_path_that_is_not_a_tenant_lake(tmp_path, capsys):
+    lake = Lake(UPath(tmp_path / "tenant=acme.haloitsm.com"))
+    _fill(lake)
+
+    with pytest.raises(SystemExit) as missing:
+        main([f"file://{tmp_path}/nowhere", "--dry-run"])
+    assert missing.value.code == 1
+    assert f"{tmp_path}/nowhere does not exist" in capsys.readouterr().err
+
+    with pytest.raises(SystemExit) as base:  # the lake's base folder, one level above the tenant's
+        main([str(tmp_path), "--dry-run"])
+    assert base.value.code == 1
+    error = capsys.readouterr().err
+    assert "is not a tenant's lake folder" in error and "['tenant=acme.haloitsm.com']" in error
+
+    assert main([str(tmp_path / "tenant=acme.haloitsm.com"), "--dry-run"]) == 0
+
+
+@pytest.mark.parametrize("option", ["--raw-days", "--reports-max-snapshots"])
+def test_the_command_line_refuses_a_negative_count_with_a_usage_error(option, capsys):
+    with pytest.raises(SystemExit) as refused:
+        main(["file:///tmp/lake", option, "-3"])
+    assert refused.value.code == 2
+    assert f"argument {option}: expected a whole number >= 1, got '-3'" in capsys.readouterr().err

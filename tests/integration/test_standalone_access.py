@@ -1,8 +1,9 @@
 """`make airflow-standalone` stays local: the API server with the standalone's settings, for real.
 
 The real `airflow api-server` runs with `scripts.standalone.standalone_environment` in its own Airflow
-home on a free port: it must answer on 127.0.0.1 only, refuse anonymous REST calls, and accept the
-generated admin login.
+home on a free port, prepared and launched as `start` does (`prepare_home`, `launch`): it must answer
+on 127.0.0.1 only, refuse anonymous REST calls, accept the generated admin login, and leave that
+password owner-only.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 import os
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -20,10 +22,14 @@ from pathlib import Path
 import httpx
 import pytest
 
+from scripts.run_local import airflow_environment
 from scripts.standalone import (
     PASSWORDS_FILE,
+    launch,
     listen_address,
     local_url,
+    plugin_problem,
+    prepare_home,
     standalone_environment,
 )
 from tests.conftest import PROJECT
@@ -70,11 +76,9 @@ def api_server(tmp_path) -> Iterator[tuple[str, int, Path]]:
         "AIRFLOW__API__WORKERS": "1",
     }
     env = standalone_environment(base, "127.0.0.1", port)
+    prepare_home(home)
     subprocess.run([AIRFLOW, "db", "migrate"], env=env, cwd=PROJECT, check=True, capture_output=True)
-    log = (tmp_path / "api.log").open("wb")
-    process = subprocess.Popen(
-        [AIRFLOW, "api-server"], env=env, cwd=PROJECT, stdout=log, stderr=log, start_new_session=True
-    )
+    process = launch([AIRFLOW, "api-server"], env, tmp_path / "api.log")
     url = local_url("127.0.0.1", port)
     try:
         deadline = time.monotonic() + 120
@@ -116,3 +120,33 @@ def test_api_answers_on_loopback_only_and_never_anonymously(api_server):
     assert token.status_code in (200, 201), token.text
     headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
     assert httpx.get(f"{url}/api/v2/dags", headers=headers, timeout=10).status_code == 200
+
+
+def test_the_generated_password_and_the_airflow_home_are_owner_only(api_server):
+    _url, _port, home = api_server
+    passwords = home / PASSWORDS_FILE
+
+    assert json.loads(passwords.read_text())["admin"]  # the api-server generated the login into it
+    assert stat.S_IMODE(passwords.stat().st_mode) == 0o600
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700
+    assert stat.S_IMODE((home / "airflow.cfg").stat().st_mode) & 0o077 == 0  # JWT and Fernet secrets
+
+
+def test_a_password_file_left_world_readable_by_an_earlier_start_is_made_private(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir(mode=0o755)
+    (home / PASSWORDS_FILE).write_text('{"admin": "secret"}\n')
+    os.chmod(home / PASSWORDS_FILE, 0o644)
+
+    prepare_home(home)
+
+    assert stat.S_IMODE((home / PASSWORDS_FILE).stat().st_mode) == 0o600
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700
+    assert (home / PASSWORDS_FILE).read_text() == '{"admin": "secret"}\n'  # kept, not truncated
+
+
+def test_the_standalone_loads_the_projects_plugins_and_names_a_missing_plugin(api_server):
+    assert airflow_environment()["AIRFLOW__CORE__PLUGINS_FOLDER"] == str(PROJECT / "plugins")
+    url, _port, home = api_server  # started without the project's plugins folder
+    problem = plugin_problem(url, home)
+    assert problem is not None and "not 'halo_c1_reports'" in problem

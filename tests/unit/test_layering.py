@@ -1,6 +1,6 @@
 """Which package may import which, read from the source with `ast` (every import statement, also the
-ones inside functions): `halo_c1` is plain Python, and the DAG files and the plugin reach it through
-the glue in `halo_c1_airflow`."""
+ones inside functions): `halo_c1` is plain Python, the DAG files and the plugin reach it through the
+glue in `halo_c1_airflow`, and extraction and delivery do not depend on provisioning or service mode."""
 
 from __future__ import annotations
 
@@ -56,6 +56,16 @@ def test_the_scan_sees_imports_inside_functions_and_relative_ones(tmp_path: Path
 
 def test_the_domain_package_imports_no_airflow() -> None:
     assert importers(list((INCLUDE / "halo_c1").rglob("*.py")), "airflow") == {}
+
+
+@pytest.mark.parametrize("lower", ["halo", "deliver"])
+@pytest.mark.parametrize("upper", ["provision", "c1"])
+def test_extraction_and_delivery_do_not_reach_up_into_provisioning_or_service_mode(lower, upper):
+    """Extraction and delivery sit below provisioning and C1 service mode (which use them); what
+    they share, like the lease, lives below all of them."""
+    sources = list((INCLUDE / "halo_c1" / lower).rglob("*.py"))
+    assert sources
+    assert importers(sources, f"halo_c1.{upper}") == {}
 
 
 @pytest.mark.parametrize("folder", ["dags", "plugins"])

@@ -12,7 +12,7 @@ import logging
 from typing import Any
 
 from halo_c1.deliver.errors import DeliveryRecordError
-from halo_c1.lake import Lake, read_json, write_json
+from halo_c1.lake import Lake, is_snapshot_id, read_json, write_json
 
 log = logging.getLogger(__name__)
 
@@ -32,12 +32,31 @@ def _earlier_deliveries(lake: Lake) -> list[str]:
     )
 
 
+def _record_problem(manifest: Any) -> str | None:
+    """Why `manifest` cannot be a delivery record, or None if it can.
+
+    A record whose `snapshot_id` is not a real snapshot id (null, lower case, a list, missing) would
+    protect nothing from retention and give the guard no baseline, so it counts as unreadable.
+    """
+    if not isinstance(manifest, dict):
+        return f"it holds {type(manifest).__name__}, not a JSON object"
+    if "snapshot_id" not in manifest:
+        return "it has no snapshot_id"
+    if not is_snapshot_id(snapshot_id := manifest["snapshot_id"]):
+        return f"its snapshot_id {snapshot_id!r} is not a snapshot id like 20261127T050000Z"
+    counts = manifest.get("counts")
+    if not isinstance(counts, dict) or not isinstance(counts.get("resources", {}), dict):
+        return f"its counts are {counts!r}, not the delivered counts"
+    return None
+
+
 def last_delivery(lake: Lake, *, first_delivery_confirmed: bool = False) -> dict[str, Any] | None:
     """The record of the last delivery, or None before the first one.
 
     A missing `latest.json` while per-snapshot manifests exist, or an unreadable one (truncated,
-    hand-edited), is not "no delivery yet": it raises `DeliveryRecordError` unless an operator
-    confirmed (`first_delivery_confirmed`) that this is a first delivery.
+    hand-edited, a `snapshot_id` that is no snapshot id), is not "no delivery yet": it raises
+    `DeliveryRecordError` unless an operator confirmed (`first_delivery_confirmed`) that this is a
+    first delivery.
     """
     path = lake.latest_delivery()
     if not path.exists():
@@ -47,12 +66,12 @@ def last_delivery(lake: Lake, *, first_delivery_confirmed: bool = False) -> dict
         problem = f"{path} is missing but {len(earlier)} earlier deliveries are recorded (last {earlier[-1]})"
     else:
         try:
-            manifest = read_json(path)
+            reason = _record_problem(manifest := read_json(path))
         except (json.JSONDecodeError, UnicodeDecodeError):
-            manifest = None
-        if isinstance(manifest, dict) and "snapshot_id" in manifest and "counts" in manifest:
+            reason = "it is not JSON"
+        if reason is None:
             return manifest
-        problem = f"{path} is not a readable delivery record (truncated or edited)"
+        problem = f"{path} is not a readable delivery record (truncated or edited: {reason})"
     if first_delivery_confirmed:
         log.warning("%s; treated as a first delivery, as the operator confirmed", problem)
         return None

@@ -34,7 +34,8 @@ def recorded_snapshots(lake: Lake) -> list[str]:
 
 def rewind(lake: Lake, snapshot_id: str, *, now: datetime | None = None) -> dict[str, Any]:
     """Make the recorded delivery of `snapshot_id` the latest; return it. Keeps the replaced record."""
-    from halo_c1.provision.lease import AgentLease as Lease
+    from halo_c1.deliver.bookkeeping import DELIVERY_LEASE
+    from halo_c1.lease import Lease
 
     manifest_path = lake.delivery_manifest(snapshot_id)
     if not manifest_path.exists():
@@ -49,7 +50,7 @@ def rewind(lake: Lake, snapshot_id: str, *, now: datetime | None = None) -> dict
     ):
         raise DeliveryRecordError(f"{manifest_path} is not the delivery record of {snapshot_id}")
     latest = lake.latest_delivery()
-    with Lease(lake.delivery_lease(), ttl_s=60, wait_s=60):
+    with Lease(lake.delivery_lease(), what=DELIVERY_LEASE, ttl_s=60, wait_s=60):
         if latest.exists():
             stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
             kept = latest.parent / f"latest.replaced-{stamp}.json"

@@ -19,15 +19,14 @@ The interface the service-mode connector calls (stable; c1-service-mode.md §3.5
 
 For a revoke task, pass the entitlement and principal of the task's grant. `provision` never raises
 for a HaloITSM or request problem: every outcome is audited (`audit.py`) and returned. Optional
-keywords: `lease_ttl_s`, `lease_wait_s` (the per-agent writer lease, `lease.py`).
+keywords: `lease_ttl_s`, `lease_wait_s` (the per-agent writer lease, `halo_c1.lease`).
 
 Modules: `request` (the dataclasses and the scope check), `access` (an agent's memberships and
-their diff), `lease` (one writer per agent, in the lake), `operation` (read-modify-write-verify),
+their diff), `operation` (read-modify-write-verify under the agent's `halo_c1.lease.Lease`),
 `audit` (the Parquet audit table and the day's summary).
 """
 
 from halo_c1.provision.audit import AUDIT_SCHEMA, daily_actions, summary_lines
-from halo_c1.provision.lease import AgentLease, LeaseBusy, LeaseLost
 from halo_c1.provision.operation import PERMISSION_HINT, provision
 from halo_c1.provision.request import (
     GRANT_ALREADY_EXISTS,
@@ -41,9 +40,6 @@ __all__ = [
     "GRANT_ALREADY_EXISTS",
     "GRANT_ALREADY_REVOKED",
     "PERMISSION_HINT",
-    "AgentLease",
-    "LeaseBusy",
-    "LeaseLost",
     "ProvisionOutcome",
     "ProvisionRequest",
     "daily_actions",

@@ -48,10 +48,10 @@ from halo_c1.halo.paging import normalize_id
 from halo_c1.halo.paths import api_path
 from halo_c1.halo.settings import HaloSettings
 from halo_c1.lake import Lake
+from halo_c1.lease import Lease, LeaseBusy, LeaseLost
 from halo_c1.provision import audit
 from halo_c1.provision.access import AgentAccess, describe, diff
 from halo_c1.provision.catalog import DeliveredCatalog
-from halo_c1.provision.lease import AgentLease, LeaseBusy, LeaseLost
 from halo_c1.provision.request import (
     FAILED_PRECONDITION,
     GRANT_ALREADY_EXISTS,
@@ -125,8 +125,11 @@ def provision(
             first_call = len(client.request_log.rows)
             try:
                 lease = stack.enter_context(
-                    AgentLease(
-                        lake.provisioning_lease(str(target.agent_id)), ttl_s=lease_ttl_s, wait_s=lease_wait_s
+                    Lease(
+                        lake.provisioning_lease(str(target.agent_id)),
+                        what=f"agent {target.agent_id}",
+                        ttl_s=lease_ttl_s,
+                        wait_s=lease_wait_s,
                     )
                 )
                 outcome = _Operation(client, target, record, lease).run()
@@ -135,9 +138,7 @@ def provision(
     except Refusal as refusal:
         outcome = ProvisionOutcome(refusal.code, refusal.message)
     except (LeaseBusy, LeaseLost) as exc:
-        outcome = ProvisionOutcome(
-            UNAVAILABLE, f"another provisioning task is changing agent {request.principal_id}: {exc}"
-        )
+        outcome = ProvisionOutcome(UNAVAILABLE, f"another task may be changing this agent: {exc}")
     except HaloError as exc:
         outcome = _halo_failure(exc, record.write_sent)
     except Exception as exc:  # the task must still be answered and audited
@@ -149,7 +150,7 @@ def provision(
 
 
 class _Operation:
-    def __init__(self, client: HaloClient, target: Target, record: _Record, lease: AgentLease) -> None:
+    def __init__(self, client: HaloClient, target: Target, record: _Record, lease: Lease) -> None:
         self.client = client
         self.t = target
         self.record = record

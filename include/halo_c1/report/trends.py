@@ -12,7 +12,7 @@ from typing import Any, Final
 
 import pyarrow.compute as pc
 
-from halo_c1.lake import Lake, parquet_row_count, read_parquet, snapshot_time
+from halo_c1.lake import Lake, is_snapshot_id, parquet_row_count, read_parquet, snapshot_time
 
 DEFAULT_SNAPSHOTS: Final = 20
 WIDTH: Final = 560
@@ -50,7 +50,9 @@ def snapshots_with_reports(lake: Lake) -> list[str]:
     ids = [
         folder.name.removeprefix("snapshot=")
         for folder in reports.iterdir()
-        if folder.name.startswith("snapshot=") and (folder / "gate_result.json").exists()
+        if folder.name.startswith("snapshot=")
+        and is_snapshot_id(folder.name.removeprefix("snapshot="))
+        and (folder / "gate_result.json").exists()
     ]
     return sorted(ids, key=snapshot_time)
 
