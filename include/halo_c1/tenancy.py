@@ -201,10 +201,10 @@ def lake_tenant(lake: Lake) -> TenantIdentity | None:
 def _owner(record_path: UPath) -> str:
     """Who a `_tenant.json` names, for messages (never fails: the record may be anything)."""
     try:
-        recorded = read_json(record_path)
-        return TenantIdentity(str(recorded["host"]), recorded.get("tenant")).describe()
+        owner = _recorded_owner(record_path)
     except (OSError, ValueError, KeyError, TypeError, AttributeError):  # still another tenant's folder
-        return "an unreadable record"
+        owner = None
+    return owner.describe() if owner else "an unreadable record"
 
 
 def _nested_tenant_records(folder: UPath) -> list[UPath]:

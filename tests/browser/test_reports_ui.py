@@ -72,6 +72,7 @@ class World:
     second: str
     blocked: str  # the third run's: the guard blocked it
     expected: dict[str, int]
+    reports: Path  # the tenant's reports folder in the lake
     requests: list[str] = field(default_factory=list)
 
 
@@ -215,7 +216,8 @@ def world(tmp_path_factory) -> Iterator[World]:
         with _standalone() as (url, output):
             _store_settings_in_the_metadata_db()
             passwords = Path(os.environ["AIRFLOW_HOME"]) / "simple_auth_manager_passwords.json.generated"
-            yield World(url, json.loads(passwords.read_text())["admin"], output, *runs)
+            password = json.loads(passwords.read_text())["admin"]
+            yield World(url, password, output, *runs, reports=next(lake.glob("*/reports")))
     finally:
         for command in (
             ["variables", "delete", "halo_c1_lake_url"],
@@ -336,7 +338,34 @@ def test_report_and_data_docs_render_from_the_server_alone(world, page):
     rows = page.query_selector_all("table tbody tr")
     assert len(rows) >= 5  # bootstrap-table's job, done by the inline stand-in: not blank offline
     assert "Passed with" in page.inner_text("body")
+    logo = page.query_selector("img[src^='data:image/png']")  # sandboxed: no login for image requests
+    assert logo is not None and logo.evaluate("img => img.complete && img.naturalWidth > 0")
     page.screenshot(path=str(SCREENSHOTS / "halo-c1-data-docs.png"), full_page=True)
+
+
+PLANTED_SCRIPT = """<!doctype html><html><body><h1 id="result">script did not run</h1><script>
+  var out = document.getElementById("result");
+  out.textContent = "ran in origin " + self.origin;
+  fetch("/api/v2/dags", {credentials: "include"})
+    .then(function (r) { return r.text(); })
+    .then(function (t) { out.textContent += "; read the API: " + t.slice(0, 40); })
+    .catch(function () { out.textContent += "; API blocked"; });
+</script></body></html>"""
+
+
+def test_a_file_planted_in_the_reports_runs_no_script_on_the_airflow_origin(world, page):
+    snapshot = world.reports / f"snapshot={world.second}"
+    (snapshot / "planted.html").write_text(PLANTED_SCRIPT)
+    (snapshot / "data_docs" / "planted.html").write_text(PLANTED_SCRIPT)
+
+    page.goto(f"{world.url}/halo-c1/lake/reports/snapshot={world.second}/planted.html")
+    page.wait_for_timeout(1000)
+    assert page.inner_text("#result") == "script did not run"
+
+    # Data Docs need their inline scripts: they run, but sandboxed, in an origin of their own.
+    page.goto(f"{world.url}/halo-c1/lake/reports/snapshot={world.second}/data_docs/planted.html")
+    page.wait_for_function("document.getElementById('result').textContent.includes(';')", timeout=10_000)
+    assert page.inner_text("#result") == "ran in origin null; API blocked"
 
 
 def test_no_page_requested_anything_outside_the_server(world, page):
