@@ -46,7 +46,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from halo_c1 import model
-from halo_c1.columns import true_mask
+from halo_c1.columns import blank, full_match, true_mask
 from halo_c1.errors import PermanentError
 from halo_c1.freshness import raw_entity_file
 from halo_c1.lake import Lake, read_json, write_parquet
@@ -267,11 +267,12 @@ def _raw_id(entries: list[str]) -> str | None:
 
 def _accept_ids(frame: pd.DataFrame, id_column: str, entity: str, findings: _Findings) -> pd.DataFrame:
     """Rows with a usable, first-seen id; the others are left out and named (position and raw value)."""
-    ids = pa.array(frame[id_column], pa.string(), from_pandas=True)
-    usable = true_mask(_usable(ids))
-    blank = true_mask(_blank(ids))
+    ids = frame[id_column]
+    values = pa.array(ids, pa.large_string()) if len(ids) else pa.array([], pa.large_string())
+    usable = _usable(values)
+    empty = blank(values)  # null reads as NaN
     invalid_fields = frame["invalid_fields"] if "invalid_fields" in frame else pd.Series([None] * len(frame))
-    missing = np.flatnonzero(blank)
+    missing = np.flatnonzero(empty)
     findings.left_out(
         entity,
         "missing_id",
@@ -279,18 +280,23 @@ def _accept_ids(frame: pd.DataFrame, id_column: str, entity: str, findings: _Fin
         "id",
         [_raw_id(_entries(invalid_fields.iloc[i])) for i in missing],
     )
-    malformed = np.flatnonzero(~usable & ~blank)
+    malformed = np.flatnonzero(~usable & ~empty)
     findings.left_out(
         entity,
         "invalid_id",
         [f"row {i}" for i in malformed],
         "id",
-        [truncate_value(ids[i].as_py()) for i in malformed],
+        [truncate_value(ids.iloc[i]) for i in malformed],
     )
     present = frame[usable]
     duplicate = present[id_column].duplicated(keep="first")
     findings.left_out(entity, "duplicate_id", [str(v) for v in present.loc[duplicate, id_column]], "id")
     return present[~duplicate].reset_index(drop=True)
+
+
+def _with_invalid_fields(frame: pd.DataFrame) -> np.ndarray:
+    """Positions of the rows that name invalid fields (few: extraction sets the list only then)."""
+    return np.flatnonzero(frame["invalid_fields"].notna().to_numpy())
 
 
 def truncate_value(value: Any, limit: int = 40) -> str:
@@ -299,28 +305,20 @@ def truncate_value(value: Any, limit: int = 40) -> str:
     return shown if len(shown) <= limit else shown[: limit - 1] + "…"
 
 
-def _flagged_rows(frame: pd.DataFrame) -> np.ndarray:
-    """Positions of the rows whose `invalid_fields` name anything (few: the rest is null)."""
-    return np.flatnonzero(frame["invalid_fields"].notna().to_numpy())
-
-
 def _has_invalid(frame: pd.DataFrame, field: str) -> np.ndarray:
     """Rows whose `invalid_fields` name `field`."""
     prefix = f"{field}="
     found = np.zeros(len(frame), dtype=bool)
-    for i in _flagged_rows(frame):
+    for i in _with_invalid_fields(frame):
         found[i] = any(str(e).startswith(prefix) for e in _entries(frame["invalid_fields"].iloc[i]))
     return found
 
 
 def _name_unknown_fields(frame: pd.DataFrame, id_column: str, entity: str, findings: _Findings) -> None:
     """Name every field of these delivered rows that extraction could not read."""
-    rows = _flagged_rows(frame)
-    findings.unknown(
-        entity,
-        [str(frame[id_column].iloc[i]) for i in rows],
-        [_entries(frame["invalid_fields"].iloc[i]) for i in rows],
-    )
+    rows = [(i, _entries(frame["invalid_fields"].iloc[i])) for i in _with_invalid_fields(frame)]
+    named = [(i, entries) for i, entries in rows if entries]
+    findings.unknown(entity, [str(frame[id_column].iloc[i]) for i, _ in named], [e for _, e in named])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -442,13 +440,9 @@ def _to_table(frame: pd.DataFrame, schema: pa.Schema, snapshot_id: str) -> pa.Ta
 # ---------------------------------------------------------------------------------------------
 
 
-def _usable(values: pa.ChunkedArray) -> pa.ChunkedArray:
-    """`model.usable_id`, vectorised."""
-    return pc.match_substring_regex(values, f"^{model.ID_REGEX}$")
-
-
-def _blank(values: pa.ChunkedArray) -> pa.ChunkedArray:
-    return pc.fill_null(pc.equal(pc.utf8_trim_whitespace(values), ""), True)
+def _usable(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """`model.usable_id`, vectorised (Python's whitespace, as the model's regex means it)."""
+    return true_mask(pc.is_valid(values)) & full_match(values, model.ID_REGEX)
 
 
 def _membership_records(table: pa.Table, mask: np.ndarray) -> tuple[list[str], list[list[str]]]:
@@ -476,22 +470,19 @@ def _grants(
     memberships: pa.Table,
     agent_ids: pa.Array,
     known: dict[str, pa.Array],
-    usable_target: np.ndarray,
     findings: _Findings,
     excluded: dict[str, int],
 ) -> pa.Table:
     """One grant per distinct (entitlement, agent); leaves out (and names) unmappable rows with their reason.
-
-    `usable_target`: per row, whether `target_id` is a usable id (`_usable`, computed once by the caller).
 
     A delivered membership whose `role_id` could not be read counts as direct, and is named.
     """
     agent = memberships["agent_id"]
     kind = memberships["kind"]
     target = memberships["target_id"]
-    no_agent = true_mask(_blank(agent))
-    no_target = true_mask(_blank(target)) & ~no_agent
-    bad_target = ~usable_target & ~no_agent & ~no_target
+    no_agent = blank(agent)
+    no_target = blank(target) & ~no_agent
+    bad_target = ~_usable(target) & ~no_agent & ~no_target
     bad_kind = (
         ~true_mask(pc.is_in(kind, pa.array(list(model.ENTITLEMENT_SLUG_BY_TYPE))))
         & ~no_agent
@@ -530,7 +521,7 @@ def _grants(
     rows = memberships if ok.all() else memberships.filter(pa.array(ok))
     is_role = pc.equal(rows["kind"], model.ROLE)
     via = rows["via_role_id"]
-    inherited = ~true_mask(pc.or_(is_role, _blank(via)))
+    inherited = ~(true_mask(is_role) | blank(via))
     # Dedupe on integer codes (ranks of kind, target, agent) instead of hashing and sorting text:
     # np.unique sorts the keys, so grants come out ordered by (kind, target id, agent id).
     kinds, kind_code = _ranks(rows["kind"])
@@ -685,8 +676,7 @@ def transform_snapshot(lake: Lake, snapshot_id: str) -> dict[str, Any]:
         model.TEAM: pa.array(teams["team_id"].to_numpy(dtype=object), pa.string()),
         model.ROLE: pa.array(roles["role_id"].to_numpy(dtype=object), pa.string()),
     }
-    usable_target = true_mask(_usable(memberships["target_id"]))
-    grants = _grants(snapshot_id, memberships, agent_ids, known, usable_target, findings, excluded)
+    grants = _grants(snapshot_id, memberships, agent_ids, known, findings, excluded)
     # Only memberships of known agents naming a usable department id contribute departments.
     department_rows = memberships.filter(
         pc.and_(
@@ -694,7 +684,7 @@ def transform_snapshot(lake: Lake, snapshot_id: str) -> dict[str, Any]:
                 pc.fill_null(pc.equal(memberships["kind"], model.DEPARTMENT), False),
                 pc.fill_null(pc.is_in(memberships["agent_id"], agent_ids), False),
             ),
-            pa.array(usable_target),
+            pa.array(_usable(memberships["target_id"])),
         )
     )
 

@@ -1,4 +1,4 @@
-"""The gate's checks computed in Arrow agree with what GX (Python `re`, pandas) would decide."""
+"""Checks computed in Arrow (gate and transform) agree with what Python (`re`, `str.strip`, GX) decides."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import pyarrow as pa
 import pytest
 
 from halo_c1 import model
-from halo_c1.quality.checks import _duplicates, full_match
+from halo_c1.columns import blank, full_match
+from halo_c1.quality.checks import _duplicates
 
 
 def test_full_match_reads_whitespace_as_python_does_on_every_code_point():
@@ -51,3 +52,9 @@ def test_full_match_leaves_nulls_to_the_not_null_check():
 def test_duplicates_names_every_repeated_value_and_nothing_else():
     values = pa.chunked_array([["a", "b", None], ["a", None, "c", "b", "d"]])
     assert _duplicates(values).to_pylist() == ["a", "b", None, "a", None, None, "b", None]
+
+
+def test_blank_is_python_strip_on_every_code_point():
+    characters = [chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF]
+    values = pa.array([f"{c}{c}" for c in characters] + [None, ""])
+    assert blank(values).tolist() == [not f"{c}{c}".strip() for c in characters] + [True, True]

@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from halo_c1 import model
-from halo_c1.columns import join_ids, true_mask
+from halo_c1.columns import full_match, join_ids, true_mask
 from halo_c1.freshness import raw_entity_file
 from halo_c1.lake import Lake, parquet_row_count, read_parquet
 
@@ -220,20 +220,6 @@ def _unique(frame: TableFrame, table: str, column: str, description: str) -> Che
         ERROR,
         description,
     )
-
-
-# What Python's `\s` matches in a str pattern, spelled for RE2 (Arrow's regex engine, where `\s` is
-# ASCII whitespace only); the tests compare both on every code point.
-RE2_WHITESPACE: Final = (
-    r"\t\n\x0b\x0c\r\x1c-\x1f \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}"
-)
-
-
-def full_match(values: pa.ChunkedArray, regex: str) -> np.ndarray:
-    """True where the whole value matches `regex` (as `re.fullmatch` would; `\\s` only inside a
-    [class]); true for nulls, which are the not-null check's business."""
-    pattern = f"^(?:{regex.replace(chr(92) + 's', RE2_WHITESPACE)})$"
-    return true_mask(pc.fill_null(pc.match_substring_regex(values, pattern), True))
 
 
 def _matches(frame: TableFrame, table: str, column: str, regex: str, description: str) -> Check:
