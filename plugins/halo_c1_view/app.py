@@ -10,6 +10,8 @@ Routes (under the plugin's `/halo-c1` prefix):
 Every route needs a logged-in Airflow user (the UI's `_token` cookie or a bearer token) who may read
 the halo-c1 DAG (and, for a run, that DAG's runs): identity data is personal data. The lake is the
 pipeline's own (`halo_c1_lake_url`, file:// or s3:// …), read through the same ObjectStoragePath.
+Only regular files inside the tenant's reports folder are served (no symlink out of it), halo-c1's
+pages run no script, and GX Data Docs run sandboxed (docs/security.md).
 """
 
 import logging
@@ -34,7 +36,6 @@ CSP = (
 # GX Data Docs draw their tables with inline scripts (made offline by the gate): they run sandboxed, in
 # an origin of their own, so they can read neither Airflow's cookies nor its API.
 DATA_DOCS_CSP = f"sandbox allow-scripts; script-src 'unsafe-inline'; {CSP}"
-DATA_DOCS_FOLDER = "data_docs"
 SECURITY_HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
@@ -159,13 +160,15 @@ def create_app() -> FastAPI:
 
     @app.get("/lake/reports/{path:path}", include_in_schema=False)
     def report_file(path: str, _user: reader_dep) -> Response:
+        from halo_c1.report.page import DOCS_INDEX
+
         parts = _safe_parts(path)
         content = _report_file(_lake().base / "reports", parts)
         if content is None:
             return _message("Not found", f"No report file {path} in the lake.", 404)
         media_type = mimetypes.guess_type(parts[-1])[0] or "application/octet-stream"
         headers = dict(SECURITY_HEADERS)
-        if len(parts) > 2 and parts[1] == DATA_DOCS_FOLDER:
+        if len(parts) > 2 and parts[1] == DOCS_INDEX.partition("/")[0]:  # snapshot=<id>/data_docs/...
             headers["Content-Security-Policy"] = DATA_DOCS_CSP
         return Response(content, media_type=media_type, headers=headers)
 
