@@ -75,7 +75,7 @@ def _pages(table: Any, rows_per_page: int) -> Any:
 
 def _conform(columns: dict[str, Any], schema: Any) -> Any:
     """The columns as a table of the raw schema; a column the extractor leaves null when all is well
-    (e.g. `invalid_flags`) is all null."""
+    (e.g. `invalid_fields`) is all null."""
     import pyarrow as pa
 
     rows = len(next(iter(columns.values())))
