@@ -103,7 +103,7 @@ def _table_html(columns: list[dict[str, Any]], data: list[dict[str, Any]], statu
         cells = []
         for i, column in enumerate(columns):
             field = column.get("field")
-            value = str(row.get(field, "")) if row.get(field) is not None else ""
+            value = "" if row.get(field) is None else str(row[field])
             if field == "validation_success" and verdict:
                 value = str(escape(verdict))
             if i == 0 and row.get("_table_row_link_path"):
@@ -118,7 +118,7 @@ def _draw_tables(text: str, status: dict[str, str]) -> str:
     for call in _TABLE_CALL.finditer(text):
         try:
             columns, data = ast.literal_eval(call["columns"]), ast.literal_eval(call["data"])
-        except (ValueError, SyntaxError):
+        except (ValueError, TypeError, SyntaxError):
             continue
         table = re.compile(rf'(<table\b[^>]*\bid="{re.escape(call["id"])}"[^>]*>)\s*(</table>)')
         rendered = _table_html(columns, data, status)
