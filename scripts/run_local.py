@@ -10,6 +10,11 @@ people join, leave, change teams and roles), so the second run has a change log 
 `make run ARGS=--mass-deletion` removes half the agents for that run (the deletion guard blocks it),
 and `make run CONF='{"allow_mass_deletion": true}'` passes run params, as a triggered run takes them.
 
+The simulator always serves on 127.0.0.1:8900, so the tenant (and its lake folder) never changes from
+one run to the next. When that port is taken by the bundled simulator serving the same demo tenant
+(e.g. `make airflow-standalone`'s), it is reused; when something else holds it, `make run` stops with
+one line saying so.
+
 Point it at a real tenant instead with `HALO_C1_USE_SIMULATOR=0` and your own
 `AIRFLOW_CONN_HALOITSM_DEFAULT` (see the README): its data goes to its own tenant folder of the lake
 (which may be an `s3://…` URL, with `AIRFLOW_VAR_HALO_C1_LAKE_CONN_ID`) and, unless
@@ -39,7 +44,7 @@ from upath import UPath
 
 from halo_c1.lake import Lake
 from halo_c1.snapshots import run_record_path
-from halo_c1.tenancy import TenantIdentity, tenant_folder
+from halo_c1.tenancy import TenantIdentity, resolve_folder
 from scripts.airflow_settings import as_environment, load_settings
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
@@ -61,18 +66,67 @@ DEMO_TENANT = [
 ]
 
 
-def _free_port(preferred: int) -> int:
+def _port_is_free(port: int) -> bool:
     with socket.socket() as sock:
         try:
-            sock.bind(("127.0.0.1", preferred))
+            sock.bind(("127.0.0.1", port))
         except OSError:
-            sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+            return False
+        return True
+
+
+def demo_simulator_info() -> dict[str, Any]:
+    """What the bundled simulator answers on `/_sim/info` when started with `DEMO_TENANT`."""
+    from dataclasses import asdict
+
+    from dev.halo_simulator.__main__ import config_from_args, parse_args
+    from dev.halo_simulator.app import SIMULATOR_NAME
+
+    config = config_from_args(parse_args(DEMO_TENANT))
+    return {
+        "simulator": SIMULATOR_NAME,
+        "tenant_name": config.tenant_name,
+        "client_id": config.client_id,
+        "spec": asdict(config.tenant),
+    }
+
+
+def running_demo_simulator(port: int) -> str:
+    """The URL of the demo simulator already serving on `port`; `SystemExit` with one line if what
+    holds the port is anything else (another program, or the simulator serving another tenant)."""
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        info = httpx.get(f"{base_url}/_sim/info", timeout=5).json()
+    except (httpx.HTTPError, ValueError):
+        info = None
+    expected = demo_simulator_info()
+    if info != expected:
+        what = (
+            "the HaloITSM simulator serving another tenant"
+            if isinstance(info, dict) and info.get("simulator") == expected["simulator"]
+            else "a program that is not the bundled HaloITSM simulator"
+        )
+        raise SystemExit(
+            f"make run: port {port} is taken by {what}; stop it (make airflow-stop stops the standalone's "
+            "simulator) and run again: another port would be another tenant and another lake folder"
+        )
+    return base_url
 
 
 @contextmanager
 def simulator(port: int, env: dict[str, str], demo: list[str] | None = None) -> Generator[str, None, None]:
-    """The HaloITSM simulator as a child process, until the block ends (`demo`: its --evolve/--drop-agents)."""
+    """The HaloITSM simulator on `port` until the block ends: started as a child process (`demo`: its
+    --evolve/--drop-agents), or the demo simulator already serving there, left running as it is."""
+    if not _port_is_free(port):
+        base_url = running_demo_simulator(port)
+        if "--drop-agents" in (demo or []):
+            raise SystemExit(
+                f"make run: --mass-deletion needs make run's own simulator, but the demo simulator at {base_url} "
+                "is already running (make airflow-stop stops the standalone's)"
+            )
+        print(f"reusing the HaloITSM simulator already serving the demo tenant at {base_url} (as it is now)")
+        yield base_url
+        return
     base_url = f"http://127.0.0.1:{port}"
     process = subprocess.Popen(
         [sys.executable, "-m", "dev.halo_simulator", "--port", str(port), *DEMO_TENANT, *(demo or [])],
@@ -147,16 +201,19 @@ def halo_connection(env: dict[str, str]) -> Any:
 
 
 def tenant_key(env: dict[str, str]) -> str:
-    """The tenant's folder name, as the DAG derives it (halo_c1.tenancy)."""
+    """The tenant's folder name, as the DAG derives it (halo_c1.tenancy, an earlier folder included)."""
     conn = halo_connection(env)
     identity = TenantIdentity.from_connection(conn.host or "", conn.extra_dejson.get("tenant"))
-    return tenant_folder(identity, conn.extra_dejson.get("lake_prefix"))
+    return resolve_folder(lake_base(env), identity, conn.extra_dejson.get("lake_prefix"))
+
+
+def lake_base(env: dict[str, str]) -> UPath:
+    return storage_path(env["AIRFLOW_VAR_HALO_C1_LAKE_URL"], env.get("AIRFLOW_VAR_HALO_C1_LAKE_CONN_ID"))
 
 
 def tenant_lake(env: dict[str, str]) -> UPath:
     """This tenant's folder in the lake (a local folder or an object-store prefix)."""
-    base = storage_path(env["AIRFLOW_VAR_HALO_C1_LAKE_URL"], env.get("AIRFLOW_VAR_HALO_C1_LAKE_CONN_ID"))
-    return base / tenant_key(env)
+    return lake_base(env) / tenant_key(env)
 
 
 def print_outputs(
@@ -323,9 +380,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"HaloITSM tenant {tenant_key(env)}: lake {tenant_lake(env)}")
         status, reason = run_and_watch(test, env)
     else:
-        port, step = _free_port(SIMULATOR_PORT), demo_step(home)
+        step = demo_step(home)
         demo = ["--evolve", str(step)] + (["--drop-agents", "0.5"] if args.mass_deletion else [])
-        with simulator(port, env, demo) as base_url:
+        with simulator(SIMULATOR_PORT, env, demo) as base_url:
             conn = json.loads(env["AIRFLOW_CONN_HALOITSM_DEFAULT"])
             env["AIRFLOW_CONN_HALOITSM_DEFAULT"] = json.dumps({**conn, "host": base_url})
             print(

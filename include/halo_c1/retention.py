@@ -9,10 +9,12 @@ as long as they are useful:
 
 A snapshot's age is the time its data was taken (its id). Each zone may also keep at most the newest
 N snapshots. The last delivered snapshot (what C1 has, and the deletion guard's baseline) is never
-deleted in any zone, and a folder holding another tenant's folder is refused before anything goes
-(`halo_c1.tenancy`). An entry named `snapshot=<not a snapshot id>` (e.g. `snapshot=20261399T999999Z`,
-an impossible moment) has no age: it is skipped, logged and listed in the result, and the pass goes
-on with the others. Delivery manifests, the tenant record and provisioning audit rows hold no
+deleted in any zone, a raw end-user extraction stays while a raw snapshot that is kept reuses it
+(`halo_c1.freshness`: with `end_user_refresh_hours`, hourly snapshots point at one), and a folder
+holding another tenant's folder is refused before anything goes (`halo_c1.tenancy`). An entry named
+`snapshot=<not a snapshot id>` (e.g. `snapshot=20261399T999999Z`, an impossible moment) has no age:
+it is skipped, logged and listed in the result, and the pass goes on with the others. Delivery
+manifests, the tenant record and provisioning audit rows hold no
 snapshot data and are kept. A raw snapshot loses its manifest first, so a reader never takes a
 half-deleted snapshot for a complete one. Configuration: Airflow variable `halo_c1_retention`
 (JSON, see `RetentionPolicy.from_mapping`); the housekeeping DAG runs it daily.
@@ -31,6 +33,7 @@ from typing import Any
 from upath import UPath
 
 from halo_c1.errors import PermanentError
+from halo_c1.freshness import referenced_end_users
 from halo_c1.lake import Lake, as_path, is_snapshot_id, snapshot_time
 from halo_c1.tenancy import refuse_nested_tenants
 
@@ -132,6 +135,8 @@ class RetentionReport:
     kept: dict[str, int] = field(default_factory=dict)
     kept_span: dict[str, list[str]] = field(default_factory=dict)  # per zone: [oldest, newest] kept
     skipped: list[Skipped] = field(default_factory=list)
+    # Raw end-user extractions past their rule, kept because a kept snapshot reuses their end users.
+    referenced: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -144,6 +149,8 @@ class RetentionReport:
             span = self.kept_span.get(zone)
             kept = f"kept {self.kept.get(zone, 0)}" + (f" ({span[0]} … {span[1]})" if span else "")
             lines.append(f"  {zone:<8} {verb} {len(gone)} snapshot(s): {gone}; {kept}")
+        if self.referenced:
+            lines.append(f"  raw      kept end users still reused by newer snapshots: {self.referenced}")
         for skipped in self.skipped:
             lines.append(
                 f"  {skipped.zone:<8} skipped {skipped.name}: not a snapshot id; see {skipped.paths}"
@@ -192,8 +199,9 @@ def protected_snapshots(lake: Lake) -> set[str]:
 
 
 def _raw_first(entries: list[UPath]) -> list[UPath]:
-    """The raw manifest first: without it the snapshot reads as incomplete, never as half there."""
-    return sorted(entries, key=lambda p: (p.parent.name != "_manifests", str(p)))
+    """The raw manifest (or an end-user refresh's) first: without it the snapshot reads as
+    incomplete, never as half there."""
+    return sorted(entries, key=lambda p: (p.parent.name not in ("_manifests", "_end_users"), str(p)))
 
 
 def _remove(path: UPath) -> None:
@@ -229,8 +237,16 @@ def apply_retention(
             )
             report.skipped.append(Skipped(zone, f"snapshot={name}", paths))
         newest_first = sorted(entries, reverse=True)
-        for rank, snapshot_id in enumerate(newest_first):
-            if snapshot_id in protected or not rule.expired(snapshot_time(snapshot_id), rank, now):
+        keep = {
+            snapshot_id
+            for rank, snapshot_id in enumerate(newest_first)
+            if snapshot_id in protected or not rule.expired(snapshot_time(snapshot_id), rank, now)
+        }
+        if zone == "raw":
+            report.referenced = sorted(referenced_end_users(lake, sorted(keep)) & set(entries) - keep)
+            keep |= set(report.referenced)
+        for snapshot_id in newest_first:
+            if snapshot_id in keep:
                 report.kept[zone] = report.kept.get(zone, 0) + 1
                 newest = report.kept_span.get(zone, [snapshot_id, snapshot_id])[1]
                 report.kept_span[zone] = [snapshot_id, newest]  # newest first: this one is the oldest yet

@@ -48,10 +48,10 @@ def _changes(guard: GuardResult | None) -> list[str]:
     """Before → after per resource type and for grants, from the deletion guard's report."""
     if guard and guard.skipped:
         return [f"  (not compared: {guard.skipped})"]
-    if not guard or not guard.previous_snapshot_id:
+    if not guard or not (guard.previous_snapshot_id or guard.compared_with):
         return ["  (no delivered snapshot to compare with)"]
     changes = {**guard.resources, "grants": guard.grants}
-    lines = [f"  (vs snapshot {guard.previous_snapshot_id})"]
+    lines = [f"  (vs {guard.compared_with or f'snapshot {guard.previous_snapshot_id}'})"]
     for name, change in changes.items():
         before, after, delta = change.get("before"), change.get("after"), change.get("change")
         line = f"  {name:<12} {before} -> {after}" + (f" ({delta:+d})" if delta is not None else "")
@@ -134,6 +134,11 @@ def summarize(
         return _logged([*lines, *provisioning])
     source = "archived raw snapshot" if extract.reused else "HaloITSM API"
     lines.append(f"extract: from {source}; requests {extract.requests}")
+    if extract.freshness:
+        from halo_c1.freshness import age_lines
+
+        lines.append("data age (per entity):")
+        lines.extend(age_lines(extract.freshness, extract.end_user_refresh_hours))
     if transform:
         lines.append("resources per type:")
         for rtype, count in sorted(transform.resources_by_type.items()):
@@ -141,8 +146,16 @@ def summarize(
         lines.append(
             f"entitlements: {transform.rows.get('entitlements')}  grants: {transform.rows.get('grants')}"
         )
+        if transform.unknown_fields:
+            lines.append(
+                f"delivered with fields unknown (unreadable in HaloITSM): {transform.unknown_fields}"
+            )
         if transform.rejected:
-            lines.append(f"rejected raw rows: {transform.rejected}")
+            lines.append(f"raw rows left out: {transform.rejected}")
+        if transform.issues_named:
+            where = transform.paths.get("data_issues", "curated/data_issues")
+            lines.append(f"data issues by id (all in {where}):")
+            lines.extend(f"  {issue}" for issue in transform.issues_named)
     lines.append("changes since the last delivered snapshot:")
     lines.extend(_changes(guard))
     if quality:

@@ -95,6 +95,14 @@ def run_report(plan: dict[str, Any], results: dict[str, dict[str, Any] | None]) 
         return stages.report(RunPlan.from_xcom(plan), environment(), results)
 
 
+def run_end_user_refresh() -> dict[str, Any]:
+    """The end-user refresh task (`haloitsm_end_users`): due against the ETL's schedule interval."""
+    from halo_c1_airflow.schedule import etl_schedule_interval
+
+    with airflow_verdicts():
+        return stages.refresh_end_users(environment(), interval=etl_schedule_interval()).to_xcom()
+
+
 def log_failure(context: Any) -> None:
     """Failure callback: one line naming the stage, the snapshot and the reason, for alerting."""
     from halo_c1.summary import failure_line

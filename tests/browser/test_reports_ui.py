@@ -72,6 +72,7 @@ class World:
     second: str
     blocked: str  # the third run's: the guard blocked it
     expected: dict[str, int]
+    reports: Path  # the tenant's reports folder in the lake
     requests: list[str] = field(default_factory=list)
 
 
@@ -215,7 +216,8 @@ def world(tmp_path_factory) -> Iterator[World]:
         with _standalone() as (url, output):
             _store_settings_in_the_metadata_db()
             passwords = Path(os.environ["AIRFLOW_HOME"]) / "simple_auth_manager_passwords.json.generated"
-            yield World(url, json.loads(passwords.read_text())["admin"], output, *runs)
+            password = json.loads(passwords.read_text())["admin"]
+            yield World(url, password, output, *runs, reports=next(lake.glob("*/reports")))
     finally:
         for command in (
             ["variables", "delete", "halo_c1_lake_url"],
@@ -369,6 +371,8 @@ def test_report_and_data_docs_render_from_the_server_alone(world, page):
     rows = page.query_selector_all("table tbody tr")
     assert len(rows) >= 5  # bootstrap-table's job, done by the inline stand-in: not blank offline
     assert "Passed with" in page.inner_text("body")
+    logo = page.query_selector("img[src^='data:image/png']")  # sandboxed: no login for image requests
+    assert logo is not None and logo.evaluate("img => img.complete && img.naturalWidth > 0")
     icon = page.query_selector("table tbody tr td i.fas")  # the Status column has its icon back
     assert icon.evaluate("e => getComputedStyle(e, '::before').content") in ('"\u2714"', '"\u26a0"')
     _screenshot(page, "data-docs-index")
@@ -379,6 +383,53 @@ def test_report_and_data_docs_render_from_the_server_alone(world, page):
     page.click("#halo-c1-report-link")  # back to the snapshot report
     page.wait_for_load_state("load")
     assert page.query_selector("#snapshot-id").inner_text() == world.second
+
+
+def _docs_frame(page: Any, fragment: str, selector: str) -> Any:
+    """The plugin's iframe once it shows `fragment` in its URL and has `selector`."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        for frame in page.frames:
+            if fragment in frame.url and frame.query_selector(selector):
+                return frame
+        page.wait_for_timeout(250)
+    raise AssertionError(f"no frame with {fragment!r} and {selector!r}: {[f.url for f in page.frames]}")
+
+
+def test_data_docs_and_their_links_work_inside_the_airflow_frame(world, page):
+    page.goto(f"{world.url}/plugin/halo-c1-reports")
+    index = _frame(page, "/halo-c1/lake/reports/index.html")
+    index.click(f"a[href='snapshot={world.second}/data_docs/index.html']")
+    docs = _docs_frame(page, f"snapshot={world.second}/data_docs/index.html", "table tbody tr")
+    assert "Passed with" in docs.inner_text("body")  # the tables the gate drew, no script needed
+    docs.click("tbody a[href^='validations/curated_resources/']")
+    validation = _docs_frame(page, "/data_docs/validations/curated_resources/", ".halo-c1-banner")
+    assert "halo-c1 gate verdict" in validation.inner_text("body")  # the viewer's login went along
+
+
+PLANTED_SCRIPT = """<!doctype html><html><body><h1 id="result">script did not run</h1><script>
+  var out = document.getElementById("result");
+  out.textContent = "ran in origin " + self.origin;
+  fetch("/api/v2/dags", {credentials: "include"})
+    .then(function (r) { return r.text(); })
+    .then(function (t) { out.textContent += "; read the API: " + t.slice(0, 40); })
+    .catch(function () { out.textContent += "; API blocked"; });
+</script></body></html>"""
+
+
+def test_a_file_planted_in_the_reports_runs_no_script_on_the_airflow_origin(world, page):
+    snapshot = world.reports / f"snapshot={world.second}"
+    (snapshot / "planted.html").write_text(PLANTED_SCRIPT)
+    (snapshot / "data_docs" / "planted.html").write_text(PLANTED_SCRIPT)
+
+    page.goto(f"{world.url}/halo-c1/lake/reports/snapshot={world.second}/planted.html")
+    page.wait_for_timeout(1000)
+    assert page.inner_text("#result") == "script did not run"
+
+    # Data Docs need their inline scripts: they run, but sandboxed, in an origin of their own.
+    page.goto(f"{world.url}/halo-c1/lake/reports/snapshot={world.second}/data_docs/planted.html")
+    page.wait_for_function("document.getElementById('result').textContent.includes(';')", timeout=10_000)
+    assert page.inner_text("#result") == "ran in origin null; API blocked"
 
 
 def test_no_page_requested_anything_outside_the_server(world, page):

@@ -5,7 +5,8 @@ runs the test changes the simulator's tenant (an agent disabled, one removed, on
 removed, a role given, a grant's origin changed). What each question must answer comes from the
 simulator's own account of the tenant at each time (`Tenant.memberships()` and its agent rows), never
 from the pipeline's tables. Every question is asked of the local lake and of the same lake copied to
-an S3 server (moto on 127.0.0.1), through the command line's own entry point.
+an S3 server (moto on 127.0.0.1); changes, evidence and the snapshot in effect also of a copy on Azure
+Blob (Azurite). All through the command line's own entry point.
 """
 
 from __future__ import annotations
@@ -32,9 +33,10 @@ from halo_c1.tenancy import TenantIdentity, tenant_folder
 from tests.conftest import PROJECT
 
 if TYPE_CHECKING:
+    from tests.integration.azurite_server import AzureBlobServer
     from tests.integration.s3_server import S3Server
 
-pytest_plugins = ["tests.integration.s3_server"]
+pytest_plugins = ["tests.integration.s3_server", "tests.integration.azurite_server"]
 pytestmark = pytest.mark.dag
 
 DEV_ID, DEV_SECRET = "halo-c1-dev", "halo-c1-dev-secret"
@@ -173,15 +175,33 @@ def s3_lake(world: World, s3_server: S3Server) -> str:
     return f"s3://{bucket}/halo"
 
 
+@pytest.fixture(scope="module")
+def azure_lake(world: World, azurite: AzureBlobServer) -> str:
+    """The same lake, copied blob by blob to Azurite (a container of its own)."""
+    container = azurite.service().get_container_client(azurite.create_container("history-lake"))
+    for path in world.lake_base.rglob("*"):
+        if path.is_file():
+            container.upload_blob(f"halo/{path.relative_to(world.lake_base)}", path.read_bytes())
+    return "abfs://history-lake/halo"
+
+
+EVERY_LAKE = ["file", "s3", "azure"]
+
+
 @pytest.fixture(params=["file", "s3"])
 def lake_url(request, world: World, monkeypatch) -> str:
-    """The lake base URL the CLI is given: the local lake, or its S3 copy (credentials from AWS_*)."""
+    """The lake base URL the CLI is given: the local lake, its S3 copy (credentials from AWS_*) or its
+    Azure Blob copy (AZURE_STORAGE_CONNECTION_STRING)."""
     if request.param == "file":
         return str(world.lake_base)
-    server: S3Server = request.getfixturevalue("s3_server")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", server.key)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", server.secret)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", server.endpoint_url)
+    if request.param == "azure":
+        server: AzureBlobServer = request.getfixturevalue("azurite")
+        monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", server.connection_string)
+        return request.getfixturevalue("azure_lake")
+    s3: S3Server = request.getfixturevalue("s3_server")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", s3.key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", s3.secret)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3.endpoint_url)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     return request.getfixturevalue("s3_lake")
 
@@ -241,6 +261,7 @@ def test_access_of_every_account_at_both_times(world: World, lake_url: str, caps
                 assert row["entitlement_name"] and row["resource_name"]
 
 
+@pytest.mark.parametrize("lake_url", EVERY_LAKE, indirect=True)
 def test_changes_between_the_runs_are_what_the_test_changed(world: World, lake_url: str, capsys):
     answer = ask(capsys, "changes", "--from", world.first, "--to", world.second, "--lake", lake_url)
     assert answer["snapshots"]["from"]["snapshot_id"] == world.first
@@ -273,6 +294,7 @@ def test_changes_between_the_runs_are_what_the_test_changed(world: World, lake_u
     assert expected["grant_origin_changed"]
 
 
+@pytest.mark.parametrize("lake_url", EVERY_LAKE, indirect=True)
 def test_evidence_pack_matches_the_tenant_and_verifies(world: World, lake_url: str, capsys, tmp_path):
     out = tmp_path / "pack"
     manifest = ask(
@@ -319,6 +341,7 @@ def test_evidence_pack_matches_the_tenant_and_verifies(world: World, lake_url: s
     assert code == 1 and "not empty" in err
 
 
+@pytest.mark.parametrize("lake_url", EVERY_LAKE, indirect=True)
 def test_the_snapshot_in_effect_is_the_newest_at_or_before_the_time(world: World, lake_url: str, capsys):
     account = world.changed["gainer"]
     early = snapshot_time(world.first) - timedelta(seconds=1)

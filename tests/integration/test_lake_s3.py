@@ -25,7 +25,12 @@ def _lake(s3: S3Server) -> Lake:
 
 def _roles(*ids: str) -> pa.Table:
     return pa.table(
-        {"role_id": list(ids), "name": [f"Role {i}" for i in ids], "raw_json": ["{}"] * len(ids)},
+        {
+            "role_id": list(ids),
+            "name": [f"Role {i}" for i in ids],
+            "invalid_fields": [None] * len(ids),
+            "raw_json": ["{}"] * len(ids),
+        },
         schema=model.RAW_ROLES,
     )
 

@@ -57,8 +57,17 @@ def test_report_counts_each_failed_check_out_of_its_population(lake):
     # Jane (12) and Bob (13) are disabled and both hold roles and teams.
     assert "2 of 2 disabled agents (100.0%)" in text
     assert "quality gate passed" in text
-    assert "0 error(s) and 3 warning(s) failed" in text
+    # ...and agent 13's lastlogindate "not a date": delivered unknown, a warning naming the id.
+    assert "0 error(s) and 4 warning(s) failed" in text
     assert re.search(r"warning resources agents without an email .* agent_without_email .* 14", text)
+    assert re.search(r"warning data_issues agents\.unknown_fields .* 13 \(lastlogindate\)", text)
+
+
+def test_report_names_each_data_issue_by_id(lake):
+    html = _page(lake, "report.html")
+    table = html[html.index('id="data-issues"') :]
+    row = '<td>agents</td><td class="id">13</td><td><code>lastlogindate</code></td>'
+    assert row in table and "delivered as unknown" in table
 
 
 def test_report_shows_the_change_log_highlights_and_counts(lake):
@@ -161,14 +170,15 @@ def test_data_docs_work_offline_and_call_warning_only_tables_passed(tmp_path):
     write_raw(lake, SNAPSHOT, good_raw())
     transform_snapshot(lake, SNAPSHOT)
     result = run_quality_gate(lake, SNAPSHOT)
-    assert result["passed"] and result["failed_warnings"] == 3
+    assert result["passed"] and result["failed_warnings"] == 4  # 3 findings and one unreadable date
 
     pages = list((lake.report_dir(SNAPSHOT) / "data_docs").rglob("*.html"))
     assert len(pages) > 5
     for page in pages:
         html = page.read_text()
         assert not re.search(r"<(?:script|link|img)\b[^>]*(?:src|href)=[\"']https?://", html), page
-        assert "halo-c1-offline-js" in html and "halo-c1 gate verdict" in html
+        assert "halo-c1 gate verdict" in html
+        assert not re.search(r"<script|\son[a-z]+=", html, re.I), page  # the viewer runs no script
     resources_page = next(p for p in pages if "validations/curated_resources/" in p.as_posix())
     html = resources_page.read_text()
     assert "Passed with 3 warning(s)" in html
@@ -182,6 +192,16 @@ def test_data_docs_work_offline_and_call_warning_only_tables_passed(tmp_path):
         assert (page.parent / back).resolve() == (
             tmp_path / "reports" / f"snapshot={SNAPSHOT}" / "report.html"
         )
+    # The index's tables, drawn at build time: a row per validated table and one per suite, linked.
+    index = (lake.report_dir(SNAPSHOT) / "data_docs" / "index.html").read_text()
+    validations, suites = re.findall(r"<tbody>(.*?)</tbody>", index, re.S)
+    assert validations.count("<tr>") == suites.count("<tr>") >= 5
+    assert re.search(
+        r'<td><a href="validations/curated_resources/[^"]+\.html"><i class="fas fa-exclamation-triangle" '
+        r'aria-hidden="true"></i> Passed with 3 warning\(s\)</a>',
+        index,
+    )
+    assert '<td><a href="expectations/curated_grants.html">curated_grants</a></td>' in suites
 
 
 def test_report_locations_are_plain_paths_locally_and_secret_free_urls_in_object_storage(tmp_path):
