@@ -58,6 +58,7 @@ CHANGE_ORDER: Final = (
     "grant_removed",
     "resource_disabled",
     "grant_origin_changed",
+    "resource_status_unknown",
     "resource_enabled",
     "resource_type_added",
     "resource_added",
@@ -67,7 +68,8 @@ CHANGE_ORDER: Final = (
 CHANGE_GROUPS: Final = {
     **{kind: "removed" for kind in CHANGE_ORDER[:5]},
     "grant_origin_changed": "changed",
-    **{kind: "added" for kind in CHANGE_ORDER[6:]},
+    "resource_status_unknown": "changed",
+    **{kind: "added" for kind in CHANGE_ORDER[7:]},
 }
 VOLUME_CHECK_SUFFIX: Final = "_since_previous"  # quality.checks: compared with the last delivery
 
