@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import uuid
 from collections.abc import Generator
 from contextlib import contextmanager
@@ -224,22 +225,34 @@ def read_parquet(path: UPath, columns: list[str] | None = None) -> pa.Table:
 
 
 class HashingWriter:
-    """Writes through to `handle`, counting the bytes and hashing them: size and SHA-256 of what was
-    written, in one pass (the c1z writer's output, a delivery's upload)."""
+    """Writes through to `handle` (if any), counting the bytes and hashing them: size and SHA-256 of
+    what was written, in one pass (the c1z writer's output, a delivery's upload, a file measured)."""
 
-    def __init__(self, handle: IO[bytes]) -> None:
+    def __init__(self, handle: IO[bytes] | None = None) -> None:
         self.handle = handle
         self.size = 0
         self.digest = hashlib.sha256()
 
     def write(self, data: bytes) -> int:
-        self.handle.write(data)
+        if self.handle is not None:
+            self.handle.write(data)
         self.digest.update(data)
         self.size += len(data)
         return len(data)
 
     def flush(self) -> None:
-        self.handle.flush()
+        if self.handle is not None:
+            self.handle.flush()
+
+
+def copy_hashing(
+    source: IO[bytes], destination: IO[bytes] | None = None, chunk_size: int = 2**20
+) -> HashingWriter:
+    """Stream `source` to its end into `destination` (None: only measure it) in `chunk_size` reads;
+    the returned writer holds the size and SHA-256 of what was read."""
+    sink = HashingWriter(destination)
+    shutil.copyfileobj(source, sink, chunk_size)
+    return sink
 
 
 def parquet_row_count(path: UPath) -> int:

@@ -9,12 +9,13 @@ fatal: C1 still syncs on its own schedule, and the snapshot is recorded either w
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from upath import UPath
+
+from halo_c1.lake import copy_hashing
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +56,7 @@ class C1ServiceTarget:
         return
 
     def stage(self, c1z: UPath, snapshot_id: str) -> _Recorded:
-        digest, size = hashlib.sha256(), 0
         with c1z.open("rb") as handle:
-            while chunk := handle.read(READ_CHUNK):
-                digest.update(chunk)
-                size += len(chunk)
-        log.info("Snapshot %s (%d bytes) is the one C1 will get at its next sync", snapshot_id, size)
-        return _Recorded(digest.hexdigest(), size, self.force_sync)
+            measured = copy_hashing(handle, chunk_size=READ_CHUNK)
+        log.info("Snapshot %s (%d bytes) is the one C1 will get at its next sync", snapshot_id, measured.size)
+        return _Recorded(measured.digest.hexdigest(), measured.size, self.force_sync)

@@ -13,7 +13,6 @@ re-check the delivery record in between; the record is written by `deliver.bookk
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import uuid
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from upath import UPath
 
 from halo_c1.deliver.errors import DeliveryError
 from halo_c1.errors import ConfigurationError
-from halo_c1.lake import HashingWriter, as_path, make_local_dirs, restrict_local
+from halo_c1.lake import as_path, copy_hashing, make_local_dirs, restrict_local
 from halo_c1.redact import is_secret_key, scrub
 
 log = logging.getLogger(__name__)
@@ -71,9 +70,7 @@ def _copy_hashing(source: UPath, destination: UPath, chunk_size: int) -> tuple[s
         _open_streaming(source, "rb", chunk_size) as reader,
         _open_streaming(destination, "wb", chunk_size) as writer,
     ):
-        sink = HashingWriter(writer)
-        while chunk := reader.read(chunk_size):
-            sink.write(chunk)
+        sink = copy_hashing(reader, writer, chunk_size)
     return sink.digest.hexdigest(), sink.size
 
 
@@ -87,12 +84,10 @@ def _verify(path: UPath, sha256: str, size: int, chunk_size: int) -> None:
     stored_size = _stored_size(path)
     if stored_size != size:
         raise DeliveryError(f"stored size {stored_size} bytes differs from the {size} bytes sent")
-    digest = hashlib.sha256()
     with _open_streaming(path, "rb", chunk_size) as reader:
-        while chunk := reader.read(chunk_size):
-            digest.update(chunk)
-    if digest.hexdigest() != sha256:
-        raise DeliveryError(f"stored SHA-256 {digest.hexdigest()} differs from the {sha256} sent")
+        stored = copy_hashing(reader, chunk_size=chunk_size).digest.hexdigest()
+    if stored != sha256:
+        raise DeliveryError(f"stored SHA-256 {stored} differs from the {sha256} sent")
 
 
 def _discard(temporary: UPath) -> None:
