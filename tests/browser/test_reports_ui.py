@@ -14,8 +14,6 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -29,6 +27,8 @@ import httpx
 import pytest
 
 from tests.conftest import PROJECT
+from tests.integration.conftest import UNTHROTTLED, airflow_halo_connection
+from tests.servers import airflow_serving, free_port
 
 pytestmark = [pytest.mark.dag, pytest.mark.integration]
 
@@ -68,12 +68,6 @@ class World:
     requests: list[str] = field(default_factory=list)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _grants(tenant: Any) -> set[str]:
     slug = {"team": "member", "department": "member", "role": "assigned"}
     return {
@@ -98,14 +92,9 @@ def _run_pipeline(tmp: Path) -> tuple[str, str, str, dict[str, int]]:
     db.initdb()
     spec = TenantSpec(seed=11, agents=30, users=60, teams=5, roles=4, departments=3)
     with running_simulator(SimulatorConfig(tenant=spec, client_id=DEV_ID, client_secret=DEV_SECRET)) as sim:
-        connection = {
-            "conn_type": "http",
-            "host": sim.base_url,
-            "login": DEV_ID,
-            "password": DEV_SECRET,
-            "extra": {"tenant": "demo", "rate_limit_requests": 1000, "rate_limit_period_s": 1},
-        }
-        os.environ["AIRFLOW_CONN_HALOITSM_DEFAULT"] = json.dumps(connection)
+        os.environ["AIRFLOW_CONN_HALOITSM_DEFAULT"] = airflow_halo_connection(
+            sim, tenant="demo", **UNTHROTTLED
+        )
         dag = DagBag(dag_folder=str(PROJECT / "dags")).get_dag(DAG_ID)
         first = dag.test(logical_date=T1)
         assert str(first.state) == "success"
@@ -153,7 +142,7 @@ def world(tmp_path_factory) -> Iterator[World]:
     try:
         run_id, first, second, expected = _run_pipeline(tmp)
         _store_settings_in_the_metadata_db()
-        port = _free_port()
+        port = free_port()
         server_environ = {
             k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW_VAR_", "AIRFLOW_CONN_"))
         }
@@ -165,36 +154,11 @@ def world(tmp_path_factory) -> Iterator[World]:
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "viewer:viewer",
             "AIRFLOW__API__WORKERS": "1",
         }
-        log = (tmp / "api.log").open("wb")
-        process = subprocess.Popen(
-            [AIRFLOW, "api-server", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            cwd=PROJECT,
-            stdout=log,
-            stderr=log,
-            start_new_session=True,
-        )
         url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    if httpx.get(f"{url}/api/v2/monitor/health", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                assert process.poll() is None, (tmp / "api.log").read_text()[-3000:]
-                assert time.monotonic() < deadline, "api-server did not become healthy in 120 s"
-                time.sleep(1)
+        command = [AIRFLOW, "api-server", "--host", "127.0.0.1", "--port", str(port)]
+        with airflow_serving(command, env, tmp / "api.log", url):
             passwords = Path(os.environ["AIRFLOW_HOME"]) / "simple_auth_manager_passwords.json.generated"
             yield World(url, json.loads(passwords.read_text())["viewer"], run_id, first, second, expected)
-        finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
     finally:
         for command in (
             ["variables", "delete", "halo_c1_lake_url"],
