@@ -20,7 +20,9 @@ Configuration: connection `haloitsm_default`; variables `halo_c1_lake_url`, `hal
 
 Each task runs one stage function of `halo_c1.stages` through `halo_c1_airflow.stage.run_stage`, which fails a
 deterministic error (`halo_c1.errors.PermanentError`) without retry and retries the rest. Stages
-read their inputs from the lake; the tasks pass only the plan, and `chain` orders them.
+read their inputs from the lake; the tasks pass only the plan, and `chain` orders them. Stage tasks
+are `@stage_task`s: TaskFlow tasks that also tell OpenLineage (when configured) what they read and
+wrote (`halo_c1_airflow.lineage`).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from typing import Any
 from airflow.sdk import Asset, chain, dag, task
 
 from halo_c1_airflow.alerts import failure_alert
+from halo_c1_airflow.lineage import stage_task
 from halo_c1_airflow.params import etl_params
 from halo_c1_airflow.schedule import dagrun_timeout
 from halo_c1_airflow.stage import log_failure, plan_run, run_report, run_stage, stages
@@ -67,32 +70,32 @@ def haloitsm_to_c1() -> None:
         """Fix the snapshot, the mode and the baseline delivery once, so every task agrees on them."""
         return plan_run()
 
-    @task(multiple_outputs=False, pool="halo_api")
+    @stage_task(multiple_outputs=False, pool="halo_api")
     def extract(plan: dict[str, Any]) -> dict[str, Any]:
         """Land the tenant's identities in the raw zone (or reuse the archived raw snapshot)."""
         return run_stage(stages.extract, plan)
 
-    @task(multiple_outputs=False)
+    @stage_task(multiple_outputs=False)
     def transform(plan: dict[str, Any]) -> dict[str, Any]:
         """Map raw HaloITSM rows to the access model's curated tables."""
         return run_stage(stages.transform, plan)
 
-    @task(multiple_outputs=False, outlets=[CURATED_ASSET])
+    @stage_task(multiple_outputs=False, outlets=[CURATED_ASSET])
     def validate(plan: dict[str, Any]) -> dict[str, Any]:
         """Gate the curated tables with Great Expectations; write Data Docs and dq_history."""
         return run_stage(stages.validate, plan, outlet=CURATED_ASSET)
 
-    @task(multiple_outputs=False)
+    @stage_task(multiple_outputs=False)
     def guard(plan: dict[str, Any]) -> dict[str, Any]:
         """Refuse a sudden mass deletion versus the last delivered snapshot, unless allowed once."""
         return run_stage(stages.guard, plan)
 
-    @task(multiple_outputs=False)
+    @stage_task(multiple_outputs=False)
     def package(plan: dict[str, Any]) -> dict[str, Any]:
         """Write the snapshot as a Baton v1 .c1z in the lake."""
         return run_stage(stages.package, plan)
 
-    @task(multiple_outputs=False, outlets=[C1Z_ASSET])
+    @stage_task(multiple_outputs=False, outlets=[C1Z_ASSET])
     def deliver(plan: dict[str, Any]) -> dict[str, Any]:
         """Hand the c1z to the configured target (object storage/file) and record the delivery."""
         return run_stage(stages.deliver, plan, outlet=C1Z_ASSET)

@@ -2,6 +2,7 @@
 
     python -m scripts.airflow_settings apply   # import connections, variables and pools into the metadata DB
     python -m scripts.airflow_settings env     # print them as AIRFLOW_CONN_*/AIRFLOW_VAR_* exports instead
+                                               # (and, commented, the `airflow pools set` each pool needs)
 
 `${PROJECT_DIR}` and other `${VAR}`s in hosts, extras and variable values are expanded from the
 environment (PROJECT_DIR defaults to the project root); logins and passwords are taken verbatim.
@@ -82,6 +83,14 @@ def as_environment(settings: dict[str, Any]) -> dict[str, str]:
     return env
 
 
+def pool_commands(settings: dict[str, Any]) -> list[str]:
+    """`airflow pools set …` for each pool: Airflow has no environment variables for pools."""
+    return [
+        shlex.join(["airflow", "pools", "set", name, str(pool["slots"]), pool["description"]])
+        for name, pool in settings["pools"].items()
+    ]
+
+
 def apply(settings: dict[str, Any], airflow_bin: str = "airflow") -> None:
     """Import everything with Airflow's own CLI, overwriting what exists."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -107,6 +116,10 @@ def main(argv: list[str]) -> int:
     if action == "env":
         for key, value in as_environment(settings).items():
             print(f"export {key}={shlex.quote(value)}")
+        for line in pool_commands(settings):
+            print(
+                f"# not an environment variable; create it once (the scheduler never runs a task whose pool is missing): {line}"
+            )
     elif action == "apply":
         apply(settings, str(Path(sys.executable).parent / "airflow"))
     else:

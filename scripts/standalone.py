@@ -4,8 +4,11 @@
     python -m scripts.standalone stop
 
 `start` migrates `.airflow/airflow.db`, applies airflow_settings.yaml (connections, variables, pools),
-starts the HaloITSM simulator (unless HALO_C1_USE_SIMULATOR=0) and `airflow standalone` in the
-background (logs in .airflow/standalone.log), and waits until the API answers healthy.
+starts the HaloITSM simulator (unless HALO_C1_USE_SIMULATOR=0) and `airflow standalone` with the
+project's `plugins/` in the background (logs in .airflow/standalone.log), waits until the API answers
+healthy and checks, logged in, that `/api/v2/plugins` lists the halo-c1 plugin (the reports under
+Browse and the "halo-c1 report" tab on each run); without it the start fails and stops what it started.
+`HALO_C1_AIRFLOW_HOME` puts the Airflow home elsewhere than `.airflow/`.
 `stop` signals standalone's children first and the parent last: SIGTERM to the parent alone
 orphans its scheduler and workers (shared/spec/airflow-gx-notes.md §3).
 
@@ -22,6 +25,7 @@ runs with umask 077, so nothing it writes there is readable by other users of th
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -32,10 +36,10 @@ from pathlib import Path
 import httpx
 
 from scripts.airflow_settings import apply, load_settings
-from scripts.run_local import DEMO_TENANT, PROJECT_DIR, SIMULATOR_PORT, airflow_environment
+from scripts.run_local import DEMO_TENANT, PROJECT_DIR, SIMULATOR_PORT, airflow_environment, airflow_home
 
-HOME = PROJECT_DIR / ".airflow"
-PIDS = {"standalone": HOME / "standalone.pid", "simulator": HOME / "simulator.pid"}
+PROCESSES = ("standalone", "simulator")
+PLUGIN_NAME = "halo_c1_reports"  # plugins/halo_c1_plugin.py
 HOST_VARIABLE, PORT_VARIABLE = "HALO_C1_STANDALONE_HOST", "HALO_C1_STANDALONE_PORT"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 PASSWORDS_FILE = "simple_auth_manager_passwords.json.generated"
@@ -102,12 +106,33 @@ def standalone_environment(base: dict[str, str], host: str, port: int) -> dict[s
     }
 
 
-def _spawn(name: str, command: list[str], env: dict[str, str]) -> None:
-    PIDS[name].write_text(str(launch(command, env, HOME / f"{name}.log").pid))
+def _pid_file(home: Path, name: str) -> Path:
+    return home / f"{name}.pid"
+
+
+def _spawn(home: Path, name: str, command: list[str], env: dict[str, str]) -> None:
+    _pid_file(home, name).write_text(str(launch(command, env, home / f"{name}.log").pid))
+
+
+def plugin_problem(url: str, home: Path) -> str | None:
+    """Why the halo-c1 plugin is not in the running UI (asked as admin, as a person would), or None."""
+    password = json.loads((home / PASSWORDS_FILE).read_text())["admin"]
+    token = httpx.post(f"{url}/auth/token", json={"username": "admin", "password": password}, timeout=30)
+    if token.status_code not in (200, 201):
+        return f"the admin login was refused ({token.status_code}), so the plugins could not be listed"
+    headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    answer = httpx.get(f"{url}/api/v2/plugins", headers=headers, timeout=30)
+    if answer.status_code != 200:
+        return f"/api/v2/plugins answered {answer.status_code}"
+    names = [plugin.get("name") for plugin in answer.json().get("plugins", [])]
+    if PLUGIN_NAME not in names:
+        return f"/api/v2/plugins lists {names or 'no plugin'}, not {PLUGIN_NAME!r}"
+    return None
 
 
 def start() -> int:
-    prepare_home(HOME)
+    home = airflow_home()
+    prepare_home(home)
     host, port = listen_address(dict(os.environ))
     env = standalone_environment(airflow_environment(), host, port)
     url = local_url(host, port)
@@ -122,26 +147,45 @@ def start() -> int:
     apply(load_settings(), airflow)
     if env.get("HALO_C1_USE_SIMULATOR", "1") != "0":
         _spawn(
+            home,
             "simulator",
             [sys.executable, "-m", "dev.halo_simulator", "--port", str(SIMULATOR_PORT), *DEMO_TENANT],
             env,
         )
-    _spawn("standalone", [airflow, "standalone"], env)
-    deadline = time.monotonic() + 180
+    _spawn(home, "standalone", [airflow, "standalone"], env)
+    if not _healthy(url):
+        print(f"Airflow did not become healthy in 180 s; see {home / 'standalone.log'}", file=sys.stderr)
+        return 1
+    problem = plugin_problem(url, home)
+    if problem is not None:
+        print(
+            f"the halo-c1 plugin is not loaded: {problem}. Airflow reads plugins from "
+            f"{env['AIRFLOW__CORE__PLUGINS_FOLDER']}; see {home / 'standalone.log'}. Stopping.",
+            file=sys.stderr,
+        )
+        stop()
+        return 1
+    print(f"Airflow is up: {url} (listening on {host}:{port}), with the halo-c1 plugin")
+    print(f"log in as `admin` with the password in {home / PASSWORDS_FILE}")
+    print(
+        f"reports: {url}/plugin/halo-c1-reports (Browse → halo-c1 reports; each run has a 'halo-c1 report' tab)"
+    )
+    if host not in LOOPBACK_HOSTS:
+        print(f"NOTE: {HOST_VARIABLE}={host}: other hosts can reach the login page")
+    print(f"logs: {home / 'standalone.log'}; stop with `make airflow-stop`")
+    return 0
+
+
+def _healthy(url: str, wait_s: float = 180) -> bool:
+    deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"{url}/api/v2/monitor/health", timeout=2).status_code == 200:
-                print(f"Airflow is up: {url} (listening on {host}:{port})")
-                print(f"log in as `admin` with the password in {HOME / PASSWORDS_FILE}")
-                if host not in LOOPBACK_HOSTS:
-                    print(f"NOTE: {HOST_VARIABLE}={host}: other hosts can reach the login page")
-                print(f"logs: {HOME / 'standalone.log'}; stop with `make airflow-stop`")
-                return 0
+                return True
         except httpx.HTTPError:
             pass
         time.sleep(2)
-    print(f"Airflow did not become healthy in 180 s; see {HOME / 'standalone.log'}", file=sys.stderr)
-    return 1
+    return False
 
 
 def _children(pid: int) -> list[int]:
@@ -158,10 +202,12 @@ def _alive(pid: int) -> bool:
 
 
 def stop() -> int:
-    for name in ("standalone", "simulator"):
-        if not PIDS[name].exists():
+    home = airflow_home()
+    for name in PROCESSES:
+        pid_file = _pid_file(home, name)
+        if not pid_file.exists():
             continue
-        pid = int(PIDS[name].read_text())
+        pid = int(pid_file.read_text())
         for child in _children(pid):
             os.kill(child, signal.SIGTERM)
         deadline = time.monotonic() + 20
@@ -173,7 +219,7 @@ def stop() -> int:
         time.sleep(2)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)
-        PIDS[name].unlink()
+        pid_file.unlink()
         print(f"stopped {name} (pid {pid})")
     return 0
 

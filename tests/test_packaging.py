@@ -1,6 +1,6 @@
-"""`pip install .` gives any Airflow image the domain package: a wheel built from pyproject.toml,
-installed with its dependency ranges (resolved against the lock file) into a clean venv, imports
-`halo_c1` from site-packages with no PYTHONPATH and no project checkout on the path."""
+"""`pip install .` gives any Airflow image the domain package and the `halo-c1` command: a wheel built
+from pyproject.toml, installed with its dependency ranges (resolved against the lock file) into a clean
+venv, imports `halo_c1` from site-packages with no PYTHONPATH and no project checkout on the path."""
 
 from __future__ import annotations
 
@@ -68,3 +68,7 @@ def test_the_wheel_installs_halo_c1_into_a_clean_venv(tmp_path: Path) -> None:
     location = Path(out.strip().splitlines()[-1])
     assert location.is_relative_to(venv), location
     assert not location.is_relative_to(PROJECT)
+
+    # The package installs the `halo-c1` command (its entry point in pyproject.toml).
+    usage = _run(venv / "bin" / "halo-c1", "history", "holders", "--help", cwd=tmp_path)
+    assert "usage: halo-c1 history holders" in usage and "--lake" in usage

@@ -17,7 +17,7 @@ every write, and `sim.write_counts()` / `GET /_sim/stats` count the writes.
 `python -m dev.halo_simulator --help` serves one from the command line.
 """
 
-from .app import KNOWN_SCOPES, SimulatorState, create_app
+from .app import KNOWN_SCOPES, LoggedRequest, SimulatorState, create_app
 from .config import AGENT_ENVELOPES, SimulatorConfig
 from .faults import (
     DropConnection,
@@ -44,6 +44,7 @@ __all__ = [
     "DuplicateRow",
     "Fault",
     "Faults",
+    "LoggedRequest",
     "MalformedJson",
     "Membership",
     "RateLimit",

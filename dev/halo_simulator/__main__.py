@@ -2,6 +2,10 @@
 
     python -m dev.halo_simulator --port 8900 --seed 1 --agents 50 --users 500 --teams 8 --roles 5 \
         --departments 4 --page-cap 100 --agent-envelope results --rate-limit 300/300
+
+`--evolve N` serves the tenant N demo steps later (people joined, left, changed teams and roles:
+`Tenant.evolve`), `--drop-agents 0.5` then removes half the agents (a mass deletion the pipeline's
+guard should block). `make run` passes both.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import threading
 from .config import AGENT_ENVELOPES, SimulatorConfig
 from .faults import Faults, RateLimit
 from .server import Simulator
-from .tenant import TenantSpec
+from .tenant import Tenant, TenantSpec, build_tenant
 from .writes import LIST_SEMANTICS
 
 log = logging.getLogger("halo_simulator")
@@ -30,6 +34,43 @@ def _rate_limit(text: str) -> RateLimit:
         raise argparse.ArgumentTypeError(f"expected REQUESTS/SECONDS, e.g. 300/300, not {text!r}") from None
 
 
+def _count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, not {text!r}")
+    return int(text)
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a share between 0 and 1, e.g. 0.5, not {text!r}")
+    return value
+
+
+def tenant_from_args(args: argparse.Namespace) -> TenantSpec | Tenant:
+    """The spec, or the tenant built from it and moved on by `--evolve` / `--drop-agents`."""
+    spec = TenantSpec(
+        seed=args.seed,
+        agents=args.agents,
+        users=args.users,
+        teams=args.teams,
+        roles=args.roles,
+        departments=args.departments,
+    )
+    if not args.evolve and not args.drop_agents:
+        return spec
+    tenant = build_tenant(spec)
+    for line in tenant.evolve(args.evolve):
+        log.info("step: %s", line)
+    if args.drop_agents:
+        removed = tenant.drop_agents(args.drop_agents, seed=args.evolve)
+        log.info("mass deletion: %d agents removed", len(removed))
+    return tenant
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m dev.halo_simulator", description=__doc__.split("\n")[0])
     p.add_argument("--host", default="127.0.0.1")
@@ -40,6 +81,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--teams", type=int, default=5)
     p.add_argument("--roles", type=int, default=4)
     p.add_argument("--departments", type=int, default=3)
+    p.add_argument(
+        "--evolve",
+        type=_count,
+        default=0,
+        metavar="STEPS",
+        help="serve the tenant this many demo steps later",
+    )
+    p.add_argument(
+        "--drop-agents",
+        type=_fraction,
+        default=0.0,
+        metavar="FRACTION",
+        help="then remove this share of the agents, e.g. 0.5 (a mass deletion)",
+    )
     p.add_argument("--page-cap", type=int, default=100)
     p.add_argument("--agent-envelope", choices=AGENT_ENVELOPES, default="bare")
     p.add_argument(
@@ -74,14 +129,7 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
     if rate_limit is not None and args.retry_after:
         rate_limit = RateLimit(rate_limit.requests, rate_limit.window_s, retry_after=True)
     return SimulatorConfig(
-        tenant=TenantSpec(
-            seed=args.seed,
-            agents=args.agents,
-            users=args.users,
-            teams=args.teams,
-            roles=args.roles,
-            departments=args.departments,
-        ),
+        tenant=tenant_from_args(args),
         faults=Faults(rate_limit=rate_limit),
         client_id=args.client_id,
         client_secret=args.client_secret,

@@ -2,7 +2,9 @@
 
 `create_app(state)` returns the gate. Per request, in this order:
 
-1. `/_sim/*` goes straight to the app (never counted, limited or faulted).
+1. `/_sim/*` goes straight to the app (never counted, limited or faulted): `/_sim/stats` (requests
+   served), `/_sim/requests` (the request log) and `/_sim/info` (this simulator's name, tenant name,
+   client id and the spec its tenant was generated from).
 2. The path is lower-cased (Halo paths are case-insensitive) and matched to a route, whose
    canonical name (`"GET /api/Agent/{id}"`) keys the request counts and fault targeting. The
    request log keeps each request's method, path exactly as sent (still percent-encoded) and status.
@@ -35,6 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import json
 import secrets
 import threading
@@ -54,8 +57,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .config import SimulatorConfig
 from .faults import FaultBook, Faults, retry_after_seconds
-from .tenant import Row, Tenant, _int_id, build_tenant
+from .tenant import Row, Tenant, TenantSpec, _int_id, build_tenant
 from .writes import AgentWriter, WriteRejected
+
+SIMULATOR_NAME = "halo-c1 HaloITSM simulator"
 
 # Scopes Halo knows (spec §1.4, PS Classes/HaloAuth.psm1). There is no read:agents or read:users.
 _SCOPE_AREAS = (
@@ -83,9 +88,22 @@ KNOWN_SCOPES = frozenset(
     {"all", "all:standard", "admin", "editMine:timesheets", "access:chat", "access:adpasswordreset"}
     | {f"{verb}:{area}" for verb in ("read", "edit") for area in _SCOPE_AREAS}
 )
-REQUEST_LOG_SIZE = 10_000  # requests the log keeps (a test reads it; a demo must not grow without bound)
+# Requests the log keeps (tests and the day benchmark read it; a demo must not grow without bound).
+REQUEST_LOG_SIZE = 100_000
 _MEMBERSHIP_KEYS = frozenset({"teams", "departments", "clients"})
 _DETAIL_KEYS = _MEMBERSHIP_KEYS | {"roles"}
+
+
+class LoggedRequest(NamedTuple):
+    """One request as the simulator saw it: method, path exactly as sent (percent-encoding kept),
+    status (0: the connection was dropped without a response), when it arrived (the rate limiter's
+    clock) and the route it was counted under."""
+
+    method: str
+    path: str
+    status: int
+    at: float
+    route: str
 
 
 class SimulatorState:
@@ -103,7 +121,7 @@ class SimulatorState:
         self._requests: Counter[str] = Counter()
         self._statuses: Counter[int] = Counter()
         self._writes: Counter[str] = Counter()
-        self._log: deque[tuple[str, str, int]] = deque(maxlen=REQUEST_LOG_SIZE)
+        self._log: deque[LoggedRequest] = deque(maxlen=REQUEST_LOG_SIZE)
         self.write_hook: Callable[[Tenant], None] | None = None
 
     # -- tokens ----------------------------------------------------------------------------------
@@ -135,16 +153,19 @@ class SimulatorState:
         with self._lock:
             self._statuses[status] += 1
 
+    def now(self) -> float:
+        return self._clock()
+
     def request_counts(self) -> dict[str, int]:
         with self._lock:
             return dict(sorted(self._requests.items()))
 
-    def log_request(self, method: str, raw_path: str, status: int) -> None:
+    def log_request(self, request: LoggedRequest) -> None:
         with self._lock:
-            self._log.append((method, raw_path, status))
+            self._log.append(request)
 
-    def request_log(self) -> list[tuple[str, str, int]]:
-        """(method, path as sent, status) of the last `REQUEST_LOG_SIZE` requests, oldest first."""
+    def request_log(self) -> list[LoggedRequest]:
+        """The last `REQUEST_LOG_SIZE` requests in arrival order (every client's alike), oldest first."""
         with self._lock:
             return list(self._log)
 
@@ -204,7 +225,9 @@ class _Gate:
         raw_path = bytes(scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
         scope["path"] = path.lower()
         route = self._route_name(scope)
-        self.state.count_request(route or f"{scope['method']} {path}")
+        key = route or f"{scope['method']} {path}"
+        arrived = self.state.now()
+        self.state.count_request(key)
         status = 0
 
         async def send_and_note(message: Message) -> None:
@@ -217,7 +240,7 @@ class _Gate:
             await self._handle(scope, receive, send, send_and_note, route, path)
         finally:
             self.state.count_status(status)
-            self.state.log_request(scope["method"], raw_path, status)
+            self.state.log_request(LoggedRequest(scope["method"], raw_path, status, arrived, key))
 
     def _route_name(self, scope: Scope) -> str | None:
         for candidate in self.app.routes:
@@ -408,6 +431,8 @@ class _Api:
             route("GET", "/api/Site", self.sites),
             route("GET", "/api/Client", self.clients),
             Route("/_sim/stats", self.stats, methods=["GET"], name="GET /_sim/stats"),
+            Route("/_sim/info", self.info, methods=["GET"], name="GET /_sim/info"),
+            Route("/_sim/requests", self.requests, methods=["GET"], name="GET /_sim/requests"),
         ]
 
     @property
@@ -665,6 +690,23 @@ class _Api:
 
     async def stats(self, request: Request) -> Response:
         return JSONResponse(self.state.stats())
+
+    async def info(self, request: Request) -> Response:
+        """Which simulator this is and what it serves, so `make run` can tell it apart and reuse it."""
+        tenant = self.config.tenant
+        spec = tenant if isinstance(tenant, TenantSpec) else tenant.spec  # what it was generated from
+        return JSONResponse(
+            {
+                "simulator": SIMULATOR_NAME,
+                "tenant_name": self.config.tenant_name,
+                "client_id": self.config.client_id,
+                "spec": dataclasses.asdict(spec),
+            }
+        )
+
+    async def requests(self, request: Request) -> Response:
+        """The request log (`SimulatorState.request_log`) for a client in another process."""
+        return JSONResponse([request._asdict() for request in self.state.request_log()])
 
 
 def _guarded(endpoint: Callable[[Request], Any]) -> Callable[[Request], Any]:

@@ -19,7 +19,7 @@ from typing import Any
 
 import uvicorn
 
-from .app import SimulatorState, create_app
+from .app import LoggedRequest, SimulatorState, create_app
 from .config import SimulatorConfig
 from .faults import Faults
 from .tenant import Tenant
@@ -115,8 +115,9 @@ class Simulator:
         """`"GET /api/Agent"`-style route -> requests (unknown paths keyed by their literal path)."""
         return self._state.request_counts()
 
-    def request_log(self) -> list[tuple[str, str, int]]:
-        """(method, path exactly as sent, percent-encoding kept, status) per request, oldest first."""
+    def request_log(self) -> list[LoggedRequest]:
+        """Per request, oldest first: method, path exactly as sent (percent-encoding kept), status, when
+        it arrived on the rate limiter's clock, and its route (`LoggedRequest`)."""
         return self._state.request_log()
 
     def total_requests(self) -> int:

@@ -11,6 +11,7 @@ Usage::
     tenant.departments()        # {2: "IT", ...}: departments referenced by agents and teams
     tenant.memberships()        # the grants a correct extraction must find
     tenant.drop_agents(0.2)     # remove 20% of the non-system agents and their membership rows
+    tenant.evolve(3)            # three demo steps later: people joined, left, changed teams and roles
 
 What makes it messy, deterministically for a seed:
 
@@ -193,6 +194,19 @@ class Tenant:
         removed_ids = sorted(_int_id(a.get("id")) or 0 for a in eligible if id(a) in removed)
         self.agents[:] = [a for a in self.agents if id(a) not in removed]
         return removed_ids
+
+    def evolve(self, steps: int) -> list[str]:
+        """Move the tenant on by `steps` demo steps, as a tenant changes between two scheduled runs.
+
+        Each step, seeded by the spec's seed and its number (so step 3 is always the same step): two
+        people join as agents (teams, sometimes a role), one agent leaves, two agents change teams,
+        one gains a role and one loses one, one is disabled, three end users join and two leave.
+        `evolve(n)` applies steps 1..n, so a freshly built tenant evolved by n is always the same
+        tenant. Returns what happened, one line per change, for the demo's console.
+        """
+        if steps < 0:
+            raise ValueError("steps must be >= 0")
+        return [line for step in range(1, steps + 1) for line in _Evolution(self, step).apply()]
 
 
 def build_tenant(spec: TenantSpec | None = None) -> Tenant:
@@ -813,3 +827,168 @@ def _email_local(first: str, last: str, fallback: str) -> str:
 
 def _pick_name(pool: tuple[str, ...], i: int, prefix: str) -> str:
     return pool[i] if i < len(pool) else f"{prefix} {i + 1}"
+
+
+class _Evolution:
+    """One seeded demo step of a tenant (`Tenant.evolve`): joiners, leavers, movers, role changes."""
+
+    def __init__(self, tenant: Tenant, step: int) -> None:
+        self.tenant = tenant
+        self.step = step
+        self.rng = random.Random(f"halo-sim/{tenant.spec.seed}/evolve/{step}")
+        self.builder = _Builder(tenant.spec)
+        rows = [r for a in _dicts(tenant.agents) for r in _dicts(a.get("teams") or ())]
+        deps = [r for a in _dicts(tenant.agents) for r in _dicts(a.get("departments") or ())]
+        self.builder._team_row_id = max((_int_id(r.get("id")) or 0 for r in rows), default=5000) + 1
+        self.builder._dep_row_id = max((_int_id(r.get("id")) or 0 for r in deps), default=9000) + 1
+        self.builder._emails = {
+            str(row.get(key) or "").strip().lower()
+            for row, key in [(a, "email") for a in _dicts(tenant.agents)]
+            + [(u, "emailaddress") for u in _dicts(tenant.users)]
+        }
+        self.lines: list[str] = []
+
+    def apply(self) -> list[str]:
+        for _ in range(2):
+            self._join()
+        self._leave()
+        for _ in range(2):
+            self._move()
+        self._gain_role()
+        self._lose_role()
+        self._disable()
+        self._users()
+        return self.lines
+
+    # -- who may change --------------------------------------------------------------------------
+
+    def _humans(self, *, enabled: bool = False) -> list[Row]:
+        """Human agents other than the fixture rows tests rely on (Zoë and 李雷, the first two)."""
+        humans = [a for a in self.tenant.non_system_agents() if not a.get("isapiagent")]
+        return [a for a in humans[2:] if not (enabled and a.get("isdisabled"))]
+
+    def _active_teams(self) -> list[Row]:
+        return [t for t in _dicts(self.tenant.teams) if not t.get("inactive")]
+
+    def _department(self, dep_id: int) -> Row:
+        name = self.tenant.departments().get(dep_id, "")
+        guid = next(
+            (
+                t.get("department_guid")
+                for t in _dicts(self.tenant.teams)
+                if _int_id(t.get("department_id")) == dep_id
+            ),
+            None,
+        )
+        return {"id": dep_id, "guid": guid, "name": name}
+
+    # -- changes ---------------------------------------------------------------------------------
+
+    def _add_role(self, agent: Row, role: Row) -> None:
+        agent["roles"].append({"id": role["id"], "name": role["name"], "id_int": role["id_int"]})
+        for granted in role.get("teams") or ():
+            team = self.tenant.team(_int_id(granted.get("team_id")) or 0)
+            if team is not None:
+                agent["teams"].append(self.builder._team_row(agent, team, role))
+        for granted in role.get("departments") or ():
+            dep = self._department(_int_id(granted.get("department_id")) or 0)
+            agent["departments"].append(self.builder._dep_row(self.rng, agent, dep, role))
+        agent["role_list"] = ", ".join(r["name"] for r in agent["roles"])
+
+    def _join(self) -> None:
+        agents = list(_dicts(self.tenant.agents))
+        agent_id = max(_int_id(a.get("id")) or 0 for a in agents) + self.rng.choice((1, 1, 2))
+        first, last, name = _person(self.rng)
+        agent = self.builder._agent_base(
+            self.rng, agent_id, name, first, last, quirk=None, api=False, disabled=False
+        )
+        teams = self._active_teams()
+        joined = self.rng.sample(teams, min(len(teams), self.rng.choice((1, 1, 2))))
+        agent.update(
+            {
+                "roles": [],
+                "teams": [self.builder._team_row(agent, t, None) for t in joined],
+                "departments": [],
+                "clients": [],
+                "team": joined[0]["name"] if joined else "",
+                "department": "",
+                "role_list": "",
+            }
+        )
+        if self.tenant.roles and self.rng.random() < 0.5:
+            self._add_role(agent, self.rng.choice(self.tenant.roles[1:] or self.tenant.roles))
+        self.tenant.agents.append(agent)
+        self.lines.append(
+            f"joined: agent {agent_id} {name} ({', '.join(t['name'] for t in joined) or 'no team'})"
+        )
+
+    def _leave(self) -> None:
+        humans = self._humans()
+        if humans:
+            gone = self.rng.choice(humans)
+            self.tenant.agents.remove(gone)
+            self.lines.append(f"left: agent {gone['id']} {gone['name']}")
+
+    def _move(self) -> None:
+        humans, teams = self._humans(enabled=True), self._active_teams()
+        if not humans or not teams:
+            return
+        agent = self.rng.choice(humans)
+        direct = [r for r in agent["teams"] if r.get("role_id") in (None, "")]
+        held = {_int_id(r.get("team_id")) for r in agent["teams"]}
+        if direct:
+            left = self.rng.choice(direct)
+            agent["teams"].remove(left)
+            self.lines.append(f"moved: agent {agent['id']} {agent['name']} left team {left['team_name']}")
+        candidates = [t for t in teams if t["id"] not in held]
+        if candidates:
+            team = self.rng.choice(candidates)
+            agent["teams"].append(self.builder._team_row(agent, team, None))
+            self.lines.append(f"moved: agent {agent['id']} {agent['name']} joined team {team['name']}")
+
+    def _gain_role(self) -> None:
+        humans = self._humans(enabled=True)
+        if not humans or not self.tenant.roles:
+            return
+        agent = self.rng.choice(humans)
+        held = {r["id"] for r in agent["roles"]}
+        missing = [r for r in self.tenant.roles if r["id"] not in held]
+        if missing:
+            role = self.rng.choice(missing)
+            self._add_role(agent, role)
+            self.lines.append(f"role: agent {agent['id']} {agent['name']} gained {role['name']}")
+
+    def _lose_role(self) -> None:
+        holders = [a for a in self._humans() if a["roles"]]
+        if not holders:
+            return
+        agent = self.rng.choice(holders)
+        role = self.rng.choice(agent["roles"])
+        agent["roles"].remove(role)
+        for key in ("teams", "departments"):
+            agent[key] = [r for r in agent[key] if r.get("role_id") != role["id"]]
+        agent["role_list"] = ", ".join(r["name"] for r in agent["roles"])
+        self.lines.append(f"role: agent {agent['id']} {agent['name']} lost {role['name']}")
+
+    def _disable(self) -> None:
+        humans = self._humans(enabled=True)
+        if humans:
+            agent = self.rng.choice(humans)
+            agent["isdisabled"] = True
+            agent["namewithinactive"] = f"{agent['name']} (Inactive)"
+            self.lines.append(f"disabled: agent {agent['id']} {agent['name']}")
+
+    def _users(self) -> None:
+        users = self.tenant.users
+        template = next((u for u in _dicts(users) if not u.get("isserviceaccount")), None)
+        for _ in range(3):
+            user_id = max((_int_id(u.get("id")) or 0 for u in _dicts(users)), default=10) + 1
+            first, last, name = _person(self.rng)
+            email = self.builder._unique_email(_email_local(first, last, f"user{user_id}"))
+            user = {**(template or {}), "id": user_id, "name": name, "firstname": first, "surname": last}
+            user.update({"emailaddress": email, "login": email, "inactive": False, "linked_agent_id": 0})
+            users.append(user)
+        people = [u for u in _dicts(users) if not u.get("isserviceaccount")]
+        for gone in self.rng.sample(people, min(2, len(people))):
+            users.remove(gone)
+        self.lines.append("end users: 3 joined, 2 left")

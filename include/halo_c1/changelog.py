@@ -11,7 +11,8 @@ agents still holding access, API agents gaining roles, resource types that appea
 
 Kinds of change (`change` column): grant_added, grant_removed, grant_origin_changed (direct or
 inherited, or via which roles), resource_added, resource_removed, resource_disabled,
-resource_enabled, resource_type_added, resource_type_removed, entitlement_added,
+resource_enabled, resource_status_unknown (HaloITSM sent a status that cannot be read; see
+docs/data-quality-rules.md), resource_type_added, resource_type_removed, entitlement_added,
 entitlement_removed.
 """
 
@@ -38,6 +39,7 @@ CHANGES: Final = (
     "resource_removed",
     "resource_disabled",
     "resource_enabled",
+    "resource_status_unknown",
     "resource_type_added",
     "resource_type_removed",
     "entitlement_added",
@@ -173,7 +175,10 @@ def _status_changes(current: _Snapshot, previous: _Snapshot) -> list[dict[str, A
     )
     rows = []
     for row in both.filter(pc.not_equal(both["status"], both["previous_status"])).to_pylist():
-        change = "resource_disabled" if row["status"] == model.STATUS_DISABLED else "resource_enabled"
+        change = {
+            model.STATUS_DISABLED: "resource_disabled",
+            model.STATUS_UNSPECIFIED: "resource_status_unknown",
+        }.get(row["status"], "resource_enabled")
         rows.append(
             {
                 "change": change,

@@ -19,6 +19,12 @@ snapshot's curated tables (deleted by hand) the guard falls back to counts and s
 names the drops with a few example ids. A deliberate clean-up is let through once with the run
 parameter `allow_mass_deletion`.
 
+What C1 holds is whatever the delivery target holds, and another lake folder may have put it there
+(the HaloITSM URL or the lake URL changed). When `deliver.writer.check_target` finds that, the guard
+compares with the target's own c1z instead (`C1zBaseline`: decoded into the same id columns), with the
+same rules; the report names what it compared with (`compared_with`) and what the target held
+(`target`), which delivery re-checks.
+
 The guard runs before packaging and writes its report to `reports/snapshot=<id>/guard.json`, blocked
 or not; delivery reads that report (the baseline it compared against, whether it was overridden) so
 it never trusts a value handed over by the scheduler.
@@ -26,9 +32,13 @@ it never trusts a value handed over by the scheduler.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
+import tempfile
 from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -124,6 +134,56 @@ def _curated(lake: Lake, snapshot_id: str) -> tuple[pa.Table, pa.Table] | None:
     if not (resources.exists() and grants.exists()):
         return None
     return read_parquet(resources, columns=_RESOURCE_COLUMNS), read_parquet(grants, columns=_GRANT_COLUMNS)
+
+
+@dataclass(frozen=True)
+class C1zBaseline:
+    """A delivered c1z read back as the guard's baseline: its id columns, counts and SHA-256."""
+
+    label: str  # what it is, for messages: "the c1z at <target> (…)"
+    snapshot_id: str | None  # as its writer record says, when there is one
+    sha256: str
+    counts: dict[str, Any]
+    tables: tuple[pa.Table, pa.Table]
+
+
+_STATUS_NAMES = {1: model.STATUS_ENABLED, 2: model.STATUS_DISABLED}  # c1.connector.v2 Resource.Status
+
+
+def read_c1z_baseline(source: UPath, *, label: str, snapshot_id: str | None) -> C1zBaseline:
+    """Copy a c1z (hashing it) to a local temporary file and decode its last full sync into the guard's
+    columns. Raises `C1zFormatError` (or an I/O error) when it cannot be read."""
+    from halo_c1.c1z.reader import C1zReader
+
+    with tempfile.TemporaryDirectory(prefix="halo-c1-c1z-read-") as tmp:
+        local = Path(tmp) / "held.c1z"
+        digest = hashlib.sha256()
+        with source.open("rb") as reader, local.open("wb") as out:
+            while chunk := reader.read(8 * 1024 * 1024):
+                digest.update(chunk)
+                out.write(chunk)
+        with C1zReader.open(local) as c1z:
+            columns: dict[str, list[str]] = {name: [] for name in _RESOURCE_COLUMNS}
+            for row in c1z.rows("v1_resources"):
+                message = row["message"]
+                columns["resource_type_id"].append(message.id.resource_type)
+                columns["resource_id"].append(message.id.resource)
+                columns["status"].append(_STATUS_NAMES.get(message.status.status, "UNSPECIFIED"))
+            sync_id = c1z.finished_full_sync()["sync_id"]
+            grant_rows = c1z.connection.execute(
+                "SELECT external_id, entitlement_id, resource_type_id, principal_resource_type_id,"
+                " principal_resource_id FROM v1_grants WHERE sync_id = ? ORDER BY id",
+                (sync_id,),
+            ).fetchall()
+    resources = pa.table({name: pa.array(values, pa.string()) for name, values in columns.items()})
+    grants = pa.table(
+        {name: pa.array([row[i] for row in grant_rows], pa.string()) for i, name in enumerate(_GRANT_COLUMNS)}
+    )
+    counts = {
+        "resources": dict(sorted(_counts(resources["resource_type_id"]).items())),
+        "grants": grants.num_rows,
+    }
+    return C1zBaseline(label, snapshot_id, digest.hexdigest(), counts, (resources, grants))
 
 
 def _of_types(table: pa.Table, types: set[str]) -> pa.Table:
@@ -287,7 +347,8 @@ def _drop(item: str, change: dict[str, Any], max_drop_ratio: float) -> dict[str,
     return {"item": item, "before": before, "after": after, "drop_ratio": drop_ratio, "emptied": after == 0}
 
 
-def _describe(drop: dict[str, Any]) -> str:
+def describe_drop(drop: dict[str, Any]) -> str:
+    """One drop of the guard's report as a line: before → after, removed/added, share, examples."""
     emptied = ", now empty" if drop["emptied"] else ""
     line = f"{drop['item']}: {drop['before']} → {drop['after']}"
     if "removed" in drop:
@@ -301,10 +362,12 @@ def _describe(drop: dict[str, Any]) -> str:
 
 
 def _not_compared(
-    lake: Lake, snapshot_id: str, previous_id: str, types: set[str]
+    lake: Lake, snapshot_id: str, previous_id: str | None, types: set[str]
 ) -> tuple[set[str], dict[str, str]]:
-    """The resource types both snapshots extracted, and why each other type is left out."""
-    now, before = extracted_types(lake, snapshot_id), extracted_types(lake, previous_id)
+    """The resource types both snapshots extracted, and why each other type is left out (a baseline
+    not in this lake, `previous_id` None, says nothing about what it extracted)."""
+    now = extracted_types(lake, snapshot_id)
+    before = extracted_types(lake, previous_id) if previous_id else None
     compared, reasons = set(types), {}
     for type_id in sorted(types):
         for snapshot, extracted in ((previous_id, before), (snapshot_id, now)):
@@ -323,25 +386,33 @@ def check_deletion_safety(
     *,
     max_drop_ratio: float = DEFAULT_MAX_DROP_RATIO,
     allow_mass_deletion: bool = False,
+    held: C1zBaseline | None = None,
+    target: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Compare the snapshot with `previous` (the last delivery record, None before the first
-    delivery) by ids; write the report to the lake; raise `MassDeletionError` on a large drop.
+    delivery) by ids, or with `held` (the delivery target's own c1z, when another lake folder wrote
+    it); write the report to the lake; raise `MassDeletionError` on a large drop.
 
     Returns the JSON-able report: `passed`, `overridden` (the override let real drops through),
-    `previous_snapshot_id`, per resource type and for grants `before`/`after`/`change`/`change_ratio`
-    (plus `removed`/`added` ids when compared by id), the `drops` over the limits (each with a few
-    example ids), `not_compared` (type → why it was left out), `compared_by` ("ids" or why only
-    counts), `max_drop_ratio`, and `counts` (the snapshot's own counts, in the form a delivery
-    records). The first delivery has nothing to compare with and passes.
+    `previous_snapshot_id` (the lake's last delivery, which delivery re-checks), `compared_with`,
+    per resource type and for grants `before`/`after`/`change`/`change_ratio` (plus `removed`/`added`
+    ids when compared by id), the `drops` over the limits (each with a few example ids),
+    `not_compared` (type → why it was left out), `compared_by` ("ids" or why only counts),
+    `max_drop_ratio`, `counts` (the snapshot's own counts, in the form a delivery records) and
+    `target` (what `check_target` found there, as given). The first delivery has nothing to compare
+    with and passes.
     """
     max_drop_ratio = validate_max_drop_ratio(max_drop_ratio)
     current = snapshot_counts(lake, snapshot_id)
-    previous_resources: dict[str, int] = previous["counts"].get("resources", {}) if previous else {}
-    previous_grants: int | None = previous["counts"].get("grants") if previous else None
+    baseline: Mapping[str, Any] | None = previous
+    if held is not None:
+        baseline = {"snapshot_id": held.snapshot_id, "counts": held.counts}
+    previous_resources: dict[str, int] = baseline["counts"].get("resources", {}) if baseline else {}
+    previous_grants: int | None = baseline["counts"].get("grants") if baseline else None
 
     resource_changes = {
         type_id: _change(
-            previous_resources.get(type_id, 0) if previous else None, current["resources"].get(type_id, 0)
+            previous_resources.get(type_id, 0) if baseline else None, current["resources"].get(type_id, 0)
         )
         for type_id in sorted(set(previous_resources) | set(current["resources"]))
     }
@@ -349,12 +420,19 @@ def check_deletion_safety(
     not_compared: dict[str, str] = {}
     compared_by = "ids"
     drops: list[dict[str, Any]] = []
-    if previous:
+    if held is not None:
+        compared_with = held.label
+    elif previous:
+        compared_with = f"the last delivered snapshot {previous['snapshot_id']}"
+    else:
+        compared_with = None
+    if baseline:
         all_types = {spec.id for spec in model.RESOURCE_TYPES} | set(resource_changes)
-        types, not_compared = _not_compared(lake, snapshot_id, previous["snapshot_id"], all_types)
-        before_tables = _curated(lake, previous["snapshot_id"])
+        in_lake = None if held is not None else baseline["snapshot_id"]
+        types, not_compared = _not_compared(lake, snapshot_id, in_lake, all_types)
+        before_tables = held.tables if held is not None else _curated(lake, baseline["snapshot_id"])
         if before_tables is None:
-            compared_by = f"counts only: the curated tables of snapshot {previous['snapshot_id']} are gone from the lake"
+            compared_by = f"counts only: the curated tables of snapshot {baseline['snapshot_id']} are gone from the lake"
             candidates = [
                 _drop(f"resource type {type_id!r}", change, max_drop_ratio)
                 for type_id, change in resource_changes.items()
@@ -373,12 +451,16 @@ def check_deletion_safety(
             resource_changes.get(type_id, {})["not_compared"] = reason
             log.info("Deletion guard: resource type %r not compared: %s", type_id, reason)
 
+    seen = dict(target) if target is not None else None
+    if seen is not None and held is not None:
+        seen["sha256"] = held.sha256  # what the guard read, which delivery requires to still be there
     result: dict[str, Any] = {
         "passed": not drops or allow_mass_deletion,
         "overridden": bool(drops) and allow_mass_deletion,
         "snapshot_id": snapshot_id,
         "previous_snapshot_id": previous["snapshot_id"] if previous else None,
         "previous_delivered_at": previous.get("delivered_at") if previous else None,
+        "compared_with": compared_with,
         "max_drop_ratio": max_drop_ratio,
         "compared_by": compared_by,
         "not_compared": not_compared,
@@ -386,17 +468,18 @@ def check_deletion_safety(
         "grants": grant_change,
         "drops": drops,
         "counts": current,
+        "target": seen,
     }
     write_json(lake.guard_report(snapshot_id), result)
     if not drops:
         return result
 
-    listing = "\n".join(f"  - {_describe(drop)}" for drop in drops[:MAX_LISTED])
+    listing = "\n".join(f"  - {describe_drop(drop)}" for drop in drops[:MAX_LISTED])
     if len(drops) > MAX_LISTED:
         listing += f"\n  - and {len(drops) - MAX_LISTED} more (see {lake.guard_report(snapshot_id)})"
     skipped = "".join(f"\n  (not compared: {t}: {why})" for t, why in not_compared.items())
     comparison = (
-        f"snapshot {snapshot_id} against the last delivered snapshot {result['previous_snapshot_id']} "
+        f"snapshot {snapshot_id} against {compared_with} "
         f"(by {compared_by}), more than {max_drop_ratio:.0%} would disappear from C1"
     )
     if allow_mass_deletion:

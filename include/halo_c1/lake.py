@@ -5,6 +5,7 @@ The lake is a `UPath` (Airflow's `ObjectStoragePath` is one), so the same code w
 
     raw/entity=<entity>/snapshot=<id>/part-0.parquet
     raw/_manifests/snapshot=<id>.json          written last: its presence means the raw snapshot is complete
+    raw/_end_users/snapshot=<id>.json          an end-user refresh's manifest (users only; `freshness`)
     curated/<table>/snapshot=<id>/part-0.parquet
     reports/snapshot=<id>/...                   GX Data Docs, the gate's result, the guard's report
     reports/dq_history/snapshot=<id>/part-0.parquet
@@ -42,6 +43,7 @@ from upath import UPath
 
 SNAPSHOT_FORMAT = "%Y%m%dT%H%M%SZ"
 PARQUET_FILE = "part-0.parquet"
+END_USER_FILE = "part-end-users.parquet"
 
 
 def snapshot_id_for(taken_at: datetime) -> str:
@@ -96,8 +98,10 @@ class Lake:
     def __repr__(self) -> str:
         return f"Lake({str(self.base)!r})"
 
-    def raw_file(self, entity: str, snapshot_id: str) -> UPath:
-        return self.base / "raw" / f"entity={entity}" / f"snapshot={snapshot_id}" / PARQUET_FILE
+    def raw_file(self, entity: str, snapshot_id: str, name: str = PARQUET_FILE) -> UPath:
+        """A raw entity's file; an end-user refresh names its files apart (`END_USER_FILE`), so a run
+        named at the same second never writes over them."""
+        return self.base / "raw" / f"entity={entity}" / f"snapshot={snapshot_id}" / name
 
     def raw_manifest(self, snapshot_id: str) -> UPath:
         return self.base / "raw" / "_manifests" / f"snapshot={snapshot_id}.json"
@@ -105,6 +109,14 @@ class Lake:
     def raw_claim(self, snapshot_id: str) -> UPath:
         """Held by the one run extracting the raw snapshot (`halo.extract.extract_snapshot`)."""
         return self.base / "raw" / "_claims" / f"snapshot={snapshot_id}.json"
+
+    def end_user_manifest(self, snapshot_id: str) -> UPath:
+        """An end-user refresh's manifest: its users file is complete, but it is no snapshot."""
+        return self.base / "raw" / "_end_users" / f"snapshot={snapshot_id}.json"
+
+    def end_user_claim(self) -> UPath:
+        """Held by the one end-user refresh in flight (`halo.extract.extract_end_users`)."""
+        return self.base / "raw" / "_claims" / "end_users.json"
 
     def has_raw(self, snapshot_id: str) -> bool:
         return self.raw_manifest(snapshot_id).exists()

@@ -32,11 +32,15 @@ TRAITS: Final = (TRAIT_USER, TRAIT_GROUP, TRAIT_ROLE)
 
 STATUS_ENABLED: Final = "ENABLED"
 STATUS_DISABLED: Final = "DISABLED"
-STATUSES: Final = (STATUS_ENABLED, STATUS_DISABLED)
+# A status HaloITSM sent but that cannot be read (e.g. isdisabled "yes"): delivered as unknown, never
+# guessed (docs/data-quality-rules.md). Baton's STATUS_UNSPECIFIED.
+STATUS_UNSPECIFIED: Final = "UNSPECIFIED"
+STATUSES: Final = (STATUS_ENABLED, STATUS_DISABLED, STATUS_UNSPECIFIED)
 
 ACCOUNT_HUMAN: Final = "HUMAN"
 ACCOUNT_SERVICE: Final = "SERVICE"
-ACCOUNT_TYPES: Final = (ACCOUNT_HUMAN, ACCOUNT_SERVICE)
+ACCOUNT_UNSPECIFIED: Final = "UNSPECIFIED"  # an unreadable isapiagent / isserviceaccount
+ACCOUNT_TYPES: Final = (ACCOUNT_HUMAN, ACCOUNT_SERVICE, ACCOUNT_UNSPECIFIED)
 
 PURPOSE_ASSIGNMENT: Final = "ASSIGNMENT"
 
@@ -116,6 +120,15 @@ def resource_key(resource_type: str, resource_id: str) -> str:
 
 # An id never holds whitespace or ':' (ids are joined with ':').
 ID_REGEX: Final = r"[^\s:]+"
+_ID: Final = re.compile(ID_REGEX)
+
+
+def usable_id(value: str | None) -> bool:
+    """True when `value` can be a resource id: not blank, no whitespace, no ':' (see ID_REGEX).
+
+    A raw row whose id is not usable is the only row the transform may leave out (it is named).
+    """
+    return value is not None and _ID.fullmatch(value) is not None
 
 
 def entitlement_id_regex() -> str:
@@ -130,16 +143,19 @@ def grant_id_regex() -> str:
     return grant_id(entitlement_id_regex(), f"(?:{principals})", ID_REGEX)
 
 
-# Every reason the transform can reject a raw row for, per raw entity. The gate keeps one
-# expectation per pair so dq_history shows a stable series even when a count is zero.
+# Every reason the transform can leave a raw row out for, per raw entity: only rows without a usable
+# id (or a duplicate of a delivered id, or a membership naming nothing in the catalog). A row with a
+# usable id is always delivered; its unreadable fields are `DATA_ISSUES` rows instead. The gate keeps
+# one expectation per pair so dq_history shows a stable series even when a count is zero.
 REJECT_REASONS: Final[dict[str, tuple[str, ...]]] = {
-    "agents": ("missing_id", "duplicate_id", "invalid_flag"),
-    "users": ("missing_id", "duplicate_id", "invalid_flag"),
-    "teams": ("missing_id", "duplicate_id", "invalid_flag"),
-    "roles": ("missing_id", "duplicate_id"),
+    "agents": ("missing_id", "invalid_id", "duplicate_id"),
+    "users": ("missing_id", "invalid_id", "duplicate_id"),
+    "teams": ("missing_id", "invalid_id", "duplicate_id"),
+    "roles": ("missing_id", "invalid_id", "duplicate_id"),
     "agent_memberships": (
         "missing_agent_id",
         "missing_target_id",
+        "invalid_target_id",
         "unknown_kind",
         "unknown_agent",
         "unknown_team",
@@ -154,9 +170,12 @@ REJECT_REASONS: Final[dict[str, tuple[str, ...]]] = {
 # Id columns are text: integers (and integral floats such as 12.0) become their integer text
 # ("12"), strings are kept as given; any other JSON value (null, bool, object, 12.5) becomes null
 # while the row itself is kept with its `raw_json`, so the transform can count it as unmappable.
-# `raw_json` is the row exactly as Halo returned it, minus secret-looking keys. `invalid_flags`
-# names the boolean fields whose value was not a boolean (e.g. "isdisabled='yes'"); the flag column
-# is then null and the transform rejects the row instead of guessing.
+# `raw_json` is the row exactly as Halo returned it, minus secret-looking keys. `invalid_fields`
+# names each field HaloITSM sent but that cannot be read, with a short view of the value: a flag
+# that is not a boolean ("isdisabled='yes'"), an id that is not a scalar ("id=True"), a text that is
+# an object or a list ("email=<object>": the type only, text may be personal data). The column is
+# then null and the transform delivers the row with that field unknown (snapshots archived before
+# this column have `invalid_flags`, read the same way).
 # ---------------------------------------------------------------------------------------------
 
 RAW_AGENTS: Final = pa.schema(
@@ -170,7 +189,7 @@ RAW_AGENTS: Final = pa.schema(
         pa.field("isdisabled", pa.bool_()),
         pa.field("isapiagent", pa.bool_()),
         pa.field("lastlogindate", pa.string()),
-        pa.field("invalid_flags", pa.list_(pa.string())),
+        pa.field("invalid_fields", pa.list_(pa.string())),
         pa.field("raw_json", pa.string(), nullable=False),
     ]
 )
@@ -186,6 +205,7 @@ RAW_AGENT_MEMBERSHIPS: Final = pa.schema(
         pa.field("target_name", pa.string()),
         pa.field("via_role_id", pa.string()),
         pa.field("source", pa.string(), nullable=False),
+        pa.field("invalid_fields", pa.list_(pa.string())),
         pa.field("raw_json", pa.string(), nullable=False),
     ]
 )
@@ -197,7 +217,7 @@ RAW_TEAMS: Final = pa.schema(
         pa.field("department_id", pa.string()),
         pa.field("department_name", pa.string()),
         pa.field("inactive", pa.bool_()),
-        pa.field("invalid_flags", pa.list_(pa.string())),
+        pa.field("invalid_fields", pa.list_(pa.string())),
         pa.field("raw_json", pa.string(), nullable=False),
     ]
 )
@@ -206,6 +226,7 @@ RAW_ROLES: Final = pa.schema(
     [
         pa.field("role_id", pa.string()),
         pa.field("name", pa.string()),
+        pa.field("invalid_fields", pa.list_(pa.string())),
         pa.field("raw_json", pa.string(), nullable=False),
     ]
 )
@@ -221,7 +242,7 @@ RAW_USERS: Final = pa.schema(
         pa.field("inactive", pa.bool_()),
         pa.field("isserviceaccount", pa.bool_()),
         pa.field("lastlogindate", pa.string()),
-        pa.field("invalid_flags", pa.list_(pa.string())),
+        pa.field("invalid_fields", pa.list_(pa.string())),
         pa.field("raw_json", pa.string(), nullable=False),
     ]
 )
@@ -276,11 +297,11 @@ CURATED_RESOURCES: Final = pa.schema(
         pa.field("description", pa.string()),
         pa.field("parent_resource_type_id", pa.string()),
         pa.field("parent_resource_id", pa.string()),
-        pa.field("status", pa.string(), nullable=False),  # ENABLED | DISABLED
+        pa.field("status", pa.string(), nullable=False),  # ENABLED | DISABLED | UNSPECIFIED
         pa.field("email", pa.string()),  # primary email as Halo has it (trimmed)
         pa.field("email_normalized", pa.string()),  # trimmed + lower-cased, for comparisons
         pa.field("login", pa.string()),
-        pa.field("account_type", pa.string()),  # HUMAN | SERVICE, users and agents only
+        pa.field("account_type", pa.string()),  # HUMAN | SERVICE | UNSPECIFIED, users and agents only
         pa.field("given_name", pa.string()),
         pa.field("family_name", pa.string()),
         pa.field("last_login", pa.timestamp("us", tz="UTC")),
@@ -328,12 +349,37 @@ CURATED_REJECTED_ROWS: Final = pa.schema(
     ]
 )
 
+# Every raw value the transform could not use, named: one row per field delivered as unknown
+# (`outcome` "unknown": the row is delivered, this field empty/UNSPECIFIED) and per row left out
+# (`outcome` "left_out": no usable id, a duplicate, or a membership naming nothing delivered).
+# `record` is the id ("12"; "12->team:3" for a membership), or "row <n>" (0-based position in the raw
+# file, i.e. page order) when there is no usable id. `value` is a short view of what HaloITSM sent;
+# for text fields only its JSON type, since text may be personal data.
+CURATED_DATA_ISSUES: Final = pa.schema(
+    [
+        pa.field("snapshot_id", pa.string(), nullable=False),
+        pa.field(
+            "entity", pa.string(), nullable=False
+        ),  # raw entity: agents, users, teams, roles, agent_memberships
+        pa.field("record", pa.string(), nullable=False),
+        pa.field("field", pa.string(), nullable=False),
+        pa.field("value", pa.string()),
+        pa.field("outcome", pa.string(), nullable=False),  # unknown | left_out
+        pa.field("reason", pa.string(), nullable=False),  # unreadable_value, or a REJECT_REASONS reason
+    ]
+)
+ISSUE_UNKNOWN: Final = "unknown"
+ISSUE_LEFT_OUT: Final = "left_out"
+# Raw entities whose fields can be delivered as unknown, one gate expectation each.
+ISSUE_ENTITIES: Final = ("agents", "users", "teams", "roles", "agent_memberships")
+
 CURATED_TABLES: Final[dict[str, pa.Schema]] = {
     "resource_types": CURATED_RESOURCE_TYPES,
     "resources": CURATED_RESOURCES,
     "entitlements": CURATED_ENTITLEMENTS,
     "grants": CURATED_GRANTS,
     "rejected_rows": CURATED_REJECTED_ROWS,
+    "data_issues": CURATED_DATA_ISSUES,
 }
 
 # The access change log: one row per change between a snapshot and the snapshot delivered to C1

@@ -44,6 +44,20 @@ class ExtractResult(StageResult):
     include_end_users: bool
     counts: dict[str, int]
     manifest: str
+    # Per raw entity: the snapshot whose file holds it, when it was taken, its age (halo_c1.freshness).
+    freshness: dict[str, dict[str, Any]] = field(default_factory=dict)
+    end_user_refresh_hours: float | None = None
+
+
+@dataclass(frozen=True)
+class EndUserRefreshResult(StageResult):
+    """An end-user refresh: read now (`refreshed`), or not needed yet / in flight elsewhere (`reason`)."""
+
+    refreshed: bool
+    reason: str
+    requests: int = 0
+    rows: int | None = None
+    manifest: str | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +70,10 @@ class TransformResult(StageResult):
     excluded: dict[str, int]
     end_users_extracted: bool
     paths: dict[str, str]
+    # Fields delivered as unknown per "entity.field", and the first data issues named by id
+    # (all of them are in the curated `data_issues` table).
+    unknown_fields: dict[str, int] = field(default_factory=dict)
+    issues_named: list[str] = field(default_factory=list)
 
     def asset_extra(self) -> dict[str, Any]:
         return {"snapshot_id": self.snapshot_id, **self.rows}
@@ -101,6 +119,8 @@ class GuardResult(StageResult):
     skipped: str | None = None
     compared_by: str | None = None  # "ids", or why only counts were compared
     not_compared: dict[str, str] = field(default_factory=dict)  # resource type -> why it was left out
+    compared_with: str | None = None  # the baseline: the last delivery, or the target's own c1z
+    target: dict[str, Any] | None = None  # what the delivery target held (deliver.writer.TargetCheck)
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,12 @@ as long as they are useful:
 
 A snapshot's age is the time its data was taken (its id). Each zone may also keep at most the newest
 N snapshots. The last delivered snapshot (what C1 has, and the deletion guard's baseline) is never
-deleted in any zone, and a folder holding another tenant's folder is refused before anything goes
-(`halo_c1.tenancy`). An entry named `snapshot=<not a snapshot id>` (e.g. `snapshot=20261399T999999Z`,
-an impossible moment) has no age: it is skipped, logged and listed in the result, and the pass goes
-on with the others. Delivery manifests, the tenant record and provisioning audit rows hold no
+deleted in any zone, a raw end-user extraction stays while a raw snapshot that is kept reuses it
+(`halo_c1.freshness`: with `end_user_refresh_hours`, hourly snapshots point at one), and a folder
+holding another tenant's folder is refused before anything goes (`halo_c1.tenancy`). An entry named
+`snapshot=<not a snapshot id>` (e.g. `snapshot=20261399T999999Z`, an impossible moment) has no age:
+it is skipped, logged and listed in the result, and the pass goes on with the others. Delivery
+manifests, the tenant record and provisioning audit rows hold no
 snapshot data and are kept. A raw snapshot loses its manifest first, so a reader never takes a
 half-deleted snapshot for a complete one. Configuration: Airflow variable `halo_c1_retention`
 (JSON, see `RetentionPolicy.from_mapping`); the housekeeping DAG runs it daily.
@@ -31,6 +33,7 @@ from typing import Any
 from upath import UPath
 
 from halo_c1.errors import PermanentError
+from halo_c1.freshness import referenced_end_users
 from halo_c1.lake import Lake, as_path, is_snapshot_id, snapshot_time
 from halo_c1.tenancy import refuse_nested_tenants
 
@@ -130,7 +133,10 @@ class RetentionReport:
     protected: list[str]
     deleted: list[Deletion] = field(default_factory=list)
     kept: dict[str, int] = field(default_factory=dict)
+    kept_span: dict[str, list[str]] = field(default_factory=dict)  # per zone: [oldest, newest] kept
     skipped: list[Skipped] = field(default_factory=list)
+    # Raw end-user extractions past their rule, kept because a kept snapshot reuses their end users.
+    referenced: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -140,7 +146,11 @@ class RetentionReport:
         lines = [f"retention ({'dry run' if self.dry_run else 'applied'}); never deleted: {self.protected}"]
         for zone in ZONES:
             gone = [d.snapshot_id for d in self.deleted if d.zone == zone]
-            lines.append(f"  {zone:<8} {verb} {len(gone)} snapshot(s), kept {self.kept.get(zone, 0)}: {gone}")
+            span = self.kept_span.get(zone)
+            kept = f"kept {self.kept.get(zone, 0)}" + (f" ({span[0]} … {span[1]})" if span else "")
+            lines.append(f"  {zone:<8} {verb} {len(gone)} snapshot(s): {gone}; {kept}")
+        if self.referenced:
+            lines.append(f"  raw      kept end users still reused by newer snapshots: {self.referenced}")
         for skipped in self.skipped:
             lines.append(
                 f"  {skipped.zone:<8} skipped {skipped.name}: not a snapshot id; see {skipped.paths}"
@@ -189,8 +199,9 @@ def protected_snapshots(lake: Lake) -> set[str]:
 
 
 def _raw_first(entries: list[UPath]) -> list[UPath]:
-    """The raw manifest first: without it the snapshot reads as incomplete, never as half there."""
-    return sorted(entries, key=lambda p: (p.parent.name != "_manifests", str(p)))
+    """The raw manifest (or an end-user refresh's) first: without it the snapshot reads as
+    incomplete, never as half there."""
+    return sorted(entries, key=lambda p: (p.parent.name not in ("_manifests", "_end_users"), str(p)))
 
 
 def _remove(path: UPath) -> None:
@@ -226,9 +237,19 @@ def apply_retention(
             )
             report.skipped.append(Skipped(zone, f"snapshot={name}", paths))
         newest_first = sorted(entries, reverse=True)
-        for rank, snapshot_id in enumerate(newest_first):
-            if snapshot_id in protected or not rule.expired(snapshot_time(snapshot_id), rank, now):
+        keep = {
+            snapshot_id
+            for rank, snapshot_id in enumerate(newest_first)
+            if snapshot_id in protected or not rule.expired(snapshot_time(snapshot_id), rank, now)
+        }
+        if zone == "raw":
+            report.referenced = sorted(referenced_end_users(lake, sorted(keep)) & set(entries) - keep)
+            keep |= set(report.referenced)
+        for snapshot_id in newest_first:
+            if snapshot_id in keep:
                 report.kept[zone] = report.kept.get(zone, 0) + 1
+                newest = report.kept_span.get(zone, [snapshot_id, snapshot_id])[1]
+                report.kept_span[zone] = [snapshot_id, newest]  # newest first: this one is the oldest yet
                 continue
             paths = _raw_first(entries[snapshot_id]) if zone == "raw" else entries[snapshot_id]
             report.deleted.append(Deletion(zone, snapshot_id, [str(p) for p in paths]))
@@ -252,13 +273,42 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--dry-run", action="store_true", help="list what would be deleted, delete nothing")
     for zone in ZONES:
-        parser.add_argument(f"--{zone}-days", type=int, default=DEFAULT_DAYS[zone])
-        parser.add_argument(f"--{zone}-max-snapshots", type=int, default=None)
+        parser.add_argument(f"--{zone}-days", type=_positive, default=DEFAULT_DAYS[zone], metavar="DAYS")
+        parser.add_argument(f"--{zone}-max-snapshots", type=_positive, default=None, metavar="N")
     args = parser.parse_args(argv)
     settings = {f"{z}_{w}": getattr(args, f"{z}_{w}") for z in ZONES for w in ("days", "max_snapshots")}
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    apply_retention(Lake(as_path(args.lake)), RetentionPolicy.from_mapping(settings), dry_run=args.dry_run)
+    lake = Lake(as_path(args.lake))
+    problem = not_a_tenant_lake(lake.base)
+    if problem:
+        parser.exit(1, f"python -m halo_c1.retention: error: {problem}\n")
+    apply_retention(lake, RetentionPolicy.from_mapping(settings), dry_run=args.dry_run)
     return 0
+
+
+def _positive(text: str) -> int:
+    """A whole number >= 1, for the command line (argparse names the option with the message)."""
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return int(text)
+
+
+LAKE_ZONES = ("raw", "curated", "reports", "c1z", "deliveries")
+
+
+def not_a_tenant_lake(folder: UPath) -> str | None:
+    """Why `folder` is not a tenant's lake folder (missing, or none of its zones), or None.
+
+    A wrong path would otherwise report "would delete 0, kept 0" and look like a healthy lake; the
+    lake's base folder (one level up) is named with the tenant folders it holds.
+    """
+    if not folder.exists():
+        return f"{folder} does not exist; give the tenant's lake folder, e.g. .lake/halo_c1/tenant=<key>"
+    if any((folder / zone).exists() for zone in LAKE_ZONES):
+        return None
+    tenants = sorted(child.name for child in folder.iterdir() if child.name.startswith("tenant="))
+    hint = f"; it holds the tenant folders {tenants}: give one of them" if tenants else ""
+    return f"{folder} is not a tenant's lake folder (none of {', '.join(LAKE_ZONES)} in it){hint}"
 
 
 if __name__ == "__main__":

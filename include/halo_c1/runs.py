@@ -48,6 +48,8 @@ class RunPlan:
     missing: str | None = None  # a re-derive's interval without an archived snapshot: the run skips
     # The operator confirmed that a missing or unreadable delivery record means "never delivered".
     confirm_first_delivery: bool = False
+    # The operator confirmed that the delivery target may be replaced whoever wrote it (deliver.writer).
+    takeover_delivery_target: bool = False
 
     def to_xcom(self) -> dict[str, Any]:
         return asdict(self)
@@ -128,4 +130,5 @@ def plan_run(
         reason=f"{reason}; {source}" if source else reason,
         missing=missing,
         confirm_first_delivery=params.get("confirm_first_delivery") is True,
+        takeover_delivery_target=params.get("takeover_delivery_target") is True,
     )

@@ -14,12 +14,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from halo_c1.errors import StageSkipped
 from halo_c1.results import (
     DeliveryResult,
+    EndUserRefreshResult,
     ExtractResult,
     GuardResult,
     PackageResult,
@@ -30,6 +31,7 @@ from halo_c1.runs import REDERIVE, Baseline, RunPlan, plan_run, rederives, reque
 
 if TYPE_CHECKING:
     from halo_c1.deliver.target import Target
+    from halo_c1.freshness import EndUserExtraction
     from halo_c1.halo.settings import HaloSettings
     from halo_c1.lake import Lake
 
@@ -125,12 +127,83 @@ def extract(run: RunPlan, env: Environment) -> ExtractResult:
 
     settings = env.halo_settings()
     users = settings.include_end_users if run.include_end_users is None else run.include_end_users
+    reuse = _end_users_to_reuse(lake, settings.end_user_refresh_hours) if users else None
     try:
         with HaloClient(settings) as client:
-            manifest = extract_snapshot(client, lake, run.snapshot_id, include_end_users=users)
+            manifest = extract_snapshot(
+                client, lake, run.snapshot_id, include_end_users=users, reuse_end_users=reuse
+            )
     except HaloSnapshotExistsError:  # another run extracted it while this one waited for its claim
         return _reused(lake, run.snapshot_id)
     return ExtractResult.from_xcom({**manifest, "reused": False})
+
+
+def _end_users_to_reuse(lake: Lake, cadence_hours: float) -> EndUserExtraction | None:
+    """With `end_user_refresh_hours` set, the newest complete end-user extraction (None: read them
+    in this run, cadence 0). Without any, the run has nothing complete to deliver: `StageSkipped`."""
+    from halo_c1.freshness import hours, newest_end_users
+
+    if not cadence_hours:
+        return None
+    newest = newest_end_users(lake)
+    if newest is None:
+        message = (
+            f"no complete end-user extraction in {lake.base} yet: with end_user_refresh_hours="
+            f"{cadence_hours:g} the haloitsm_end_users DAG reads them; this run delivers nothing until "
+            "then, so C1 never receives a c1z without end users"
+        )
+        log.warning("%s", message)
+        raise StageSkipped(message)
+    age = newest.age(datetime.now(UTC))
+    if age.total_seconds() > cadence_hours * 3600:
+        log.warning(
+            "end users from %s are %s old, older than end_user_refresh_hours=%g: reusing them (C1 keeps "
+            "every end user); check the haloitsm_end_users DAG",
+            newest.snapshot_id,
+            hours(age),
+            cadence_hours,
+        )
+    return newest
+
+
+def refresh_end_users(
+    env: Environment, *, interval: timedelta, now: datetime | None = None
+) -> EndUserRefreshResult:
+    """The end-user refresh (its own DAG): read every end user into a new end-user extraction when
+    the newest one would pass `end_user_refresh_hours` before the next scheduled run could land one
+    (`freshness.refresh_decision`); skip otherwise, when the setting is 0 (every ETL run reads end
+    users) or end users are off, or while another refresh is in flight."""
+    from halo_c1.freshness import newest_end_users, refresh_decision
+
+    settings = env.halo_settings()
+    if not settings.include_end_users:
+        raise StageSkipped("include_end_users is off: no end users to refresh")
+    if not settings.end_user_refresh_hours:
+        raise StageSkipped("end_user_refresh_hours is 0: every ETL run reads end users itself")
+    decision = refresh_decision(newest_end_users(env.lake), settings.end_user_refresh_hours, interval, now)
+    log.info("end-user refresh %s: %s", "due" if decision.due else "not due", decision.reason)
+    if not decision.due:
+        raise StageSkipped(decision.reason)
+
+    from halo_c1.halo.client import HaloClient
+    from halo_c1.halo.extract import EndUserRefreshBusy, extract_end_users
+    from halo_c1.snapshots import taken_now
+
+    snapshot_id = taken_now(now)
+    try:
+        with HaloClient(settings) as client:
+            manifest = extract_end_users(client, env.lake, snapshot_id)
+    except EndUserRefreshBusy as busy:
+        log.info("%s", busy)
+        raise StageSkipped(str(busy)) from None
+    return EndUserRefreshResult(
+        snapshot_id=snapshot_id,
+        refreshed=True,
+        reason=decision.reason,
+        requests=manifest["requests"],
+        rows=manifest["counts"]["users"],
+        manifest=manifest["manifest"],
+    )
 
 
 def _reused(lake: Lake, snapshot_id: str) -> ExtractResult:
@@ -145,6 +218,8 @@ def _reused(lake: Lake, snapshot_id: str) -> ExtractResult:
         include_end_users=manifest.get("include_end_users", True),
         counts=manifest["counts"],
         manifest=str(lake.raw_manifest(snapshot_id)),
+        freshness=manifest.get("freshness", {}),
+        end_user_refresh_hours=manifest.get("end_user_refresh_hours"),
     )
 
 
@@ -169,9 +244,13 @@ def validate(run: RunPlan, env: Environment) -> QualityResult:
 
 
 def guard(run: RunPlan, env: Environment) -> GuardResult:
-    """Refuse a mass deletion versus the baseline delivery, unless allowed once; re-derived snapshots
-    are never delivered, so they are not compared."""
-    from halo_c1.guard import DEFAULT_MAX_DROP_RATIO, check_deletion_safety
+    """Refuse a mass deletion versus what C1 holds, unless allowed once; re-derived snapshots are
+    never delivered, so they are not compared.
+
+    What C1 holds is the delivery target's content: the lake's last delivery when this folder wrote
+    it (or the target is empty), else the target's own c1z (`deliver.writer.check_target`); a target
+    another tenant wrote, or one that cannot be read, is refused unless the run takes it over."""
+    from halo_c1.guard import DEFAULT_MAX_DROP_RATIO, MassDeletionError, check_deletion_safety
 
     if run.mode == REDERIVE:
         return GuardResult(
@@ -181,14 +260,38 @@ def guard(run: RunPlan, env: Environment) -> GuardResult:
             previous_snapshot_id=None,
             skipped="re-derived snapshots are never delivered",
         )
-    report = check_deletion_safety(
-        env.lake,
-        run.snapshot_id,
-        run.baseline.as_record() if run.baseline else None,
-        max_drop_ratio=run.max_drop_ratio or DEFAULT_MAX_DROP_RATIO,
-        allow_mass_deletion=run.allow_mass_deletion,
-    )
+    from halo_c1.deliver.writer import target_baseline
+
+    previous = run.baseline.as_record() if run.baseline else None
+    check, held = None, None
+    if run.deliver:
+        check, held = target_baseline(
+            env.delivery_target(), env.lake, previous, run.snapshot_id, takeover=run.takeover_delivery_target
+        )
+    try:
+        report = check_deletion_safety(
+            env.lake,
+            run.snapshot_id,
+            previous,
+            max_drop_ratio=run.max_drop_ratio or DEFAULT_MAX_DROP_RATIO,
+            allow_mass_deletion=run.allow_mass_deletion,
+            held=held,
+            target=check.as_report() if check else None,
+        )
+    except MassDeletionError:
+        _show_block(env.lake, run.snapshot_id)
+        raise
     return GuardResult.from_xcom(report)
+
+
+def _show_block(lake: Lake, snapshot_id: str) -> None:
+    """Re-render the report and the index so they show the block (the report task will not run)."""
+    from halo_c1.report.publish import refresh_report
+
+    try:
+        refresh_report(lake, snapshot_id)
+    except Exception:  # the guard's verdict is what the run must fail with, not a report error
+        log.exception("the report of snapshot %s could not show the guard's block", snapshot_id)
 
 
 def package(run: RunPlan, env: Environment) -> PackageResult:
@@ -206,7 +309,11 @@ def deliver(run: RunPlan, env: Environment) -> DeliveryResult:
     if not run.deliver:
         raise StageSkipped(f"not delivering snapshot {run.snapshot_id}: {run.reason}")
     record = deliver_snapshot(
-        env.lake, run.snapshot_id, env.delivery_target(), first_delivery_confirmed=run.confirm_first_delivery
+        env.lake,
+        run.snapshot_id,
+        env.delivery_target(),
+        first_delivery_confirmed=run.confirm_first_delivery,
+        takeover=run.takeover_delivery_target,
     )
     return DeliveryResult.from_xcom(record)
 

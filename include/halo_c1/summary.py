@@ -23,8 +23,17 @@ _Result = TypeVar("_Result", bound=StageResult)
 
 
 def failure_line(stage: str, snapshot_id: str | None, error: BaseException | None) -> str:
-    """One line naming the stage and the reason, for the failure callback and alerting."""
-    reason = (str(error).strip().splitlines() or [type(error).__name__])[0] if error else "unknown"
+    """One line naming the stage and the reason, for the failure callback and alerting.
+
+    The domain's error is named, not Airflow's wrapper around it (`AirflowFailException`), and a
+    first line that ends in ":" (the guard's "… would disappear from C1:") takes its first item along.
+    """
+    if error is not None and type(error).__name__ == "AirflowFailException" and error.__cause__ is not None:
+        error = error.__cause__
+    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()] if error else []
+    reason = lines[0] if lines else (type(error).__name__ if error else "unknown")
+    if reason.endswith(":") and len(lines) > 1:
+        reason += f" {lines[1].lstrip('- ')}" + (" …" if len(lines) > 2 else "")
     kind = type(error).__name__ if error else "failure"
     return f"halo-c1 stage {stage!r} failed for snapshot {snapshot_id or '?'}: {kind}: {reason}"
 
@@ -39,10 +48,10 @@ def _changes(guard: GuardResult | None) -> list[str]:
     """Before → after per resource type and for grants, from the deletion guard's report."""
     if guard and guard.skipped:
         return [f"  (not compared: {guard.skipped})"]
-    if not guard or not guard.previous_snapshot_id:
+    if not guard or not (guard.previous_snapshot_id or guard.compared_with):
         return ["  (no delivered snapshot to compare with)"]
     changes = {**guard.resources, "grants": guard.grants}
-    lines = [f"  (vs snapshot {guard.previous_snapshot_id})"]
+    lines = [f"  (vs {guard.compared_with or f'snapshot {guard.previous_snapshot_id}'})"]
     for name, change in changes.items():
         before, after, delta = change.get("before"), change.get("after"), change.get("change")
         line = f"  {name:<12} {before} -> {after}" + (f" ({delta:+d})" if delta is not None else "")
@@ -125,6 +134,11 @@ def summarize(
         return _logged([*lines, *provisioning])
     source = "archived raw snapshot" if extract.reused else "HaloITSM API"
     lines.append(f"extract: from {source}; requests {extract.requests}")
+    if extract.freshness:
+        from halo_c1.freshness import age_lines
+
+        lines.append("data age (per entity):")
+        lines.extend(age_lines(extract.freshness, extract.end_user_refresh_hours))
     if transform:
         lines.append("resources per type:")
         for rtype, count in sorted(transform.resources_by_type.items()):
@@ -132,8 +146,16 @@ def summarize(
         lines.append(
             f"entitlements: {transform.rows.get('entitlements')}  grants: {transform.rows.get('grants')}"
         )
+        if transform.unknown_fields:
+            lines.append(
+                f"delivered with fields unknown (unreadable in HaloITSM): {transform.unknown_fields}"
+            )
         if transform.rejected:
-            lines.append(f"rejected raw rows: {transform.rejected}")
+            lines.append(f"raw rows left out: {transform.rejected}")
+        if transform.issues_named:
+            where = transform.paths.get("data_issues", "curated/data_issues")
+            lines.append(f"data issues by id (all in {where}):")
+            lines.extend(f"  {issue}" for issue in transform.issues_named)
     lines.append("changes since the last delivered snapshot:")
     lines.extend(_changes(guard))
     if quality:

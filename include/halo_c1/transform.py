@@ -1,7 +1,7 @@
 """Raw → curated: turn one raw HaloITSM snapshot into the access model's tables (ARCHITECTURE §2).
 
 `transform_snapshot(lake, snapshot_id)` reads the raw zone and writes `resource_types`, `resources`,
-`entitlements`, `grants` and `rejected_rows` under `curated/`. It is deterministic (explicit sorts,
+`entitlements`, `grants`, `rejected_rows` and `data_issues` under `curated/`. It is deterministic (explicit sorts,
 no wall-clock values), so re-running a snapshot rewrites byte-identical Parquet files, and it is
 vectorised (pandas for the ~100k entity rows, pyarrow compute for the ~1M membership rows).
 
@@ -9,13 +9,18 @@ Decisions where Halo or the spec is silent:
 - Halo's system "Unassigned" agent is recognised as agent id "1" whose trimmed name is "Unassigned"
   (case-insensitive). It and its memberships are excluded by design: not rejected, but counted in
   the returned stats under `excluded`.
-- Raw ids are kept as given; a null or blank id is a missing id. Duplicate ids keep the first row
-  in raw order; the others are counted as `duplicate_id`.
+- A row with a usable id (`model.usable_id`) is always delivered, with its grants. Each field that
+  cannot be read (extraction names it in `invalid_fields`; an unparseable date here) is delivered as
+  unknown: an UNSPECIFIED status or account type, an empty text, no parent, a direct grant for an
+  unreadable `role_id`; and it is named in `data_issues` (outcome "unknown"). Only rows without a
+  usable id (`missing_id`, `invalid_id`), later duplicates of a delivered id, and memberships naming
+  nothing delivered are left out; they are counted in `rejected_rows` and named in `data_issues`
+  (outcome "left_out"), by id or by their position in the raw file ("row 7").
+- Raw ids are kept as given. Duplicate ids keep the first row in raw order.
 - Null booleans mean false (Halo omits false flags): a null `isdisabled`/`inactive` is ENABLED. A
-  flag that is not a boolean at all ("yes", 1, "enabled"; extraction records it in `invalid_flags`)
-  rejects its row as `invalid_flag`, never guessed ENABLED.
-- `lastlogindate` is a naive ISO string in Halo's server time, read as UTC. Unparseable values and
-  Halo's "no date" sentinel (anything before 1901, e.g. 1900-01-01) become null.
+  flag that is not a boolean at all ("yes", 1, "enabled") is UNSPECIFIED, never guessed ENABLED.
+- `lastlogindate` is a naive ISO string in Halo's server time, read as UTC. Halo's "no date"
+  sentinel (anything before 1901, e.g. 1900-01-01) becomes null; an unparseable value too, named.
 - display_name falls back name → "firstname surname" → email → id for users and agents, and
   name → "<Type> <id>" for teams, departments and roles.
 - A department's name is the first non-blank name seen: teams in raw order first, then department
@@ -32,7 +37,7 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import pandas as pd
@@ -43,7 +48,11 @@ import pyarrow.parquet as pq
 from halo_c1 import model
 from halo_c1.columns import true_mask
 from halo_c1.errors import PermanentError
+from halo_c1.freshness import raw_entity_file
 from halo_c1.lake import Lake, read_json, write_parquet
+
+if TYPE_CHECKING:
+    from upath import UPath
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +63,11 @@ SYSTEM_AGENT_NAME: Final = "unassigned"
 FIRST_REAL_LOGIN: Final = pd.Timestamp("1901-01-01", tz="UTC")
 
 # Raw columns added after snapshots were first archived: absent means "none recorded".
-OPTIONAL_RAW_COLUMNS: Final = frozenset({"invalid_flags"})
+OPTIONAL_RAW_COLUMNS: Final = frozenset({"invalid_fields"})
+# What snapshots archived before `invalid_fields` called it (flags only, same "name=value" entries).
+LEGACY_INVALID: Final = "invalid_flags"
+# Named data issues shown in the task log and carried to the run summary; all are in `data_issues`.
+NAMED_IN_LOG: Final = 20
 
 
 class RawSnapshotError(PermanentError, ValueError):
@@ -66,40 +79,46 @@ class RawSnapshotError(PermanentError, ValueError):
 # ---------------------------------------------------------------------------------------------
 
 
-def _read_raw(lake: Lake, entity: str, snapshot_id: str, *, required: bool = True) -> pd.DataFrame | None:
-    """The raw entity's columns except `raw_json` (large, unused here); None if optional and absent."""
-    path = lake.raw_file(entity, snapshot_id)
-    if not path.exists():
-        if required:
-            raise RawSnapshotError(f"raw snapshot {snapshot_id}: entity {entity!r} is missing ({path})")
-        return None
-    wanted = [name for name in model.RAW_ENTITIES[entity].names if name != "raw_json"]
+def _read_columns(path: UPath, wanted: list[str], snapshot_id: str, entity: str) -> pa.Table:
+    """`wanted` columns of a raw file; optional ones absent in old snapshots become null (or legacy)."""
     with path.open("rb") as handle:
         parquet = pq.ParquetFile(handle)
         present = set(parquet.schema_arrow.names)
         missing = sorted(set(wanted) - present - OPTIONAL_RAW_COLUMNS)
         if missing:
             raise RawSnapshotError(f"raw snapshot {snapshot_id}: entity {entity!r} lacks columns {missing}")
-        table = parquet.read(columns=[name for name in wanted if name in present])
-    frame = table.to_pandas()
-    for name in OPTIONAL_RAW_COLUMNS & (set(wanted) - present):
-        frame[name] = None  # a snapshot archived before the column existed
-    return frame
+        legacy = "invalid_fields" in wanted and "invalid_fields" not in present and LEGACY_INVALID in present
+        names = [name for name in wanted if name in present] + ([LEGACY_INVALID] if legacy else [])
+        table = parquet.read(columns=names)
+    if legacy:
+        table = table.rename_columns(
+            [n if n != LEGACY_INVALID else "invalid_fields" for n in table.column_names]
+        )
+    for name in sorted(OPTIONAL_RAW_COLUMNS & set(wanted) - set(table.column_names)):
+        table = table.append_column(
+            name, pa.nulls(table.num_rows, model.RAW_ENTITIES[entity].field(name).type)
+        )
+    return table
+
+
+def _read_raw(lake: Lake, entity: str, snapshot_id: str, *, required: bool = True) -> pd.DataFrame | None:
+    """The raw entity's columns except `raw_json` (large, unused here); None if optional and absent.
+    End users may come from an earlier extraction the snapshot reuses (`halo_c1.freshness`)."""
+    path = raw_entity_file(lake, entity, snapshot_id)
+    if not path.exists():
+        if required:
+            raise RawSnapshotError(f"raw snapshot {snapshot_id}: entity {entity!r} is missing ({path})")
+        return None
+    wanted = [name for name in model.RAW_ENTITIES[entity].names if name != "raw_json"]
+    return _read_columns(path, wanted, snapshot_id, entity).to_pandas()
 
 
 def _read_memberships(lake: Lake, snapshot_id: str) -> pa.Table:
-    path = lake.raw_file("agent_memberships", snapshot_id)
+    path = raw_entity_file(lake, "agent_memberships", snapshot_id)
     if not path.exists():
         raise RawSnapshotError(f"raw snapshot {snapshot_id}: entity 'agent_memberships' is missing ({path})")
-    wanted = ["agent_id", "kind", "target_id", "target_name", "via_role_id"]
-    with path.open("rb") as handle:
-        parquet = pq.ParquetFile(handle)
-        missing = sorted(set(wanted) - set(parquet.schema_arrow.names))
-        if missing:
-            raise RawSnapshotError(
-                f"raw snapshot {snapshot_id}: entity 'agent_memberships' lacks columns {missing}"
-            )
-        return parquet.read(columns=wanted)
+    wanted = ["agent_id", "kind", "target_id", "target_name", "via_role_id", "invalid_fields"]
+    return _read_columns(path, wanted, snapshot_id, "agent_memberships")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -145,26 +164,57 @@ def _first_of(*candidates: pd.Series) -> pd.Series:
     return result
 
 
-def _parse_login(values: pd.Series) -> pd.Series:
+def _parse_login(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Login times (null for none and for Halo's "no date"), and which non-blank values did not parse."""
     parsed = pd.to_datetime(values, errors="coerce", utc=True, format="ISO8601")
-    return parsed.where(parsed >= FIRST_REAL_LOGIN)
+    unreadable = (parsed.isna() & _clean(values).notna()).to_numpy(dtype=bool)
+    return parsed.where(parsed >= FIRST_REAL_LOGIN), unreadable
 
 
-class _Rejects:
-    """Rejected raw rows, counted per (entity, reason) with a few example ids."""
+def _tri_state(
+    flag: pd.Series, unreadable: np.ndarray, when_true: str, when_false: str, unknown: str
+) -> np.ndarray:
+    """`when_true`/`when_false` from a flag (null = false), `unknown` where the value was unreadable."""
+    values = np.where(_flag(flag), when_true, when_false).astype(object)
+    values[unreadable] = unknown
+    return values
+
+
+def _split(entry: str) -> tuple[str, str | None]:
+    """An `invalid_fields` entry "isdisabled='yes'" as ("isdisabled", "'yes'")."""
+    field, _, value = entry.partition("=")
+    return field, value or None
+
+
+class _Findings:
+    """Rows left out (counted per entity and reason, with a few examples, for `rejected_rows`) and
+    every data issue named one by one (for `data_issues`)."""
 
     def __init__(self) -> None:
         self.rows: list[tuple[str, str, int, list[str]]] = []
+        self.issues: list[tuple[str, str, str, str | None, str, str]] = []
 
-    def add(
-        self, entity: str, reason: str, examples: pd.Series | list[str], count: int | None = None
+    def left_out(
+        self, entity: str, reason: str, records: list[str], field: str, values: list[str | None] | None = None
     ) -> None:
-        examples = list(examples)
-        count = len(examples) if count is None else count
-        if count:
-            self.rows.append((entity, reason, count, [str(e) for e in examples[:MAX_EXAMPLES]]))
+        """Rows of `entity` left out for `reason`, named by `records` (ids, or "row <n>")."""
+        if not records:
+            return
+        self.rows.append((entity, reason, len(records), records[:MAX_EXAMPLES]))
+        values = values if values is not None else [None] * len(records)
+        self.issues.extend(
+            (entity, record, field, value, model.ISSUE_LEFT_OUT, reason)
+            for record, value in zip(records, values, strict=True)
+        )
 
-    def table(self, snapshot_id: str) -> pa.Table:
+    def unknown(self, entity: str, records: list[str], entries: list[list[str]]) -> None:
+        """Fields of delivered rows that could not be read: `entries[i]` are record i's "field=value"."""
+        for record, fields in zip(records, entries, strict=True):
+            for entry in fields:
+                field, value = _split(entry)
+                self.issues.append((entity, record, field, value, model.ISSUE_UNKNOWN, "unreadable_value"))
+
+    def rejected_table(self, snapshot_id: str) -> pa.Table:
         rows = sorted(self.rows)
         return pa.Table.from_arrays(
             [
@@ -177,38 +227,91 @@ class _Rejects:
             schema=model.CURATED_REJECTED_ROWS,
         )
 
+    def sorted_issues(self) -> list[tuple[str, str, str, str | None, str, str]]:
+        return sorted(self.issues, key=lambda i: (i[0], i[4], i[5], i[1], i[2], i[3] or ""))
 
-def _accept_ids(frame: pd.DataFrame, id_column: str, entity: str, rejects: _Rejects) -> pd.DataFrame:
-    """Rows with a usable, first-seen id; missing and duplicate ids are counted, not dropped silently."""
+    def issues_table(self, snapshot_id: str) -> pa.Table:
+        rows = self.sorted_issues()
+        columns = list(zip(*rows, strict=True)) if rows else [()] * 6
+        return pa.Table.from_arrays(
+            [pa.array([snapshot_id] * len(rows), pa.string())]
+            + [pa.array(list(column), pa.string()) for column in columns],
+            schema=model.CURATED_DATA_ISSUES,
+        )
+
+    def named(self, limit: int = NAMED_IN_LOG) -> list[str]:
+        """The first `limit` issues as one line each, e.g. "agents 12: isdisabled='yes' delivered as unknown"."""
+        return [
+            f"{entity} {record}: {field}{'=' + value if value else ''} "
+            + ("delivered as unknown" if outcome == model.ISSUE_UNKNOWN else f"left out ({reason})")
+            for entity, record, field, value, outcome, reason in self.sorted_issues()[:limit]
+        ]
+
+    def counts(self, outcome: str) -> dict[str, int]:
+        """Issues of `outcome` per "entity.field"."""
+        found: dict[str, int] = {}
+        for entity, _, field, _, kind, _ in self.issues:
+            if kind == outcome:
+                found[f"{entity}.{field}"] = found.get(f"{entity}.{field}", 0) + 1
+        return dict(sorted(found.items()))
+
+
+def _entries(values: Any) -> list[str]:
+    return [] if values is None else [str(v) for v in values]
+
+
+def _raw_id(entries: list[str]) -> str | None:
+    """What an `invalid_fields` list says HaloITSM sent as the row's id, if anything."""
+    return next((value for field, value in map(_split, entries) if field == "id"), None)
+
+
+def _accept_ids(frame: pd.DataFrame, id_column: str, entity: str, findings: _Findings) -> pd.DataFrame:
+    """Rows with a usable, first-seen id; the others are left out and named (position and raw value)."""
     ids = frame[id_column]
-    missing = ids.isna() | (ids.astype("str").str.strip() == "")
-    rejects.add(
+    usable = np.array([isinstance(v, str) and model.usable_id(v) for v in ids], dtype=bool)
+    blank = np.array([not isinstance(v, str) or not v.strip() for v in ids], dtype=bool)  # null reads as NaN
+    invalid_fields = frame["invalid_fields"] if "invalid_fields" in frame else pd.Series([None] * len(frame))
+    missing = np.flatnonzero(blank)
+    findings.left_out(
         entity,
         "missing_id",
-        [f"row:{i}" for i in np.flatnonzero(missing.to_numpy())[:MAX_EXAMPLES]],
-        int(missing.sum()),
+        [f"row {i}" for i in missing],
+        "id",
+        [_raw_id(_entries(invalid_fields.iloc[i])) for i in missing],
     )
-    present = frame[~missing]
+    malformed = np.flatnonzero(~usable & ~blank)
+    findings.left_out(
+        entity,
+        "invalid_id",
+        [f"row {i}" for i in malformed],
+        "id",
+        [truncate_value(ids.iloc[i]) for i in malformed],
+    )
+    present = frame[usable]
     duplicate = present[id_column].duplicated(keep="first")
-    rejects.add(
-        entity, "duplicate_id", present.loc[duplicate, id_column].drop_duplicates(), int(duplicate.sum())
+    findings.left_out(entity, "duplicate_id", [str(v) for v in present.loc[duplicate, id_column]], "id")
+    return present[~duplicate].reset_index(drop=True)
+
+
+def truncate_value(value: Any, limit: int = 40) -> str:
+    """A short repr of a raw value for `data_issues` (ids and flags only: never personal text)."""
+    shown = repr(value)
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+
+
+def _has_invalid(frame: pd.DataFrame, field: str) -> np.ndarray:
+    """Rows whose `invalid_fields` name `field`."""
+    prefix = f"{field}="
+    return np.array(
+        [any(str(e).startswith(prefix) for e in _entries(v)) for v in frame["invalid_fields"]], dtype=bool
     )
-    accepted = present[~duplicate]
-    if "invalid_flags" in accepted:
-        invalid = np.array(
-            [flags is not None and len(flags) > 0 for flags in accepted["invalid_flags"]], dtype=bool
-        )
-        bad = accepted[invalid]
-        rejects.add(
-            entity,
-            "invalid_flag",
-            [
-                f"{row_id} ({', '.join(flags)})"
-                for row_id, flags in zip(bad[id_column], bad["invalid_flags"], strict=True)
-            ],
-        )
-        accepted = accepted[~invalid]
-    return accepted.reset_index(drop=True)
+
+
+def _name_unknown_fields(frame: pd.DataFrame, id_column: str, entity: str, findings: _Findings) -> None:
+    """Name every field of these delivered rows that extraction could not read."""
+    entries = [_entries(v) for v in frame["invalid_fields"]]
+    named = [i for i, e in enumerate(entries) if e]
+    findings.unknown(entity, [str(frame[id_column].iloc[i]) for i in named], [entries[i] for i in named])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -222,12 +325,21 @@ def _user_resources(
     frame: pd.DataFrame,
     *,
     resource_type: str,
+    entity: str,
     id_column: str,
     email_column: str,
     login_column: str,
     disabled_column: str,
     service_column: str,
+    findings: _Findings,
 ) -> pd.DataFrame:
+    """Agents or end users as resources; unreadable flags become UNSPECIFIED, unreadable dates null."""
+    last_login, bad_login = _parse_login(frame["lastlogindate"])
+    findings.unknown(
+        entity,
+        [str(i) for i in frame.loc[bad_login, id_column]],
+        [[f"lastlogindate={truncate_value(v)}"] for v in frame.loc[bad_login, "lastlogindate"]],
+    )
     email = _clean(frame[email_column])
     given = _clean(frame["firstname"])
     family = _clean(frame["surname"])
@@ -241,16 +353,26 @@ def _user_resources(
             "description": None,
             "parent_resource_type_id": None,
             "parent_resource_id": None,
-            "status": np.where(_flag(frame[disabled_column]), model.STATUS_DISABLED, model.STATUS_ENABLED),
+            "status": _tri_state(
+                frame[disabled_column],
+                _has_invalid(frame, disabled_column),
+                model.STATUS_DISABLED,
+                model.STATUS_ENABLED,
+                model.STATUS_UNSPECIFIED,
+            ),
             "email": email,
             "email_normalized": email.str.lower(),
             "login": _first_of(_clean(frame[login_column]), email),
-            "account_type": np.where(
-                _flag(frame[service_column]), model.ACCOUNT_SERVICE, model.ACCOUNT_HUMAN
+            "account_type": _tri_state(
+                frame[service_column],
+                _has_invalid(frame, service_column),
+                model.ACCOUNT_SERVICE,
+                model.ACCOUNT_HUMAN,
+                model.ACCOUNT_UNSPECIFIED,
             ),
             "given_name": given,
             "family_name": family,
-            "last_login": _parse_login(frame["lastlogindate"]),
+            "last_login": last_login,
         }
     )
 
@@ -311,18 +433,24 @@ def _to_table(frame: pd.DataFrame, schema: pa.Schema, snapshot_id: str) -> pa.Ta
 # ---------------------------------------------------------------------------------------------
 
 
+def _usable(values: pa.ChunkedArray) -> pa.ChunkedArray:
+    """`model.usable_id`, vectorised."""
+    return pc.match_substring_regex(values, f"^{model.ID_REGEX}$")
+
+
 def _blank(values: pa.ChunkedArray) -> pa.ChunkedArray:
     return pc.fill_null(pc.equal(pc.utf8_trim_whitespace(values), ""), True)
 
 
-def _membership_examples(table: pa.Table, mask: np.ndarray) -> list[str]:
-    rows = table.take(pa.array(np.flatnonzero(mask)[:MAX_EXAMPLES]))
-    return [
-        f"{agent}->{kind}:{target}"
-        for agent, kind, target in zip(
-            rows["agent_id"].to_pylist(), rows["kind"].to_pylist(), rows["target_id"].to_pylist(), strict=True
-        )
-    ]
+def _membership_records(table: pa.Table, mask: np.ndarray) -> tuple[list[str], list[list[str]]]:
+    """Each masked membership as "agent->kind:target" ("?" for a missing id), with its invalid fields."""
+    rows = table.filter(pa.array(mask))
+    records = pc.binary_join_element_wise(
+        pc.fill_null(rows["agent_id"], "?"),
+        pc.binary_join_element_wise(rows["kind"], pc.fill_null(rows["target_id"], "?"), ":"),
+        "->",
+    ).to_pylist()
+    return records, [_entries(v) for v in rows["invalid_fields"].to_pylist()]
 
 
 def _ranks(values: pa.ChunkedArray | pa.Array) -> tuple[pa.Array, np.ndarray]:
@@ -339,19 +467,26 @@ def _grants(
     memberships: pa.Table,
     agent_ids: pa.Array,
     known: dict[str, pa.Array],
-    rejects: _Rejects,
+    findings: _Findings,
     excluded: dict[str, int],
 ) -> pa.Table:
-    """One grant per distinct (entitlement, agent); rejects unmappable rows with their reason."""
+    """One grant per distinct (entitlement, agent); leaves out (and names) unmappable rows with their reason.
+
+    A delivered membership whose `role_id` could not be read counts as direct, and is named.
+    """
     agent = memberships["agent_id"]
     kind = memberships["kind"]
     target = memberships["target_id"]
     no_agent = true_mask(_blank(agent))
     no_target = true_mask(_blank(target)) & ~no_agent
+    bad_target = ~true_mask(_usable(target)) & ~no_agent & ~no_target
     bad_kind = (
-        ~true_mask(pc.is_in(kind, pa.array(list(model.ENTITLEMENT_SLUG_BY_TYPE)))) & ~no_agent & ~no_target
+        ~true_mask(pc.is_in(kind, pa.array(list(model.ENTITLEMENT_SLUG_BY_TYPE))))
+        & ~no_agent
+        & ~no_target
+        & ~bad_target
     )
-    usable = ~(no_agent | no_target | bad_kind)
+    usable = ~(no_agent | no_target | bad_target | bad_kind)
     agent_known = true_mask(pc.is_in(agent, agent_ids))
     system = usable & true_mask(pc.equal(agent, SYSTEM_AGENT_ID)) & ~agent_known
     unknown_agent = usable & ~system & ~agent_known
@@ -360,17 +495,25 @@ def _grants(
         resource_type: ok & true_mask(pc.equal(kind, resource_type)) & ~true_mask(pc.is_in(target, ids))
         for resource_type, ids in known.items()
     }
-    for reason, mask in (
-        ("missing_agent_id", no_agent),
-        ("missing_target_id", no_target),
-        ("unknown_kind", bad_kind),
-        ("unknown_agent", unknown_agent),
-        *((f"unknown_{resource_type}", mask) for resource_type, mask in target_unknown.items()),
+    for reason, field, mask in (
+        ("missing_agent_id", "agent_id", no_agent),
+        ("missing_target_id", "target_id", no_target),
+        ("invalid_target_id", "target_id", bad_target),
+        ("unknown_kind", "kind", bad_kind),
+        ("unknown_agent", "agent_id", unknown_agent),
+        *((f"unknown_{resource_type}", "target_id", mask) for resource_type, mask in target_unknown.items()),
     ):
-        rejects.add("agent_memberships", reason, _membership_examples(memberships, mask), int(mask.sum()))
+        if mask.any():
+            records, entries = _membership_records(memberships, mask)
+            findings.left_out(
+                "agent_memberships", reason, records, field, [", ".join(e) or None for e in entries]
+            )
     excluded["system_agent_memberships"] = int(system.sum())
     for mask in target_unknown.values():
         ok &= ~mask
+    flagged = ok & true_mask(pc.is_valid(memberships["invalid_fields"]))
+    if flagged.any():
+        findings.unknown("agent_memberships", *_membership_records(memberships, flagged))
 
     rows = memberships if ok.all() else memberships.filter(pa.array(ok))
     is_role = pc.equal(rows["kind"], model.ROLE)
@@ -471,28 +614,54 @@ def transform_snapshot(lake: Lake, snapshot_id: str) -> dict[str, Any]:
     Raises `RawSnapshotError` naming the entity when a required raw entity or column is missing.
     The `users` entity is optional (end users switched off): then there are no user resources.
     """
-    rejects = _Rejects()
+    findings = _Findings()
     excluded: dict[str, int] = {}
 
-    agents = _accept_ids(_read_raw(lake, "agents", snapshot_id), "agent_id", "agents", rejects)
+    agents = _accept_ids(_read_raw(lake, "agents", snapshot_id), "agent_id", "agents", findings)
     is_system = (agents["agent_id"] == SYSTEM_AGENT_ID) & (
         agents["name"].astype("str").str.strip().str.lower() == SYSTEM_AGENT_NAME
     )
     excluded["system_agent"] = int(is_system.sum())
-    agents = agents[~is_system.fillna(False)]
+    agents = agents[~is_system.fillna(False)].reset_index(drop=True)
     if not lake.has_raw(snapshot_id):
         raise RawSnapshotError(f"raw snapshot {snapshot_id} is not complete: no manifest in {lake.base}")
     # Extraction with end users switched off records it in the manifest (and leaves an empty table).
-    users_extracted = read_json(lake.raw_manifest(snapshot_id)).get("include_end_users", True)
-    raw_users = _read_raw(lake, "users", snapshot_id, required=False) if users_extracted else None
-    users = None if raw_users is None else _accept_ids(raw_users, "user_id", "users", rejects)
-    teams = _accept_ids(_read_raw(lake, "teams", snapshot_id), "team_id", "teams", rejects)
-    roles = _accept_ids(_read_raw(lake, "roles", snapshot_id), "role_id", "roles", rejects)
+    manifest = read_json(lake.raw_manifest(snapshot_id))
+    users_extracted = manifest.get("include_end_users", True)
+    # A manifest that names where its end users are (its own or a reused extraction) needs that file.
+    users_recorded = isinstance(manifest.get("freshness"), dict) and "users" in manifest["freshness"]
+    raw_users = _read_raw(lake, "users", snapshot_id, required=users_recorded) if users_extracted else None
+    users = None if raw_users is None else _accept_ids(raw_users, "user_id", "users", findings)
+    teams = _accept_ids(_read_raw(lake, "teams", snapshot_id), "team_id", "teams", findings)
+    roles = _accept_ids(_read_raw(lake, "roles", snapshot_id), "role_id", "roles", findings)
+    for entity, frame, id_column in (
+        ("agents", agents, "agent_id"),
+        ("users", users, "user_id"),
+        ("teams", teams, "team_id"),
+        ("roles", roles, "role_id"),
+    ):
+        if frame is not None:
+            _name_unknown_fields(frame, id_column, entity, findings)
     teams["department_id"] = _department_id(teams["department_id"])
+    bad_department = np.array(
+        [isinstance(v, str) and not model.usable_id(v) for v in teams["department_id"]], dtype=bool
+    )
+    findings.unknown(
+        "teams",
+        [str(i) for i in teams.loc[bad_department, "team_id"]],
+        [[f"department_id={truncate_value(v)}"] for v in teams.loc[bad_department, "department_id"]],
+    )
+    teams.loc[bad_department, "department_id"] = None
     memberships = _without_department_zero(_read_memberships(lake, snapshot_id))
 
     team_frame = _group_resources(model.TEAM, teams["team_id"], teams["name"], "Team")
-    team_frame["status"] = np.where(_flag(teams["inactive"]), model.STATUS_DISABLED, model.STATUS_ENABLED)
+    team_frame["status"] = _tri_state(
+        teams["inactive"],
+        _has_invalid(teams, "inactive"),
+        model.STATUS_DISABLED,
+        model.STATUS_ENABLED,
+        model.STATUS_UNSPECIFIED,
+    )
     department_of_team = teams["department_id"]
     team_frame["parent_resource_type_id"] = department_of_team.where(
         department_of_team.isna(), model.DEPARTMENT
@@ -504,12 +673,15 @@ def transform_snapshot(lake: Lake, snapshot_id: str) -> dict[str, Any]:
         model.TEAM: pa.array(teams["team_id"].to_numpy(dtype=object), pa.string()),
         model.ROLE: pa.array(roles["role_id"].to_numpy(dtype=object), pa.string()),
     }
-    grants = _grants(snapshot_id, memberships, agent_ids, known, rejects, excluded)
-    # Only memberships of known agents contribute departments.
+    grants = _grants(snapshot_id, memberships, agent_ids, known, findings, excluded)
+    # Only memberships of known agents naming a usable department id contribute departments.
     department_rows = memberships.filter(
         pc.and_(
-            pc.fill_null(pc.equal(memberships["kind"], model.DEPARTMENT), False),
-            pc.fill_null(pc.is_in(memberships["agent_id"], agent_ids), False),
+            pc.and_(
+                pc.fill_null(pc.equal(memberships["kind"], model.DEPARTMENT), False),
+                pc.fill_null(pc.is_in(memberships["agent_id"], agent_ids), False),
+            ),
+            pc.fill_null(_usable(memberships["target_id"]), False),
         )
     )
 
@@ -517,11 +689,13 @@ def transform_snapshot(lake: Lake, snapshot_id: str) -> dict[str, Any]:
         _user_resources(
             agents,
             resource_type=model.AGENT,
+            entity="agents",
             id_column="agent_id",
             email_column="email",
             login_column="ad",
             disabled_column="isdisabled",
             service_column="isapiagent",
+            findings=findings,
         ),
         team_frame,
         _departments(teams, department_rows),
@@ -532,11 +706,13 @@ def transform_snapshot(lake: Lake, snapshot_id: str) -> dict[str, Any]:
             _user_resources(
                 users,
                 resource_type=model.USER,
+                entity="users",
                 id_column="user_id",
                 email_column="emailaddress",
                 login_column="login",
                 disabled_column="inactive",
                 service_column="isserviceaccount",
+                findings=findings,
             )
         )
     non_empty = [f for f in frames if len(f)]
@@ -553,7 +729,8 @@ def transform_snapshot(lake: Lake, snapshot_id: str) -> dict[str, Any]:
         ),
         "entitlements": _to_table(entitlements, model.CURATED_ENTITLEMENTS, snapshot_id),
         "grants": grants,
-        "rejected_rows": rejects.table(snapshot_id),
+        "rejected_rows": findings.rejected_table(snapshot_id),
+        "data_issues": findings.issues_table(snapshot_id),
     }
     paths = {name: lake.curated_file(name, snapshot_id) for name in tables}
     # Parquet encoding releases the GIL: writing the tables side by side hides the small ones
@@ -561,7 +738,9 @@ def transform_snapshot(lake: Lake, snapshot_id: str) -> dict[str, Any]:
     with ThreadPoolExecutor(max_workers=len(tables)) as pool:
         list(pool.map(write_parquet, paths.values(), tables.values()))
 
-    rejected = {f"{entity}/{reason}": count for entity, reason, count, _ in sorted(rejects.rows)}
+    rejected = {f"{entity}/{reason}": count for entity, reason, count, _ in sorted(findings.rows)}
+    unknown = findings.counts(model.ISSUE_UNKNOWN)
+    named = findings.named()
     stats = {
         "snapshot_id": snapshot_id,
         "rows": {name: table.num_rows for name, table in tables.items()},
@@ -569,11 +748,28 @@ def transform_snapshot(lake: Lake, snapshot_id: str) -> dict[str, Any]:
             str(k): int(v) for k, v in resources["resource_type_id"].value_counts().sort_index().items()
         },
         "rejected": rejected,
+        "unknown_fields": unknown,
+        "issues_named": named,
         "excluded": excluded,
         "end_users_extracted": users is not None,
         "paths": {name: str(path) for name, path in paths.items()},
     }
+    if unknown:
+        log.warning(
+            "snapshot %s: delivered with fields unknown (unreadable in HaloITSM) %s", snapshot_id, unknown
+        )
     if rejected:
-        log.warning("snapshot %s: rejected raw rows %s", snapshot_id, rejected)
+        log.warning("snapshot %s: raw rows left out %s", snapshot_id, rejected)
+    if named:
+        issues = len(findings.issues)
+        more = f"; {issues - len(named)} more" if issues > len(named) else ""
+        log.warning(
+            "snapshot %s: data issues, by id:\n  %s\n(all %d in %s%s)",
+            snapshot_id,
+            "\n  ".join(named),
+            issues,
+            paths["data_issues"],
+            more,
+        )
     log.info("snapshot %s: curated %s", snapshot_id, stats["rows"])
     return stats

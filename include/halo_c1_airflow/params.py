@@ -46,6 +46,13 @@ def etl_params() -> dict[str, Any]:
             title="Confirm first delivery",
             description="The delivery record is missing or unreadable: deliver as if C1 never had a snapshot.",
         ),
+        "takeover_delivery_target": Param(
+            False,
+            type="boolean",
+            title="Take over the delivery target",
+            description="Replace the c1z at the delivery target although another lake folder or tenant wrote it "
+            "(docs/delivery-target.md).",
+        ),
         "rederive_only": Param(
             False,
             type="boolean",

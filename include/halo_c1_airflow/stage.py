@@ -95,9 +95,32 @@ def run_report(plan: dict[str, Any], results: dict[str, dict[str, Any] | None]) 
         return stages.report(RunPlan.from_xcom(plan), environment(), results)
 
 
+def run_end_user_refresh() -> dict[str, Any]:
+    """The end-user refresh task (`haloitsm_end_users`): due against the ETL's schedule interval."""
+    from halo_c1_airflow.schedule import etl_schedule_interval
+
+    with airflow_verdicts():
+        return stages.refresh_end_users(environment(), interval=etl_schedule_interval()).to_xcom()
+
+
 def log_failure(context: Any) -> None:
     """Failure callback: one line naming the stage, the snapshot and the reason, for alerting."""
     from halo_c1.summary import failure_line
 
-    plan = context["ti"].xcom_pull(task_ids=PLAN_TASK_ID) or {}
-    log.error(failure_line(context["ti"].task_id, plan.get("snapshot_id"), context.get("exception")))
+    ti = context["ti"]
+    plan = ti.xcom_pull(task_ids=PLAN_TASK_ID) or {}
+    snapshot_id = plan.get("snapshot_id") if isinstance(plan, dict) else None
+    log.error(
+        failure_line(ti.task_id, snapshot_id or _recorded_snapshot(ti.run_id), context.get("exception"))
+    )
+
+
+def _recorded_snapshot(run_id: str) -> str | None:
+    """The snapshot a run recorded in the lake before its plan failed (e.g. on a bad delivery URL)."""
+    from halo_c1.snapshots import recorded_snapshot
+
+    try:
+        record = recorded_snapshot(lake(), run_id)
+    except Exception:  # the lake itself may be what failed: the line still goes out, with "?"
+        return None
+    return record["snapshot_id"] if record else None

@@ -5,8 +5,10 @@ A new target registers its builder in `DELIVERY_TARGETS`; the DAG does not chang
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from halo_c1.errors import ConfigurationError
 from halo_c1_airflow.settings import c1_settings, object_storage_path, variable
@@ -18,6 +20,9 @@ DELIVERY_TARGET_VARIABLE = "halo_c1_delivery_target"
 DELIVERY_URL_VARIABLE = "halo_c1_delivery_url"
 DELIVERY_CONN_VARIABLE = "halo_c1_delivery_conn_id"
 DEFAULT_DELIVERY_TARGET = "object_storage"
+C1_SERVICE_WRITER_VARIABLE = "halo_c1_c1_service_writer"
+
+log = logging.getLogger(__name__)
 
 
 def _object_storage_target() -> Target:
@@ -36,9 +41,35 @@ def _object_storage_target() -> Target:
     )
 
 
+class _VariableStore:
+    """A writer record kept in an Airflow variable: service mode's target state outlives lake folders."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    def get(self) -> dict[str, Any] | None:
+        value = variable(self.key, default=None)
+        try:
+            record = json.loads(value) if isinstance(value, str) else value
+        except json.JSONDecodeError:
+            log.warning("Airflow variable %r is not JSON; treated as no writer record", self.key)
+            return None
+        return record if isinstance(record, dict) else None
+
+    def put(self, record: dict[str, Any]) -> None:
+        from airflow.sdk import Variable
+
+        Variable.set(
+            self.key,
+            json.dumps(record, sort_keys=True),
+            description="halo-c1: who delivered to C1 service mode",
+        )
+
+
 def _c1_service_target() -> Target:
     """C1 service mode: the delivery record is what the `c1_connector` DAG serves; with `app_id` and
-    `connector_id` in `conductorone_default`, C1 is also asked to sync now (REST force_sync)."""
+    `connector_id` in `conductorone_default`, C1 is also asked to sync now (REST force_sync). The
+    writer record (deliver.writer) lives in the variable `halo_c1_c1_service_writer`."""
     from halo_c1.c1.force_sync import force_sync
     from halo_c1.deliver.c1_service import C1ServiceTarget
 
@@ -49,7 +80,7 @@ def _c1_service_target() -> Target:
         def nudge() -> None:
             force_sync(settings)
 
-    return C1ServiceTarget(settings.api_host, nudge)
+    return C1ServiceTarget(settings.api_host, nudge, _VariableStore(C1_SERVICE_WRITER_VARIABLE))
 
 
 # `halo_c1_delivery_target` names one of these; a new target registers its builder here.

@@ -15,6 +15,7 @@ pipeline's own (`halo_c1_lake_url`, file:// or s3:// …), read through the same
 import logging
 import mimetypes
 import os
+import stat
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException
@@ -24,11 +25,16 @@ log = logging.getLogger("halo_c1.plugin")
 
 DAG_ID = os.environ.get("HALO_C1_DAG_ID", "haloitsm_to_c1")
 PLAN_TASK = "plan"
-# Reports carry no script of their own; GX Data Docs need their inline scripts (made offline by the gate).
+# halo-c1's pages (index, report, change log, message) carry no script, so no script runs on them: a
+# file planted in the lake (HTML, SVG) cannot run script on the Airflow origin.
 CSP = (
-    "default-src 'none'; script-src 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:; font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
+    "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
 )
+# GX Data Docs draw their tables with inline scripts (made offline by the gate): they run sandboxed, in
+# an origin of their own, so they can read neither Airflow's cookies nor its API.
+DATA_DOCS_CSP = f"sandbox allow-scripts; script-src 'unsafe-inline'; {CSP}"
+DATA_DOCS_FOLDER = "data_docs"
 SECURITY_HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
@@ -57,6 +63,31 @@ def _lake() -> Any:
         return lake()
     except (ConfigurationError, PermanentError, ValueError) as error:  # incl. another tenant's lake
         raise HTTPException(status_code=503, detail=str(error)) from None
+
+
+def _report_file(reports: Any, parts: list[str]) -> bytes | None:
+    """The bytes of the regular file `reports/<parts>`, or None when there is none.
+
+    On a local lake the file's resolved path must stay inside the tenant's reports folder, so a
+    symlink (or a symlinked folder) planted under `reports/` never serves another file the API
+    server can read (airflow.cfg, its JWT secret). Object stores have no links.
+    """
+    from halo_c1.lake import is_local
+
+    target = reports.joinpath(*parts)
+    if not is_local(target):
+        return target.read_bytes() if target.is_file() else None
+    root = os.path.join(os.path.realpath(reports.parent.path), reports.name)
+    resolved = os.path.realpath(target.path)
+    if os.path.commonpath([root, resolved]) != root:
+        log.warning("Refused report file %s: it resolves outside the reports folder", "/".join(parts))
+        return None
+    try:  # no FIFO or device blocks or leaks; a link swapped in after the check is not followed
+        descriptor = os.open(resolved, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    with os.fdopen(descriptor, "rb") as handle:
+        return handle.read() if stat.S_ISREG(os.fstat(descriptor).st_mode) else None
 
 
 def _html(page: str, status: int = 200) -> HTMLResponse:
@@ -129,11 +160,14 @@ def create_app() -> FastAPI:
     @app.get("/lake/reports/{path:path}", include_in_schema=False)
     def report_file(path: str, _user: reader_dep) -> Response:
         parts = _safe_parts(path)
-        target = _lake().base.joinpath("reports", *parts)
-        if not target.is_file():
+        content = _report_file(_lake().base / "reports", parts)
+        if content is None:
             return _message("Not found", f"No report file {path} in the lake.", 404)
         media_type = mimetypes.guess_type(parts[-1])[0] or "application/octet-stream"
-        return Response(target.read_bytes(), media_type=media_type, headers=SECURITY_HEADERS)
+        headers = dict(SECURITY_HEADERS)
+        if len(parts) > 2 and parts[1] == DATA_DOCS_FOLDER:
+            headers["Content-Security-Policy"] = DATA_DOCS_CSP
+        return Response(content, media_type=media_type, headers=headers)
 
     @app.get("/runs/{dag_id}/{run_id}", include_in_schema=False)
     def run_report(dag_id: str, run_id: str, user: user_dep) -> Response:

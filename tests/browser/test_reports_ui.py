@@ -1,11 +1,15 @@
 """The halo-c1 view in the real Airflow UI, driven by real headless Debian chromium.
 
-Two real DAG runs (`dag.test()` against the HaloITSM simulator; between them two agents are disabled
-and one gains a role) write snapshots, change logs and reports into a file:// lake. Then the real
-`airflow api-server` starts on a free 127.0.0.1 port with `plugins/` and the test session's metadata
-DB. Chromium logs in through Airflow's login form as a viewer and opens the nav item, the second
-run's tab and the report: the expected numbers are on screen, and no request leaves the server.
-Screenshots go to `screenshots/` (git-ignored).
+Three real DAG runs (`dag.test()` against the HaloITSM simulator; between the first two, two agents
+are disabled and one gains a role; before the third, half the agents leave and the deletion guard
+blocks it) write snapshots, change logs and reports into a file:// lake. Then the UI starts the way
+the README says, `make airflow-standalone`'s own command (`python -m scripts.standalone start`) on
+free ports with the test session's metadata DB, and must list the halo-c1 plugin. Chromium logs in
+through Airflow's login form and opens the nav item, the second run's tab, the reports and the Data
+Docs: the expected numbers are on screen, and no request leaves the server.
+
+Screenshots go to `screenshots/` (git-ignored); with `HALO_C1_DOCS_SCREENSHOTS=1` the ones the docs
+show are written to `docs/img/` instead.
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,7 +33,7 @@ import pytest
 
 from tests.conftest import PROJECT
 from tests.integration.conftest import UNTHROTTLED, airflow_halo_connection
-from tests.servers import airflow_serving, free_port
+from tests.servers import free_port
 
 pytestmark = [pytest.mark.dag, pytest.mark.integration]
 
@@ -44,8 +49,9 @@ CHROMIUM_ARGS = [
 ]
 AIRFLOW = str(Path(sys.executable).parent / "airflow")
 SCREENSHOTS = PROJECT / "screenshots"
+DOCS_IMAGES = PROJECT / "docs" / "img"
 DAG_ID = "haloitsm_to_c1"
-T1, T2 = datetime(2026, 11, 20, 8, tzinfo=UTC), datetime(2026, 11, 20, 9, tzinfo=UTC)
+T1, T2, T3 = (datetime(2026, 11, 20, hour, tzinfo=UTC) for hour in (8, 9, 10))
 DEV_ID, DEV_SECRET = "halo-c1-dev", "halo-c1-dev-secret"
 
 if not Path(CHROMIUM).exists():
@@ -61,10 +67,13 @@ playwright_api = pytest.importorskip("playwright.sync_api", reason="the playwrig
 class World:
     url: str
     password: str
+    startup: str  # what `make airflow-standalone` printed
     run_id: str
-    first: str  # the snapshot ids the two runs took
+    first: str  # the snapshot ids the three runs took
     second: str
+    blocked: str  # the third run's: the guard blocked it
     expected: dict[str, int]
+    reports: Path  # the tenant's reports folder in the lake
     requests: list[str] = field(default_factory=list)
 
 
@@ -81,9 +90,9 @@ def _snapshot(dag_run: Any) -> str:
     return dag_run.get_task_instance("plan").xcom_pull(task_ids="plan")["snapshot_id"]
 
 
-def _run_pipeline(tmp: Path) -> tuple[str, str, str, dict[str, int]]:
-    """Two DAG runs with known changes between them: the second run's id, both runs' snapshot ids and
-    the expected counts."""
+def _run_pipeline(tmp: Path) -> tuple[str, str, str, str, dict[str, int]]:
+    """Two DAG runs with known changes between them, then a third after half the agents left (the
+    guard blocks it): the second run's id, the three runs' snapshot ids and the expected counts."""
     from airflow.dag_processing.dagbag import DagBag
     from airflow.utils import db
 
@@ -109,27 +118,80 @@ def _run_pipeline(tmp: Path) -> tuple[str, str, str, dict[str, int]]:
         second = dag.test(logical_date=T2)
         assert str(second.state) == "success"
         agents = len(sim.tenant.agents) - 1  # without the system "Unassigned" agent
+        sim.tenant.drop_agents(0.5)
+        third = dag.test(logical_date=T3)
+        assert str(third.state) == "failed"
     expected = {
         "grant_added": len(after - before),
         "grant_removed": len(before - after),
         "resource_disabled": 2,
         "agents": agents,
     }
-    return second.run_id, _snapshot(first), _snapshot(second), expected
+    return second.run_id, _snapshot(first), _snapshot(second), _snapshot(third), expected
 
 
 def _store_settings_in_the_metadata_db() -> None:
-    """The api-server reads the lake variable and the HaloITSM connection (for the tenant's folder) from
-    the metadata DB, as in production, not from this process's AIRFLOW_VAR_/AIRFLOW_CONN_ variables."""
+    """Point the running UI at this test's lake and simulator connection (the standalone applied the
+    project's airflow_settings.yaml); the api-server reads both from the metadata DB on each request."""
     lake_url, connection = (
         os.environ["AIRFLOW_VAR_HALO_C1_LAKE_URL"],
         os.environ["AIRFLOW_CONN_HALOITSM_DEFAULT"],
     )
     for command in (
         ["variables", "set", "halo_c1_lake_url", lake_url],
+        ["connections", "delete", "haloitsm_default"],
         ["connections", "add", "haloitsm_default", "--conn-json", connection],
     ):
         subprocess.run([AIRFLOW, *command], cwd=PROJECT, check=True, capture_output=True)
+
+
+def _make_recipe(target: str) -> list[str]:
+    """The command lines of a Makefile target's recipe."""
+    lines = (PROJECT / "Makefile").read_text().splitlines()
+    at = lines.index(next(line for line in lines if line.startswith(f"{target}:")))
+    recipe = []
+    for line in lines[at + 1 :]:
+        if not line.startswith("\t"):
+            break
+        recipe.append(line.strip())
+    return recipe
+
+
+STANDALONE = [sys.executable, "-m", "scripts.standalone"]
+
+
+def test_the_tests_start_the_ui_with_the_readme_command():
+    assert _make_recipe("airflow-standalone") == ["$(BIN)/python -m scripts.standalone start"]
+
+
+@contextmanager
+def _standalone() -> Generator[tuple[str, str], None, None]:
+    """`make airflow-standalone`'s own command on free ports, in this session's Airflow home (where the
+    DAG runs above are recorded); (url, its start-up output). Stopped with `make airflow-stop`'s."""
+    port = free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW_VAR_", "AIRFLOW_CONN_"))},
+        "PYTHONPATH": f"{PROJECT}{os.pathsep}{PROJECT / 'include'}",  # as the Makefile exports it
+        "HALO_C1_AIRFLOW_HOME": os.environ["AIRFLOW_HOME"],
+        "HALO_C1_STANDALONE_PORT": str(port),
+        "HALO_C1_USE_SIMULATOR": "0",  # the runs above had their own simulator
+        # The log servers' fixed defaults (8793, 8794) collide with any other Airflow on the machine.
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
+        "AIRFLOW__API__WORKERS": "1",
+        "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",  # no scheduled run against a simulator that is gone
+    }
+    started = subprocess.run(
+        [*STANDALONE, "start"], env=env, cwd=PROJECT, capture_output=True, text=True, timeout=400
+    )
+    try:
+        log = Path(os.environ["AIRFLOW_HOME"]) / "standalone.log"
+        assert started.returncode == 0, (
+            started.stdout + started.stderr + (log.read_text()[-3000:] if log.exists() else "")
+        )
+        yield f"http://127.0.0.1:{port}", started.stdout
+    finally:
+        subprocess.run([*STANDALONE, "stop"], env=env, cwd=PROJECT, capture_output=True, timeout=120)
 
 
 @pytest.fixture(scope="module")
@@ -140,25 +202,12 @@ def world(tmp_path_factory) -> Iterator[World]:
     os.environ["AIRFLOW_VAR_HALO_C1_LAKE_URL"] = f"file://{lake}"
     os.environ["AIRFLOW_VAR_HALO_C1_DELIVERY_URL"] = f"file://{delivered}"
     try:
-        run_id, first, second, expected = _run_pipeline(tmp)
-        _store_settings_in_the_metadata_db()
-        port = free_port()
-        server_environ = {
-            k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW_VAR_", "AIRFLOW_CONN_"))
-        }
-        env = {
-            **server_environ,
-            "PYTHONPATH": f"{PROJECT}{os.pathsep}{PROJECT / 'include'}",
-            "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT / "plugins"),
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "viewer:viewer",
-            "AIRFLOW__API__WORKERS": "1",
-        }
-        url = f"http://127.0.0.1:{port}"
-        command = [AIRFLOW, "api-server", "--host", "127.0.0.1", "--port", str(port)]
-        with airflow_serving(command, env, tmp / "api.log", url):
+        runs = _run_pipeline(tmp)
+        with _standalone() as (url, output):
+            _store_settings_in_the_metadata_db()
             passwords = Path(os.environ["AIRFLOW_HOME"]) / "simple_auth_manager_passwords.json.generated"
-            yield World(url, json.loads(passwords.read_text())["viewer"], run_id, first, second, expected)
+            password = json.loads(passwords.read_text())["admin"]
+            yield World(url, password, output, *runs, reports=next(lake.glob("*/reports")))
     finally:
         for command in (
             ["variables", "delete", "halo_c1_lake_url"],
@@ -171,14 +220,14 @@ def world(tmp_path_factory) -> Iterator[World]:
 
 @pytest.fixture(scope="module")
 def page(world) -> Iterator[Any]:
-    """A chromium page logged in as the viewer through Airflow's own login form."""
+    """A chromium page logged in as the standalone's admin through Airflow's own login form."""
     SCREENSHOTS.mkdir(exist_ok=True)
     with playwright_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1300, "height": 900})
         page.on("request", lambda request: world.requests.append(request.url))
         page.goto(f"{world.url}/")
-        page.fill("input[name=username]", "viewer")
+        page.fill("input[name=username]", "admin")
         page.fill("input[name=password]", world.password)
         page.click("button[type=submit]")
         page.wait_for_url(f"{world.url}/", timeout=60_000)
@@ -199,6 +248,33 @@ def _frame(page: Any, fragment: str) -> Any:
 
 def _text(frame: Any) -> str:
     return re.sub(r"\s+", " ", frame.inner_text("body"))
+
+
+def _screenshot(page: Any, name: str, *, docs: bool = False) -> None:
+    """Into screenshots/; a docs picture into docs/img/ when HALO_C1_DOCS_SCREENSHOTS=1."""
+    folder = DOCS_IMAGES if docs and os.environ.get("HALO_C1_DOCS_SCREENSHOTS") == "1" else SCREENSHOTS
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+
+def test_the_standalone_lists_the_halo_c1_plugin(world):
+    assert "with the halo-c1 plugin" in world.startup
+    login = {"username": "admin", "password": world.password}
+    token = httpx.post(f"{world.url}/auth/token", json=login, timeout=30).json()["access_token"]
+    answer = httpx.get(
+        f"{world.url}/api/v2/plugins", headers={"Authorization": f"Bearer {token}"}, timeout=30
+    )
+    assert "halo_c1_reports" in [plugin["name"] for plugin in answer.json()["plugins"]]
+
+
+def test_a_run_page_has_the_halo_c1_tab(world, page):
+    page.goto(f"{world.url}/dags/{DAG_ID}/runs/{world.run_id}")
+    tab = page.get_by_role("link", name="halo-c1 report")
+    tab.wait_for(timeout=60_000)
+    tab.click()
+    frame = _frame(page, f"snapshot={world.second}/report.html")
+    assert f"halo-c1 snapshot {world.second}" in _text(frame)
+    _screenshot(page, "run-tab", docs=True)
 
 
 def test_anonymous_requests_are_refused(world):
@@ -252,7 +328,34 @@ def test_report_and_data_docs_render_from_the_server_alone(world, page):
     rows = page.query_selector_all("table tbody tr")
     assert len(rows) >= 5  # bootstrap-table's job, done by the inline stand-in: not blank offline
     assert "Passed with" in page.inner_text("body")
+    logo = page.query_selector("img[src^='data:image/png']")  # sandboxed: no login for image requests
+    assert logo is not None and logo.evaluate("img => img.complete && img.naturalWidth > 0")
     page.screenshot(path=str(SCREENSHOTS / "halo-c1-data-docs.png"), full_page=True)
+
+
+PLANTED_SCRIPT = """<!doctype html><html><body><h1 id="result">script did not run</h1><script>
+  var out = document.getElementById("result");
+  out.textContent = "ran in origin " + self.origin;
+  fetch("/api/v2/dags", {credentials: "include"})
+    .then(function (r) { return r.text(); })
+    .then(function (t) { out.textContent += "; read the API: " + t.slice(0, 40); })
+    .catch(function () { out.textContent += "; API blocked"; });
+</script></body></html>"""
+
+
+def test_a_file_planted_in_the_reports_runs_no_script_on_the_airflow_origin(world, page):
+    snapshot = world.reports / f"snapshot={world.second}"
+    (snapshot / "planted.html").write_text(PLANTED_SCRIPT)
+    (snapshot / "data_docs" / "planted.html").write_text(PLANTED_SCRIPT)
+
+    page.goto(f"{world.url}/halo-c1/lake/reports/snapshot={world.second}/planted.html")
+    page.wait_for_timeout(1000)
+    assert page.inner_text("#result") == "script did not run"
+
+    # Data Docs need their inline scripts: they run, but sandboxed, in an origin of their own.
+    page.goto(f"{world.url}/halo-c1/lake/reports/snapshot={world.second}/data_docs/planted.html")
+    page.wait_for_function("document.getElementById('result').textContent.includes(';')", timeout=10_000)
+    assert page.inner_text("#result") == "ran in origin null; API blocked"
 
 
 def test_no_page_requested_anything_outside_the_server(world, page):

@@ -143,6 +143,17 @@ def test_mass_deletion_is_blocked_then_let_through_by_the_override(pipeline):
     assert blocked.get_task_instance("guard").try_number == 1  # a blocked guard is not retried
     assert pipeline.states(blocked)["deliver"] == "upstream_failed"
     assert pipeline.delivered_sha256() == before
+    # The block is shown where the gate's verdict is: the snapshot's report and its row in the index.
+    sid = pipeline.snapshot(blocked)
+    page = (pipeline.lake / "reports" / f"snapshot={sid}" / "report.html").read_text()
+    banner = page[page.index('id="guard-banner"') : page.index("</div>", page.index('id="guard-banner"'))]
+    assert "Delivery blocked by the deletion guard" in banner
+    assert "resource type &#39;agent&#39;" in banner and "e.g." in banner  # the drops, with example ids
+    assert "allow_mass_deletion=true" in banner
+    assert "the deletion guard blocked it" in page
+    index = (pipeline.lake / "reports" / "index.html").read_text()
+    row = index[index.index(f'data-snapshot="{sid}"') :].split("</tr>")[0]
+    assert "BLOCKED" in row and "no: blocked" in row
 
     allowed = pipeline.run(T3, allow_mass_deletion=True)
 
@@ -151,6 +162,8 @@ def test_mass_deletion_is_blocked_then_let_through_by_the_override(pipeline):
     latest = pipeline.latest_delivery()
     assert latest["snapshot_id"] == pipeline.snapshot(allowed)
     assert latest["guard"]["overridden"] is True
+    page = (pipeline.lake / "reports" / f"snapshot={pipeline.snapshot(allowed)}" / "report.html").read_text()
+    assert "Deletion guard overridden" in page and "Delivered to C1 at" in page
 
 
 def test_dry_run_packages_but_delivers_nothing(pipeline):
@@ -228,3 +241,6 @@ def test_deterministic_problems_fail_on_the_first_try_with_one_line(
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("halo-c1 stage")]
     assert any(reason in line and "\n" not in line for line in lines), lines
     assert not pipeline.delivered.exists()
+    if break_it == "no_delivery_url":  # the plan recorded its snapshot before the delivery check failed
+        recorded = json.loads(next((pipeline.lake / "runs").glob("*.json")).read_text())["snapshot_id"]
+        assert any(f"failed for snapshot {recorded}: " in line for line in lines), lines

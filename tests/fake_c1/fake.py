@@ -35,8 +35,10 @@ def _unknown_field(field_number: int) -> bytes:
 class FakeC1:
     """The running fake: both servers, their shared state, and helpers to script and read tasks."""
 
-    def __init__(self, folder: Path, credentials: TestCredentials) -> None:
-        pki = make_pki()
+    def __init__(
+        self, folder: Path, credentials: TestCredentials, server_names: tuple[str, ...] | None = None
+    ) -> None:
+        pki = make_pki(server_names=server_names) if server_names else make_pki()
         self.credentials = credentials
         self.ca_file = pki.write_ca(folder)
         cert_file, key_file = pki.write_server(folder)
@@ -180,10 +182,11 @@ def _short(annotation: any_pb2.Any) -> str:
 
 @contextmanager
 def running_fake_c1(
-    folder: Path, credentials: TestCredentials | None = None
+    folder: Path, credentials: TestCredentials | None = None, server_names: tuple[str, ...] | None = None
 ) -> Generator[FakeC1, None, None]:
-    """Start both servers on 127.0.0.1 (free ports); stop them on exit."""
-    fake = FakeC1(folder, credentials or make_credentials())
+    """Start both servers on 127.0.0.1 (free ports); stop them on exit. `server_names` gives the
+    servers a certificate for other host names (the default names localhost and 127.0.0.1)."""
+    fake = FakeC1(folder, credentials or make_credentials(), server_names)
     fake.start()
     try:
         yield fake

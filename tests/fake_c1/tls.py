@@ -1,4 +1,8 @@
-"""A throw-away test CA and a server certificate for 127.0.0.1/localhost, made with `cryptography`."""
+"""A throw-away test CA and a server certificate for 127.0.0.1/localhost, made with `cryptography`.
+
+`make_pki(ca_name=..., server_names=...)` makes the broken variants TLS tests need: a CA the client
+does not trust (another name, another key) and a server certificate for another host name.
+"""
 
 from __future__ import annotations
 
@@ -35,13 +39,23 @@ def _name(common_name: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
 
 
-def make_pki() -> TestPKI:
+def _alt_name(name: str) -> x509.GeneralName:
+    try:
+        return x509.IPAddress(ipaddress.ip_address(name))
+    except ValueError:
+        return x509.DNSName(name)
+
+
+def make_pki(
+    ca_name: str = "halo-c1 fake C1 test CA", server_names: tuple[str, ...] = ("localhost", "127.0.0.1")
+) -> TestPKI:
+    """A CA named `ca_name` and a server certificate for `server_names` (the first is its CN)."""
     now = dt.datetime.now(dt.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_cert = (
         x509.CertificateBuilder()
-        .subject_name(_name("halo-c1 fake C1 test CA"))
-        .issuer_name(_name("halo-c1 fake C1 test CA"))
+        .subject_name(_name(ca_name))
+        .issuer_name(_name(ca_name))
         .public_key(ca_key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
@@ -66,16 +80,14 @@ def make_pki() -> TestPKI:
     key = ec.generate_private_key(ec.SECP256R1())
     cert = (
         x509.CertificateBuilder()
-        .subject_name(_name("localhost"))
+        .subject_name(_name(server_names[0]))
         .issuer_name(ca_cert.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=1))
         .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
+            x509.SubjectAlternativeName([_alt_name(name) for name in server_names]),
             critical=False,
         )
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)

@@ -69,7 +69,13 @@ def test_deliver_to_azure_uploads_verified_bytes_and_records_the_manifest(
     assert hashlib.sha256(stored).hexdigest() == manifest["sha256"] == hashlib.sha256(content).hexdigest()
     assert manifest["target"] == f"abfs://{azure_container.container}/c1/sync.c1z"
     assert manifest["c1z_sync_id"] == sync_id_for(FIRST)
-    assert [name for name in azure_container.blob_names() if name.startswith("c1/")] == ["c1/sync.c1z"]
+    assert [name for name in azure_container.blob_names() if name.startswith("c1/")] == [
+        "c1/sync.c1z",
+        "c1/sync.c1z.writer.json",
+    ]
+    writer = json.loads(azure_container.blob("c1/sync.c1z.writer.json"))
+    assert (writer["snapshot_id"], writer["sha256"]) == (FIRST, manifest["sha256"])
+    assert "AccountKey" not in json.dumps(writer)
     assert read_json(lake.latest_delivery()) == manifest
     latest_text = azure_container.blob("halo/deliveries/latest.json").decode()
     assert "AccountKey" not in latest_text
@@ -105,8 +111,8 @@ def test_interrupted_delivery_to_azure_keeps_the_previous_blob(
     latest_before = lake.latest_delivery().read_bytes()
     s3_cases._packaged(lake, SECOND, s3_cases._c1z_bytes("second", 10 * CHUNK))
 
-    with pytest.raises(DeliveryError) as caught:
-        deliver_c1z(lake, SECOND, target, chunk_size=CHUNK)
+    with pytest.raises(DeliveryError) as caught:  # the blob there is no c1z: taken over on purpose
+        deliver_c1z(lake, SECOND, target, chunk_size=CHUNK, takeover=True)
 
     message = str(caught.value)
     assert f"abfs://{azure_container.container}/c1/sync.c1z" in message
@@ -132,7 +138,7 @@ def test_corrupted_upload_to_azure_keeps_the_previous_blob(
     assert isinstance(corrupting.fs, type(target))
 
     with pytest.raises(DeliveryError, match=r"stored SHA-256 \w+ differs"):
-        deliver_c1z(lake, FIRST, corrupting, chunk_size=CHUNK)
+        deliver_c1z(lake, FIRST, corrupting, chunk_size=CHUNK, takeover=True)
 
     assert azure_container.blob("c1/sync.c1z") == previous
     assert [name for name in azure_container.blob_names() if name.startswith("c1/")] == ["c1/sync.c1z"]

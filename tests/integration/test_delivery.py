@@ -27,6 +27,7 @@ from halo_c1.deliver import (
     public_url,
 )
 from halo_c1.deliver.objectstore import CHUNK_SIZE
+from halo_c1.deliver.writer import target_baseline
 from halo_c1.errors import ConfigurationError
 from halo_c1.guard import MassDeletionError, check_deletion_safety
 from halo_c1.lake import Lake, as_path, read_json
@@ -124,14 +125,24 @@ def _packaged(lake: Lake, snapshot_id: str, content: bytes, per_type: dict[str, 
 
 
 def deliver_c1z(
-    lake: Lake, snapshot_id: str, target: UPath | str | Target, *, chunk_size: int = CHUNK_SIZE
+    lake: Lake,
+    snapshot_id: str,
+    target: UPath | str | Target,
+    *,
+    chunk_size: int = CHUNK_SIZE,
+    takeover: bool = False,
 ) -> dict:
-    """What the guard and deliver stages do for a snapshot: compare with the last delivery (deletions
-    allowed: these tests are about delivery), then deliver through the target (a path: object storage)."""
-    check_deletion_safety(lake, snapshot_id, last_delivery(lake), allow_mass_deletion=True)
+    """What the guard and deliver stages do for a snapshot: check the target and compare with what C1
+    holds (deletions allowed: these tests are about delivery), then deliver through the target (a
+    path: object storage)."""
     if isinstance(target, UPath | str):
         target = ObjectStorageTarget(as_path(target), chunk_size=chunk_size)
-    return deliver_snapshot(lake, snapshot_id, target)
+    previous = last_delivery(lake)
+    check, held = target_baseline(target, lake, previous, snapshot_id, takeover=takeover)
+    check_deletion_safety(
+        lake, snapshot_id, previous, allow_mass_deletion=True, held=held, target=check.as_report()
+    )
+    return deliver_snapshot(lake, snapshot_id, target, takeover=takeover)
 
 
 def _s3_lake(s3: S3Server) -> Lake:
@@ -150,7 +161,12 @@ def test_deliver_to_a_local_file_writes_it_and_the_manifests(tmp_path) -> None:
     manifest = deliver_c1z(lake, FIRST, str(target), chunk_size=CHUNK)
 
     assert target.read_bytes() == content
-    assert sorted(os.listdir(target.parent)) == ["sync.c1z"]
+    assert sorted(os.listdir(target.parent)) == ["sync.c1z", "sync.c1z.writer.json"]
+    writer = json.loads((target.parent / "sync.c1z.writer.json").read_text())
+    assert writer["lake"] == str(lake.base)
+    assert writer["snapshot_id"] == FIRST
+    assert writer["sha256"] == hashlib.sha256(content).hexdigest()
+    assert writer["counts"] == {"resources": dict(sorted(COUNTS.items())), "grants": 9}
     assert manifest["sha256"] == hashlib.sha256(content).hexdigest()
     assert manifest["size_bytes"] == len(content)
     assert manifest["target"] == str(target)
@@ -185,9 +201,23 @@ def test_deliver_to_s3_uploads_verified_bytes_and_records_the_manifest(s3_bucket
     assert hashlib.sha256(stored).hexdigest() == manifest["sha256"]
     assert manifest["target"] == f"s3://{s3_bucket.bucket}/halo/sync.c1z"
     assert manifest["c1z_sync_id"] == sync_id_for(FIRST)
-    assert manifest["guard"] == {"previous_snapshot_id": None, "overridden": False, "drops": []}
+    assert manifest["guard"] == {
+        "previous_snapshot_id": None,
+        "overridden": False,
+        "drops": [],
+        "target": {
+            "target": f"s3://{s3_bucket.bucket}/halo/sync.c1z",
+            "verdict": "empty",
+            "sha256": None,
+            "writer": None,
+            "reason": "the target holds nothing yet",
+        },
+    }
     assert manifest["counts"] == {"resources": dict(sorted(COUNTS.items())), "grants": 9}
-    assert [key for key in s3_bucket.object_keys() if not key.startswith("lake/")] == ["halo/sync.c1z"]
+    assert [key for key in s3_bucket.object_keys() if not key.startswith("lake/")] == [
+        "halo/sync.c1z",
+        "halo/sync.c1z.writer.json",
+    ]
     assert f"lake/deliveries/snapshot={FIRST}.json" in s3_bucket.object_keys()
     assert read_json(lake.latest_delivery()) == manifest
     latest_text = _object(s3_bucket, "lake/deliveries/latest.json").decode()
@@ -207,7 +237,10 @@ def test_redelivery_to_s3_replaces_the_object_and_latest(s3_bucket: S3Server) ->
     assert last_delivery(lake)["snapshot_id"] == SECOND
     assert manifest["sha256"] == hashlib.sha256(second).hexdigest()
     assert read_json(lake.delivery_manifest(FIRST))["snapshot_id"] == FIRST
-    assert [key for key in s3_bucket.object_keys() if key.startswith("halo/")] == ["halo/sync.c1z"]
+    assert [key for key in s3_bucket.object_keys() if key.startswith("halo/")] == [
+        "halo/sync.c1z",
+        "halo/sync.c1z.writer.json",
+    ]
 
 
 def test_guard_compares_with_the_delivery_on_s3(s3_bucket: S3Server) -> None:
@@ -230,8 +263,8 @@ def test_interrupted_delivery_to_s3_keeps_the_previous_object(tmp_path, s3_bucke
     latest_before = lake.latest_delivery().read_bytes()
     _packaged(lake, SECOND, _c1z_bytes("second", 10 * CHUNK))
 
-    with pytest.raises(DeliveryError) as caught:
-        deliver_c1z(lake, SECOND, target, chunk_size=CHUNK)
+    with pytest.raises(DeliveryError) as caught:  # the file there is no c1z: taken over on purpose
+        deliver_c1z(lake, SECOND, target, chunk_size=CHUNK, takeover=True)
 
     message = str(caught.value)
     assert f"s3://{s3_bucket.bucket}/halo/sync.c1z" in message
@@ -251,7 +284,7 @@ def test_delivery_that_fails_verification_keeps_the_previous_file(tmp_path) -> N
     (outbox / "sync.c1z").write_bytes(b"the last good c1z")
 
     with pytest.raises(DeliveryError, match=r"stored SHA-256 \w+ differs"):
-        deliver_c1z(lake, FIRST, UPath(f"corrupting://{outbox}/sync.c1z"))
+        deliver_c1z(lake, FIRST, UPath(f"corrupting://{outbox}/sync.c1z"), takeover=True)
 
     assert (outbox / "sync.c1z").read_bytes() == b"the last good c1z"
     assert os.listdir(outbox) == ["sync.c1z"]

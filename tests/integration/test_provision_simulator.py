@@ -538,7 +538,7 @@ def test_a_crafted_id_the_catalog_holds_is_quoted_into_one_roles_segment(
 
     outcome = run(sim, lake, request("grant", "role", crafted, agent["id"]))
 
-    sent = [(method, path) for method, path, _ in sim.request_log()]
+    sent = [(request.method, request.path) for request in sim.request_log()]
     agent_path = f"/api/Agent/{agent['id']}"
     reads = [("POST", "/auth/token"), ("GET", agent_path), ("GET", f"/api/Roles/{quote(crafted, safe='')}")]
     # The simulator, like a router, matches no role id holding a '/' once decoded: that role is not found.

@@ -138,7 +138,10 @@ def test_a_dry_run_lists_and_deletes_nothing(tmp_path, caplog):
     raw_paths = next(d.paths for d in report.deleted if d.zone == "raw" and d.snapshot_id == IDS["month"])
     assert raw_paths[0].endswith(manifest)  # the manifest goes first
     assert "retention (dry run)" in caplog.text
-    assert f"raw      would delete 2 snapshot(s), kept 2: ['{IDS['month']}'" in caplog.text
+    line = next(line for line in caplog.text.splitlines() if "raw      would delete" in line)
+    deleted, kept = line.split("; kept ")
+    assert deleted.endswith(f"would delete 2 snapshot(s): ['{IDS['month']}', '{IDS['quarter']}']")
+    assert kept.startswith("2 (") and IDS["fresh"] in kept and IDS["month"] not in kept  # the kept ones
 
 
 def test_a_count_limit_keeps_only_the_newest_and_the_delivered(tmp_path):
@@ -254,3 +257,29 @@ def test_the_command_line_lists_in_a_dry_run(tmp_path, capsys):
 
     assert sorted(p for p in tmp_path.rglob("*") if p.is_file()) == before
     assert json.loads(lake.latest_delivery().read_text())["snapshot_id"] == IDS["delivered"]
+
+
+def test_the_command_line_refuses_a_path_that_is_not_a_tenant_lake(tmp_path, capsys):
+    lake = Lake(UPath(tmp_path / "tenant=acme.haloitsm.com"))
+    _fill(lake)
+
+    with pytest.raises(SystemExit) as missing:
+        main([f"file://{tmp_path}/nowhere", "--dry-run"])
+    assert missing.value.code == 1
+    assert f"{tmp_path}/nowhere does not exist" in capsys.readouterr().err
+
+    with pytest.raises(SystemExit) as base:  # the lake's base folder, one level above the tenant's
+        main([str(tmp_path), "--dry-run"])
+    assert base.value.code == 1
+    error = capsys.readouterr().err
+    assert "is not a tenant's lake folder" in error and "['tenant=acme.haloitsm.com']" in error
+
+    assert main([str(tmp_path / "tenant=acme.haloitsm.com"), "--dry-run"]) == 0
+
+
+@pytest.mark.parametrize("option", ["--raw-days", "--reports-max-snapshots"])
+def test_the_command_line_refuses_a_negative_count_with_a_usage_error(option, capsys):
+    with pytest.raises(SystemExit) as refused:
+        main(["file:///tmp/lake", option, "-3"])
+    assert refused.value.code == 2
+    assert f"argument {option}: expected a whole number >= 1, got '-3'" in capsys.readouterr().err

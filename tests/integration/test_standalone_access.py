@@ -19,10 +19,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from scripts.run_local import airflow_environment
 from scripts.standalone import (
     PASSWORDS_FILE,
     listen_address,
     local_url,
+    plugin_problem,
     prepare_home,
     standalone_environment,
 )
@@ -114,3 +116,10 @@ def test_a_password_file_left_world_readable_by_an_earlier_start_is_made_private
     assert stat.S_IMODE((home / PASSWORDS_FILE).stat().st_mode) == 0o600
     assert stat.S_IMODE(home.stat().st_mode) == 0o700
     assert (home / PASSWORDS_FILE).read_text() == '{"admin": "secret"}\n'  # kept, not truncated
+
+
+def test_the_standalone_loads_the_projects_plugins_and_names_a_missing_plugin(api_server):
+    assert airflow_environment()["AIRFLOW__CORE__PLUGINS_FOLDER"] == str(PROJECT / "plugins")
+    url, _port, home = api_server  # started without the project's plugins folder
+    problem = plugin_problem(url, home)
+    assert problem is not None and "not 'halo_c1_reports'" in problem

@@ -83,3 +83,29 @@ def test_cli_rejects_a_bad_rate_limit():
     )
     assert result.returncode == 2
     assert "expected REQUESTS/SECONDS" in result.stderr
+
+
+def test_cli_serves_an_evolved_tenant_and_a_mass_deletion_on_request():
+    from dev.halo_simulator import TenantSpec, build_tenant
+    from dev.halo_simulator.__main__ import config_from_args, parse_args
+
+    base = ["--seed", "7", "--agents", "40", "--users", "30"]
+    evolved = config_from_args(parse_args([*base, "--evolve", "2"])).tenant
+    expected = build_tenant(TenantSpec(seed=7, agents=40, users=30))
+    expected.evolve(2)
+    assert evolved.agents == expected.agents and evolved.users == expected.users
+    dropped = config_from_args(parse_args([*base, "--evolve", "2", "--drop-agents", "0.5"])).tenant
+    assert len(dropped.agents) < len(evolved.agents) * 0.6
+    assert isinstance(config_from_args(parse_args(base)).tenant, TenantSpec)  # no step: built by the server
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [("--drop-agents", "2"), ("--drop-agents", "half"), ("--evolve", "-1")]
+)
+def test_cli_refuses_a_bad_step_or_share_with_a_usage_error(option, value, capsys):
+    from dev.halo_simulator.__main__ import parse_args
+
+    with pytest.raises(SystemExit) as exit_:
+        parse_args([option, value])
+    assert exit_.value.code == 2
+    assert f"argument {option}" in capsys.readouterr().err

@@ -164,6 +164,42 @@ def test_drop_agents_removes_a_share_of_non_system_agents_and_their_memberships(
     assert build_tenant(TenantSpec(seed=3, agents=40)).drop_agents(0.25, seed=1) == removed
 
 
+def test_evolve_moves_the_tenant_on_as_people_join_leave_and_change_teams_and_roles():
+    spec = TenantSpec(seed=7, agents=60, users=500, teams=8, roles=6, departments=4)
+    tenant = build_tenant(spec)
+    fixture_rows = [dict(a) for a in tenant.agents[:5]]  # Unassigned, API agents, Zoë, 李雷
+    before = {a["id"]: a for a in tenant.agents}
+    was_disabled = {a["id"]: a["isdisabled"] for a in tenant.agents}
+    grants_before, users_before = set(tenant.memberships()), {u["id"] for u in tenant.users}
+
+    lines = tenant.evolve(1)
+
+    after = {a["id"]: a for a in tenant.agents}
+    joined, left = set(after) - set(before), set(before) - set(after)
+    assert len(joined) == 2 and len(left) == 1
+    assert all(after[i]["teams"] and after[i]["email"].endswith("@acme.example") for i in joined)
+    newly_disabled = [i for i, a in after.items() if a["isdisabled"] and not was_disabled.get(i, True)]
+    assert len(newly_disabled) == 1
+    grants = set(tenant.memberships())
+    assert {m.agent_id for m in grants - grants_before} - joined  # existing agents gained access too
+    assert {m.agent_id for m in grants_before - grants} - left  # and existing agents lost some
+    users = {u["id"] for u in tenant.users}
+    assert len(users - users_before) == 3 and len(users_before - users) == 2
+    assert tenant.agents[:5] == fixture_rows  # the rows other tests rely on never change
+    assert any(line.startswith("joined: agent") for line in lines)
+    assert any(" gained " in line for line in lines) and any(" lost " in line for line in lines)
+
+    again = build_tenant(spec)  # seeded: the same steps, whoever asks
+    assert again.evolve(2)[: len(lines)] == lines
+    tenant.evolve(0)
+    assert build_tenant(spec).evolve(0) == []
+
+
+def test_evolve_refuses_a_negative_step_count():
+    with pytest.raises(ValueError, match="steps must be >= 0"):
+        build_tenant(TenantSpec(seed=1)).evolve(-1)
+
+
 def test_tenant_lists_are_plain_mutable_lists():
     tenant = build_tenant(TenantSpec(seed=1))
     tenant.users.append(dict(tenant.users[0]))

@@ -66,3 +66,16 @@ def test_the_projects_own_settings_file_loads():
     assert "haloitsm_default" in settings["connections"]
     assert "halo_api" in settings["pools"]
     assert settings["variables"]["halo_c1_lake_url"].startswith("file://")
+
+
+def test_env_names_the_pool_it_cannot_export_as_a_command(capsys):
+    import shlex
+
+    from scripts.airflow_settings import main
+
+    assert main(["env"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    pools = [line for line in lines if "airflow pools set" in line]
+    assert len(pools) == 1 and pools[0].startswith("# ")  # commented: `eval "$(… env)"` runs nothing
+    command = shlex.split(pools[0].split(": ", 1)[1])
+    assert command[:5] == ["airflow", "pools", "set", "halo_api", "1"]

@@ -108,7 +108,7 @@ def test_change_log_lists_every_kind_of_change_with_exact_ids(lake):
     resources = [
         resource("agent", "10", "Zoë Ångström"),
         resource("agent", "11", "Li Lei", status="DISABLED"),  # disabled, keeps its grants
-        resource("agent", "13", "Integration", account="SERVICE"),
+        resource("agent", "13", "Integration", account="SERVICE", status="UNSPECIFIED"),  # unreadable now
         resource("agent", "14", "New Starter"),  # added
         resource("team", "3", "Service Desk", status="DISABLED"),
         resource("team", "5", "Security"),  # added, with its entitlement
@@ -146,6 +146,7 @@ def test_change_log_lists_every_kind_of_change_with_exact_ids(lake):
         ("resource_disabled", None, "3"),
         ("resource_removed", None, "12"),
         ("resource_removed", None, "4"),
+        ("resource_status_unknown", None, "13"),
     ]
     assert summary["previous_snapshot_id"] == OLD
     assert summary["counts"] == {
@@ -156,6 +157,7 @@ def test_change_log_lists_every_kind_of_change_with_exact_ids(lake):
         "resource_removed": 2,
         "resource_disabled": 2,
         "resource_enabled": 0,
+        "resource_status_unknown": 1,
         "resource_type_added": 0,
         "resource_type_removed": 0,
         "entitlement_added": 1,

@@ -14,7 +14,7 @@ from halo_c1.halo import (
     HaloRetriesExhausted,
     HaloSettings,
     HaloUnreachableError,
-    RollingWindowThrottle,
+    SqliteRollingWindow,
 )
 
 SECRET = "s3cr3t-value-never-shown"
@@ -223,9 +223,9 @@ class FakeTime:
         self.now += seconds
 
 
-def test_throttle_blocks_until_the_oldest_slot_leaves_the_rolling_window():
+def test_throttle_blocks_until_the_oldest_slot_leaves_the_rolling_window(tmp_path):
     time = FakeTime()
-    throttle = RollingWindowThrottle(3, 10.0, clock=time.clock, sleep=time.sleep)
+    throttle = SqliteRollingWindow(tmp_path / "budget.sqlite3", 3, 10.0, clock=time.clock, sleep=time.sleep)
     for _ in range(3):
         assert throttle.acquire() == pytest.approx(0.0)
         time.now += 1.0  # each response takes a second
@@ -236,14 +236,41 @@ def test_throttle_blocks_until_the_oldest_slot_leaves_the_rolling_window():
     assert waited == pytest.approx(8.005)
 
 
-def test_throttle_counts_requests_in_flight():
+def test_throttle_counts_requests_in_flight(tmp_path):
     time = FakeTime()
-    throttle = RollingWindowThrottle(1, 5.0, clock=time.clock, sleep=time.sleep)
+    throttle = SqliteRollingWindow(tmp_path / "budget.sqlite3", 1, 5.0, clock=time.clock, sleep=time.sleep)
     throttle.acquire()
     time.now += 2.0
     throttle.release()
     throttle.acquire()
     assert time.now == pytest.approx(7.005)
+
+
+def test_throttle_is_shared_by_every_window_on_the_same_file(tmp_path):
+    """Two clients (here two windows on one file, as two processes would open it) share one budget."""
+    time = FakeTime()
+    first, second = (
+        SqliteRollingWindow(tmp_path / "budget.sqlite3", 2, 10.0, clock=time.clock, sleep=time.sleep)
+        for _ in range(2)
+    )
+    first.acquire()
+    first.release()
+    second.acquire()
+    second.release()
+    assert time.now == pytest.approx(0.0)
+    waited = first.acquire()  # both slots of the shared window are taken: wait for the first one
+    assert waited == pytest.approx(10.005)
+
+
+def test_a_slot_left_in_flight_by_a_dead_process_counts_until_its_lease_ends(tmp_path):
+    time = FakeTime()
+    path = tmp_path / "budget.sqlite3"
+    dead = SqliteRollingWindow(path, 1, 10.0, lease_s=30.0, clock=time.clock, sleep=time.sleep)
+    dead.acquire()  # never released: the process died mid-request
+    alive = SqliteRollingWindow(path, 1, 10.0, lease_s=30.0, clock=time.clock, sleep=time.sleep)
+    alive.acquire()
+    # In flight until 30 s, then counted as a request stamped at 30 s: free again at 40 s.
+    assert time.now == pytest.approx(40.0, abs=0.1)
 
 
 class TruncatedTokens:

@@ -13,7 +13,7 @@ from halo_c1.halo import (
     extract_snapshot,
 )
 from halo_c1.halo import extract as extract_module
-from halo_c1.halo.extract import StagedTable, agent_row, membership_row, user_row
+from halo_c1.halo.extract import StagedTable, agent_row, membership_row, role_row, team_row, user_row
 from halo_c1.lake import Lake, read_json, read_parquet
 
 SNAPSHOT = "20261127T050000Z"
@@ -246,8 +246,8 @@ def test_a_team_deleted_between_list_and_detail_has_no_members_and_the_run_goes_
 def test_a_flag_that_is_not_a_boolean_is_recorded_never_guessed(value):
     row = agent_row({"id": 12, "name": "A", "isdisabled": value})
     assert row["isdisabled"] is None
-    assert row["invalid_flags"] == [f"isdisabled={value!r}"]
-    assert user_row({"id": 3, "inactive": value, "isserviceaccount": False})["invalid_flags"] == [
+    assert row["invalid_fields"] == [f"isdisabled={value!r}"]
+    assert user_row({"id": 3, "inactive": value, "isserviceaccount": False})["invalid_fields"] == [
         f"inactive={value!r}"
     ]
 
@@ -255,7 +255,32 @@ def test_a_flag_that_is_not_a_boolean_is_recorded_never_guessed(value):
 @pytest.mark.parametrize(("value", "expected"), [(True, True), (False, False), ("TRUE", True), (None, None)])
 def test_booleans_and_absent_flags_parse(value, expected):
     row = agent_row({"id": 12, "isdisabled": value})
-    assert (row["isdisabled"], row["invalid_flags"]) == (expected, None)
+    assert (row["isdisabled"], row["invalid_fields"]) == (expected, None)
+
+
+@pytest.mark.parametrize(
+    ("build", "row", "column", "named"),
+    [
+        (agent_row, {"id": True}, "agent_id", "id=True"),
+        (agent_row, {"id": 12.5}, "agent_id", "id=12.5"),
+        (user_row, {"id": {"v": 3}}, "user_id", "id={'v': 3}"),
+        (team_row, {"id": 3, "department_id": [2]}, "department_id", "department_id=[2]"),
+        (role_row, {"id": "r", "name": {"en": "x"}}, "name", "name=<object>"),
+        (agent_row, {"id": 12, "email": ["a@b.c"]}, "email", "email=<list>"),  # its type only: personal data
+        (user_row, {"id": 3, "emailaddress": {"a": "jane@x.io"}}, "emailaddress", "emailaddress=<object>"),
+    ],
+)
+def test_a_value_that_cannot_be_read_is_null_and_named_per_field_class(build, row, column, named):
+    built = build(row)
+    assert built[column] is None
+    assert built["invalid_fields"] == [named]
+    assert "jane@x.io" not in named and "a@b.c" not in named
+
+
+def test_a_membership_role_id_that_cannot_be_read_is_named_and_the_row_kept():
+    row = membership_row("12", "team", {"team_id": 3, "team_name": ["x"], "role_id": {"g": 1}}, "src")
+    assert (row["agent_id"], row["target_id"], row["via_role_id"]) == ("12", "3", None)
+    assert row["invalid_fields"] == ["team_name=<list>", "role_id={'g': 1}"]
 
 
 def _user(user_id: int) -> dict:

@@ -106,3 +106,34 @@ def test_allow_insecure_http_accepts_plain_http_with_a_warning(caplog):
     assert any("base_url http://acme.haloitsm.com uses plain http://" in w for w in warnings)
     assert any("token_url http://acme.haloitsm.com/auth/token uses plain http://" in w for w in warnings)
     assert all(SECRET not in w and "tenant=acme" not in w for w in warnings)
+
+
+def test_end_user_cadence_and_budget_store_come_from_the_connection_extra():
+    store = f"redis://:{SECRET}@redis.example:6379/1"
+    settings = HaloSettings.from_connection_fields(
+        "acme.haloitsm.com", "client", "pw", {"end_user_refresh_hours": "24", "rate_limit_store": store}
+    )
+    assert settings.end_user_refresh_hours == pytest.approx(24.0)
+    assert settings.rate_limit_store.get_secret_value() == store
+    assert SECRET not in repr(settings) and SECRET not in str(settings.model_dump())
+    default = HaloSettings(base_url="https://a.example", client_id="id", client_secret="pw")
+    assert (default.end_user_refresh_hours, default.rate_limit_store) == (0.0, None)  # everything, every run
+    with pytest.raises(HaloConfigError, match=r"extra\.end_user_refresh_hours") as info:
+        HaloSettings.from_connection_fields("a.example", "id", "pw", {"end_user_refresh_hours": -1})
+    assert "-1" not in str(info.value)
+
+
+def test_a_relative_budget_folder_is_refused_by_name(tmp_path):
+    from halo_c1.halo.budget import shared_throttle
+
+    settings = HaloSettings(
+        base_url="https://a.example", client_id="id", client_secret="pw", rate_limit_store="relative/dir"
+    )
+    with pytest.raises(HaloConfigError, match=r"extra\.rate_limit_store must be a redis"):
+        shared_throttle(settings)
+    folder = HaloSettings(
+        base_url="https://a.example", client_id="id", client_secret="pw", rate_limit_store=str(tmp_path / "b")
+    )
+    throttle = shared_throttle(folder)
+    assert throttle.path.parent == tmp_path / "b"
+    throttle.close()

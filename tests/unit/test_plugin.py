@@ -4,6 +4,7 @@ never serves outside the lake's reports, and a broken view answers 503 instead o
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -117,3 +118,57 @@ def test_a_reader_gets_the_live_snapshot_list_and_report_files_only(view):
         assert client.get(bad).status_code == 404, bad
     other = client.get("/runs/another_dag/some_run")
     assert other.status_code == 404 and "Not a halo-c1 run" in other.text
+
+
+def _reports(lake: Lake) -> Path:
+    return Path(lake.base.path) / "reports"
+
+
+def test_symlinks_under_reports_never_serve_a_file_outside_the_reports_folder(view, report_lake, tmp_path):  # ruff: ignore[redefined-while-unused]
+    client, _ = view
+    reports = _reports(report_lake)
+    secret = tmp_path / "airflow.cfg"
+    secret.write_text("[api_auth]\njwt_secret = do-not-serve-me\n")
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "report.html").write_text("<h1>jwt_secret = do-not-serve-me</h1>")
+    snapshot = next(reports.glob("snapshot=*"))
+    (snapshot / "cfg.html").symlink_to(secret)
+    (reports / "linked").symlink_to(outside, target_is_directory=True)
+    (snapshot / "inside.json").symlink_to(snapshot / "gate_result.json")
+    os.mkfifo(snapshot / "pipe.json")
+
+    for path in (f"{snapshot.name}/cfg.html", "linked/report.html", f"{snapshot.name}/pipe.json"):
+        response = client.get(f"/lake/reports/{path}")
+        assert response.status_code == 404, path
+        assert "do-not-serve-me" not in response.text
+    inside = client.get(f"/lake/reports/{snapshot.name}/inside.json")  # a link that stays inside is fine
+    assert inside.status_code == 200 and inside.content == (snapshot / "gate_result.json").read_bytes()
+
+
+def test_a_symlinked_reports_folder_is_not_followed_out_of_the_tenant_folder(view, report_lake, tmp_path):  # ruff: ignore[redefined-while-unused]
+    client, _ = view
+    reports = _reports(report_lake)
+    moved = tmp_path / "moved-reports"
+    reports.rename(moved)
+    reports.symlink_to(moved, target_is_directory=True)
+    snapshot = next(moved.glob("snapshot=*"))
+
+    assert client.get(f"/lake/reports/{snapshot.name}/gate_result.json").status_code == 404
+
+
+def test_report_pages_run_no_script_and_data_docs_run_sandboxed(view, report_lake):  # ruff: ignore[redefined-while-unused]
+    client, _ = view
+    reports = _reports(report_lake)
+    snapshot = next(reports.glob("snapshot=*"))
+    (snapshot / "data_docs").mkdir(exist_ok=True)
+    (snapshot / "data_docs" / "index.html").write_text("<script>document.title = 'tables'</script>")
+
+    for path in ("index.html", f"{snapshot.name}/report.html"):
+        csp = client.get(f"/lake/reports/{path}").headers["content-security-policy"]
+        assert "script-src" not in csp and "default-src 'none'" in csp, path  # no script at all
+        assert "unsafe-inline" not in csp.split("style-src")[0]
+    docs = client.get(f"/lake/reports/{snapshot.name}/data_docs/index.html").headers[
+        "content-security-policy"
+    ]
+    assert docs.startswith("sandbox allow-scripts;") and "allow-same-origin" not in docs

@@ -57,8 +57,17 @@ def test_report_counts_each_failed_check_out_of_its_population(lake):
     # Jane (12) and Bob (13) are disabled and both hold roles and teams.
     assert "2 of 2 disabled agents (100.0%)" in text
     assert "quality gate passed" in text
-    assert "0 error(s) and 3 warning(s) failed" in text
+    # ...and agent 13's lastlogindate "not a date": delivered unknown, a warning naming the id.
+    assert "0 error(s) and 4 warning(s) failed" in text
     assert re.search(r"warning resources agent_without_email .* 14", text)
+    assert re.search(r"warning data_issues agents\.unknown_fields .* 13 \(lastlogindate\)", text)
+
+
+def test_report_names_each_data_issue_by_id(lake):
+    html = _page(lake, "report.html")
+    table = html[html.index('id="data-issues"') :]
+    row = '<td>agents</td><td class="id">13</td><td><code>lastlogindate</code></td>'
+    assert row in table and "delivered as unknown" in table
 
 
 def test_report_shows_the_change_log_highlights_and_counts(lake):
@@ -120,7 +129,7 @@ def test_data_docs_work_offline_and_call_warning_only_tables_passed(tmp_path):
     write_raw(lake, SNAPSHOT, good_raw())
     transform_snapshot(lake, SNAPSHOT)
     result = run_quality_gate(lake, SNAPSHOT)
-    assert result["passed"] and result["failed_warnings"] == 3
+    assert result["passed"] and result["failed_warnings"] == 4  # 3 findings and one unreadable date
 
     pages = list((lake.report_dir(SNAPSHOT) / "data_docs").rglob("*.html"))
     assert len(pages) > 5

@@ -26,6 +26,25 @@ def test_failure_line_names_stage_snapshot_and_first_line_of_reason():
     )
 
 
+def test_failure_line_names_the_domain_error_and_the_first_item_of_a_listing():
+    class AirflowFailException(Exception):  # Airflow's wrapper, as hooks._airflow_verdicts raises it
+        pass
+
+    cause = ValueError(
+        "Deletion guard blocked delivery: comparing a with b, more than 20% would disappear from C1:\n"
+        "  - resource type 'agent': 62 → 31, 31 removed (-50.0%), e.g. 11, 26\n"
+        "  - grants: 300 → 150\nIf these deletions are intended, re-run with allow_mass_deletion=true."
+    )
+    wrapper = AirflowFailException(str(cause))
+    wrapper.__cause__ = cause
+    line = failure_line("guard", "20261127T050000Z", wrapper)
+    assert line == (
+        "halo-c1 stage 'guard' failed for snapshot 20261127T050000Z: ValueError: Deletion guard blocked "
+        "delivery: comparing a with b, more than 20% would disappear from C1: resource type 'agent': "
+        "62 → 31, 31 removed (-50.0%), e.g. 11, 26 …"
+    )
+
+
 def test_summary_lists_counts_changes_quality_and_delivery():
     text = run_summary(
         plan=_plan("scheduled run"),
@@ -124,3 +143,34 @@ def test_a_renamed_result_key_fails_loudly():
             package=None,
             delivery=renamed,
         )
+
+
+def test_summary_names_fields_delivered_as_unknown_and_rows_left_out_by_id():
+    transform = TransformResult(
+        "S1",
+        {"grants": 15},
+        {"agent": 10},
+        {"users/missing_id": 1},
+        {},
+        True,
+        {"data_issues": "/lake/curated/data_issues/snapshot=S1/part-0.parquet"},
+        unknown_fields={"agents.isdisabled": 1},
+        issues_named=[
+            "agents 12: isdisabled='yes' delivered as unknown",
+            "users row 7: id left out (missing_id)",
+        ],
+    )
+    text = run_summary(
+        plan=_plan("scheduled run"),
+        extract=ExtractResult("S1", False, 12, True, {"agents": 10}, "/m.json").to_xcom(),
+        transform=transform.to_xcom(),
+        quality=None,
+        guard=None,
+        package=None,
+        delivery=None,
+    )
+    assert "delivered with fields unknown (unreadable in HaloITSM): {'agents.isdisabled': 1}" in text
+    assert "raw rows left out: {'users/missing_id': 1}" in text
+    assert "data issues by id (all in /lake/curated/data_issues/snapshot=S1/part-0.parquet):" in text
+    assert "  agents 12: isdisabled='yes' delivered as unknown" in text
+    assert "  users row 7: id left out (missing_id)" in text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 
 import pytest
 from upath import UPath
@@ -25,24 +26,54 @@ GLOBEX = TenantIdentity.from_connection("https://globex.haloitsm.com", None)
 
 
 @pytest.mark.parametrize(
-    ("base_url", "tenant", "folder"),
+    ("base_url", "tenant", "slug"),
     [
-        ("https://acme.haloitsm.com", None, "tenant=acme.haloitsm.com"),
-        ("https://ACME.haloitsm.com/", "Acme", "tenant=acme.haloitsm.com-acme"),
-        ("http://127.0.0.1:8900", "demo", "tenant=127.0.0.1_8900-demo"),
-        ("https://halo.example.org:8443", "it dept/2", "tenant=halo.example.org_8443-it_dept_2"),
+        ("https://acme.haloitsm.com", None, "tenant=acme.haloitsm.com-"),
+        ("https://ACME.haloitsm.com/", "Acme", "tenant=acme.haloitsm.com-acme-"),
+        ("http://127.0.0.1:8900", "demo", "tenant=127.0.0.1_8900-demo-"),
+        ("https://halo.example.org:8443", "it dept/2", "tenant=halo.example.org_8443-it_dept_2-"),
     ],
 )
-def test_the_folder_is_derived_from_host_port_and_tenant(base_url, tenant, folder):
-    assert tenant_folder(TenantIdentity.from_connection(base_url, tenant)) == folder
+def test_the_folder_is_a_readable_slug_and_a_hash_of_host_port_and_tenant(base_url, tenant, slug):
+    folder = tenant_folder(TenantIdentity.from_connection(base_url, tenant))
+
+    assert folder.startswith(slug)
+    assert re.fullmatch(r"[0-9a-f]{12}", folder.removeprefix(slug))
 
 
-def test_two_simulators_on_one_host_are_two_tenants():
-    first = TenantIdentity.from_connection("http://127.0.0.1:8900", "demo")
-    second = TenantIdentity.from_connection("http://127.0.0.1:8901", "demo")
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "https://acme.haloitsm.com:443",
+        "https://ACME.HaloITSM.com/",
+        "https://acme.haloitsm.com./",
+        "http://acme.haloitsm.com:80",
+        "acme.haloitsm.com",
+        "https://acme.haloitsm.com.:443/api",
+    ],
+)
+def test_one_tenant_is_one_folder_however_its_url_is_spelled(spelling):
+    canonical = TenantIdentity.from_connection("https://acme.haloitsm.com", "acme")
+    spelled = TenantIdentity.from_connection(spelling, " ACME ")
 
-    assert first != second
-    assert tenant_folder(first) != tenant_folder(second)
+    assert spelled == canonical
+    assert tenant_folder(spelled) == tenant_folder(canonical)
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (("https://halo.example.org", "x y"), ("https://halo.example.org", "x_y")),
+        (("https://a.com_8080", None), ("https://a.com:8080", None)),
+        (("https://a.com", "b-c"), ("https://a.com-b", "c")),
+        (("http://127.0.0.1:8900", "demo"), ("http://127.0.0.1:8901", "demo")),
+    ],
+)
+def test_two_tenants_never_share_a_folder_even_when_their_slugs_look_alike(first, second):
+    one, other = TenantIdentity.from_connection(*first), TenantIdentity.from_connection(*second)
+
+    assert one != other
+    assert tenant_folder(one) != tenant_folder(other)
 
 
 def test_the_connection_can_name_the_folder():
@@ -69,8 +100,8 @@ def test_the_first_run_claims_the_folder_and_the_same_tenant_reuses_it(tmp_path)
 
     lake = tenant_lake(base, identity)
 
-    assert str(lake.base) == str(base / "tenant=acme.haloitsm.com-acme")
-    record = json.loads((tmp_path / "tenant=acme.haloitsm.com-acme" / TENANT_RECORD).read_text())
+    assert str(lake.base) == str(base / tenant_folder(identity))
+    record = json.loads((tmp_path / tenant_folder(identity) / TENANT_RECORD).read_text())
     assert record["host"] == "acme.haloitsm.com"
     assert record["tenant"] == "acme"
     assert str(tenant_lake(base, identity).base) == str(lake.base)
@@ -111,9 +142,46 @@ def test_a_lake_from_before_tenant_folders_is_pointed_out(tmp_path, caplog):
     assert "tenant=acme.haloitsm.com" in caplog.text
 
 
-@pytest.mark.parametrize("inside", ["tenant=acme.haloitsm.com/reports", "tenant=acme.haloitsm.com/x/globex"])
-def test_a_prefix_inside_another_tenants_folder_is_refused_before_it_is_claimed(tmp_path, inside):
+@pytest.mark.parametrize(
+    ("folder", "recorded_host"),
+    [
+        ("tenant=acme.haloitsm.com-acme", "acme.haloitsm.com"),
+        ("tenant=acme.haloitsm.com_443-acme", "acme.haloitsm.com:443"),
+    ],
+)
+def test_a_folder_named_before_hashed_names_is_found_and_kept_in_use(tmp_path, folder, recorded_host, caplog):
+    """Upgrading moves nothing: the earlier folder name of the same tenant stays in use, also when the
+    connection now spells the host another way (here with or without :443)."""
+    (tmp_path / folder).mkdir()
+    (tmp_path / folder / TENANT_RECORD).write_text(json.dumps({"host": recorded_host, "tenant": "acme"}))
+
+    with caplog.at_level(logging.INFO, logger="halo_c1.tenancy"):
+        lake = tenant_lake(
+            UPath(tmp_path), TenantIdentity.from_connection("https://acme.haloitsm.com:443", "acme")
+        )
+
+    assert lake.base.name == folder
+    assert sorted(p.name for p in tmp_path.iterdir()) == [folder]
+    assert f"Using the existing lake folder {folder}" in caplog.text
+
+
+def test_an_earlier_folder_of_a_tenant_whose_slug_collides_is_not_taken(tmp_path):
+    """`x y` and `x_y` had one folder name before hashes; the second tenant gets its own folder."""
+    (tmp_path / "tenant=halo.example.org-x_y").mkdir()
+    record = {"host": "halo.example.org", "tenant": "x y"}
+    (tmp_path / "tenant=halo.example.org-x_y" / TENANT_RECORD).write_text(json.dumps(record))
+    other = TenantIdentity.from_connection("https://halo.example.org", "x_y")
+
+    lake = tenant_lake(UPath(tmp_path), other)
+
+    assert lake.base.name == tenant_folder(other)
+    assert json.loads((tmp_path / tenant_folder(other) / TENANT_RECORD).read_text())["tenant"] == "x_y"
+
+
+@pytest.mark.parametrize("below", ["reports", "x/globex"])
+def test_a_prefix_inside_another_tenants_folder_is_refused_before_it_is_claimed(tmp_path, below):
     acme = tenant_lake(UPath(tmp_path), ACME)
+    inside = f"{tenant_folder(ACME)}/{below}"
 
     with pytest.raises(NestedTenantError) as refused:
         tenant_lake(UPath(tmp_path), GLOBEX, inside)
@@ -125,12 +193,12 @@ def test_a_prefix_inside_another_tenants_folder_is_refused_before_it_is_claimed(
 
 def test_a_nested_folder_claimed_before_the_check_existed_is_refused_on_its_next_run(tmp_path):
     tenant_lake(UPath(tmp_path), ACME)
-    nested = tmp_path / "tenant=acme.haloitsm.com" / "curated"
+    nested = tmp_path / tenant_folder(ACME) / "curated"
     nested.mkdir()
     (nested / TENANT_RECORD).write_text(json.dumps(GLOBEX.as_record()))
 
     with pytest.raises(NestedTenantError, match="lies inside"):
-        tenant_lake(UPath(tmp_path), GLOBEX, "tenant=acme.haloitsm.com/curated")
+        tenant_lake(UPath(tmp_path), GLOBEX, f"{tenant_folder(ACME)}/curated")
 
 
 def test_a_prefix_containing_another_tenants_folder_is_refused(tmp_path):

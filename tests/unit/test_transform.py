@@ -49,6 +49,7 @@ def test_transform_writes_every_table_with_its_model_schema_and_snapshot_id(lake
         "entitlements": 7,
         "grants": 7,
         "rejected_rows": 0,
+        "data_issues": 1,  # agent 13's lastlogindate "not a date"
     }
     assert stats["resources_by_type"] == {"agent": 3, "department": 2, "role": 2, "team": 3, "user": 3}
     assert stats["excluded"] == {"system_agent": 1, "system_agent_memberships": 0}
@@ -251,3 +252,132 @@ def test_transform_of_an_incomplete_raw_snapshot_names_it(lake):
     lake.raw_manifest(SNAPSHOT).unlink()
     with pytest.raises(RawSnapshotError, match=f"raw snapshot {SNAPSHOT} is not complete"):
         transform_snapshot(lake, SNAPSHOT)
+
+
+# -- malformed fields: delivered as unknown and named; only rows without a usable id are left out ----
+
+
+def issues(lake: Lake) -> set[tuple[str, str, str, str | None, str]]:
+    return {
+        (i["entity"], i["record"], i["field"], i["value"], i["outcome"]) for i in curated(lake, "data_issues")
+    }
+
+
+def test_a_malformed_flag_delivers_the_account_and_its_grants_with_status_unspecified(lake):
+    raw = good_raw()
+    raw["agents"][1] |= {"isdisabled": None, "invalid_fields": ["isdisabled='yes'"]}  # Jane, agent 12
+    raw["agents"][3] |= {"isapiagent": None, "invalid_fields": ["isapiagent=1"]}  # agent 14
+    raw["users"][0] |= {"inactive": None, "invalid_fields": ["inactive='no'"]}
+    raw["teams"][0] |= {"inactive": None, "invalid_fields": ["inactive=0"]}
+    write_raw(lake, SNAPSHOT, raw)
+    good = Lake(str(lake.base / "good"))
+    write_raw(good, SNAPSHOT, good_raw())
+
+    stats = transform_snapshot(lake, SNAPSHOT)
+    transform_snapshot(good, SNAPSHOT)
+
+    resources = by_key(curated(lake, "resources"), "resource_type_id", "resource_id")
+    assert (resources["agent", "12"]["status"], resources["agent", "12"]["account_type"]) == (
+        "UNSPECIFIED",
+        "HUMAN",
+    )
+    assert (resources["agent", "14"]["status"], resources["agent", "14"]["account_type"]) == (
+        "ENABLED",
+        "UNSPECIFIED",
+    )
+    assert resources["user", "100"]["status"] == "UNSPECIFIED"
+    assert resources["team", "3"]["status"] == "UNSPECIFIED"
+    assert curated(lake, "grants") == curated(good, "grants")  # every grant, as without the bad values
+    assert set(by_key(curated(lake, "resources"), "resource_type_id", "resource_id")) == set(
+        by_key(curated(good, "resources"), "resource_type_id", "resource_id")
+    )
+    assert stats["rejected"] == {}
+    assert stats["unknown_fields"] == {
+        "agents.isapiagent": 1,
+        "agents.isdisabled": 1,
+        "agents.lastlogindate": 1,
+        "teams.inactive": 1,
+        "users.inactive": 1,
+    }
+    assert "agents 12: isdisabled='yes' delivered as unknown" in stats["issues_named"]
+    assert ("agents", "12", "isdisabled", "'yes'", "unknown") in issues(lake)
+
+
+def test_a_snapshot_archived_with_invalid_flags_is_read_the_same_way(lake):
+    """Raw snapshots written before `invalid_fields` name bad flags in `invalid_flags`."""
+    write_raw(lake, SNAPSHOT, good_raw())
+    path = lake.raw_file("agents", SNAPSHOT)
+    table = read_parquet(path).drop_columns(["invalid_fields"])
+    legacy = pa.array([None, ["isdisabled='yes'"], None, None], pa.list_(pa.string()))
+    write_parquet(path, table.append_column("invalid_flags", legacy))
+
+    transform_snapshot(lake, SNAPSHOT)
+
+    assert by_key(curated(lake, "resources"), "resource_type_id", "resource_id")["agent", "12"]["status"] == (
+        "UNSPECIFIED"
+    )
+    assert ("agents", "12", "isdisabled", "'yes'", "unknown") in issues(lake)
+
+
+def test_unreadable_texts_dates_and_references_are_empty_and_named(lake):
+    raw = good_raw()
+    raw["agents"][1] |= {"email": None, "invalid_fields": ["email=<object>"]}
+    raw["teams"][0] |= {"department_id": "2 3"}  # not an id: the team gets no parent, the department stays
+    raw["agent_memberships"][1] |= {"via_role_id": None, "invalid_fields": ["role_id=['x']"]}
+    write_raw(lake, SNAPSHOT, raw)
+
+    transform_snapshot(lake, SNAPSHOT)
+
+    resources = by_key(curated(lake, "resources"), "resource_type_id", "resource_id")
+    assert (
+        resources["agent", "12"]["email"] is None and resources["agent", "12"]["display_name"] == "Jane Doe"
+    )
+    assert resources["agent", "13"]["last_login"] is None  # "not a date"
+    assert resources["team", "3"]["parent_resource_id"] is None
+    assert ("department", "2 3") not in resources
+    assert {g["grant_id"] for g in curated(lake, "grants")} >= {"team:3:member:agent:12"}
+    assert issues(lake) == {
+        ("agents", "12", "email", "<object>", "unknown"),
+        ("agents", "13", "lastlogindate", "'not a date'", "unknown"),
+        ("teams", "3", "department_id", "'2 3'", "unknown"),
+        ("agent_memberships", "12->team:3", "role_id", "['x']", "unknown"),
+    }
+
+
+def test_halo_no_date_sentinel_is_no_login_and_no_issue(lake):
+    raw = good_raw()
+    raw["agents"][2]["lastlogindate"] = "1900-01-01T00:00:00"
+    write_raw(lake, SNAPSHOT, raw)
+    transform_snapshot(lake, SNAPSHOT)
+    assert (
+        by_key(curated(lake, "resources"), "resource_type_id", "resource_id")["agent", "13"]["last_login"]
+        is None
+    )
+    assert curated(lake, "data_issues") == []
+
+
+def test_only_rows_without_a_usable_id_are_left_out_named_by_position_and_raw_value(lake):
+    raw = good_raw()
+    raw["agents"] += [
+        agent(None, "True id", invalid_fields=["id=True"]),  # row 4
+        agent("a b", "Spaced"),  # row 5
+        agent("x:1", "Coloned"),  # row 6
+    ]
+    raw["agent_memberships"] += [member("12", "department", "9 9")]
+    write_raw(lake, SNAPSHOT, raw)
+
+    stats = transform_snapshot(lake, SNAPSHOT)
+
+    assert stats["rejected"] == {
+        "agent_memberships/invalid_target_id": 1,
+        "agents/invalid_id": 2,
+        "agents/missing_id": 1,
+    }
+    assert {i for i in issues(lake) if i[4] == "left_out"} == {
+        ("agents", "row 4", "id", "True", "left_out"),
+        ("agents", "row 5", "id", "'a b'", "left_out"),
+        ("agents", "row 6", "id", "'x:1'", "left_out"),
+        ("agent_memberships", "12->department:9 9", "target_id", None, "left_out"),
+    }
+    resources = by_key(curated(lake, "resources"), "resource_type_id", "resource_id")
+    assert ("department", "9 9") not in resources

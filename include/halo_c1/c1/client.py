@@ -6,7 +6,8 @@
 
 An UNAUTHENTICATED answer drops the cached token and retries the call once with a new one; a second
 UNAUTHENTICATED is a `C1AuthError`. UNAVAILABLE and other transient codes become
-`C1UnavailableError`. There is no insecure mode.
+`C1UnavailableError`, except an UNAVAILABLE because C1's certificate was refused (untrusted CA, other
+host name): that is a `C1CertificateError`, never retried. There is no insecure mode.
 """
 
 from __future__ import annotations
@@ -23,7 +24,14 @@ import grpc
 from google.protobuf import any_pb2
 from google.rpc import status_pb2
 
-from halo_c1.c1.errors import C1AuthError, C1Error, C1UnavailableError
+from halo_c1.c1.errors import (
+    CERTIFICATE_HINT,
+    C1AuthError,
+    C1CertificateError,
+    C1Error,
+    C1UnavailableError,
+    grpc_certificate_problem,
+)
 from halo_c1.c1.hello import hello_request
 from halo_c1.c1.pb.c1.connectorapi.baton.v1 import baton_pb2, baton_pb2_grpc
 from halo_c1.c1.settings import ServiceSettings
@@ -77,9 +85,13 @@ def _seconds(duration: Any) -> float:
     return duration.seconds + duration.nanos / 1e9
 
 
-def _translate(method: str, error: grpc.RpcError) -> C1Error:
+def _translate(method: str, error: grpc.RpcError, target: str) -> C1Error:
     code = error.code()
     text = f"C1 {method} failed: {code.name}: {error.details()}"
+    if code == grpc.StatusCode.UNAVAILABLE and (problem := grpc_certificate_problem(error.details())):
+        return C1CertificateError(
+            f"C1 {method} to {target}: TLS certificate not accepted ({problem}); {CERTIFICATE_HINT}"
+        )
     if code in TRANSIENT:
         return C1UnavailableError(text)
     if code in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED):
@@ -134,7 +146,7 @@ class BatonClient:
                     raise C1AuthError(
                         f"C1 {method} refused a freshly issued token (UNAUTHENTICATED): {error.details()}"
                     ) from None
-                raise _translate(method, error) from None
+                raise _translate(method, error, self.settings.grpc_target) from None
         raise AssertionError("unreachable")
 
     def hello(self, task_id: str = "") -> None:

@@ -12,7 +12,15 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from halo_c1.c1.errors import C1AuthError, C1ConfigError, C1Error, C1UnavailableError
+from halo_c1.c1.errors import (
+    CERTIFICATE_HINT,
+    C1AuthError,
+    C1CertificateError,
+    C1ConfigError,
+    C1Error,
+    C1UnavailableError,
+    certificate_problem,
+)
 from halo_c1.c1.settings import ServiceSettings
 from halo_c1.c1.token import TIMEOUT_S, TokenSource
 from halo_c1.c1.version import USER_AGENT_PRODUCT
@@ -40,6 +48,10 @@ def force_sync(settings: ServiceSettings, tokens: TokenSource | None = None) -> 
         ) as http:
             response = http.post(url, json={}, headers={"Authorization": f"Bearer {tokens.token()}"})
     except httpx.TransportError as exc:
+        if (problem := certificate_problem(exc)) is not None:
+            raise C1CertificateError(
+                f"C1 force_sync {url}: TLS certificate not accepted ({problem}); {CERTIFICATE_HINT}"
+            ) from None
         raise C1UnavailableError(f"C1 force_sync {url} unreachable: {type(exc).__name__}") from None
     if response.status_code in (401, 403):
         raise C1AuthError(f"C1 force_sync {url} refused: HTTP {response.status_code}")

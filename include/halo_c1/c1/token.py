@@ -13,7 +13,13 @@ from collections.abc import Callable
 
 import httpx
 
-from halo_c1.c1.errors import C1AuthError, C1UnavailableError
+from halo_c1.c1.errors import (
+    CERTIFICATE_HINT,
+    C1AuthError,
+    C1CertificateError,
+    C1UnavailableError,
+    certificate_problem,
+)
 from halo_c1.c1.settings import ServiceSettings
 from halo_c1.c1.version import USER_AGENT_PRODUCT
 
@@ -73,6 +79,11 @@ class TokenSource:
             ) as http:
                 response = http.post(settings.token_url, data=form)
         except httpx.TransportError as exc:
+            if (problem := certificate_problem(exc)) is not None:
+                raise C1CertificateError(
+                    f"C1 token endpoint {settings.token_url}: TLS certificate not accepted ({problem}); "
+                    f"{CERTIFICATE_HINT}"
+                ) from None
             raise C1UnavailableError(
                 f"C1 token endpoint {settings.token_url} unreachable: {type(exc).__name__}"
             ) from None

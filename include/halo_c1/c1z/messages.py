@@ -42,14 +42,17 @@ TRAITS: Final = {
 RESOURCE_STATUSES: Final = {
     model.STATUS_ENABLED: resource_pb2.Status.RESOURCE_STATUS_ENABLED,
     model.STATUS_DISABLED: resource_pb2.Status.RESOURCE_STATUS_DISABLED,
+    model.STATUS_UNSPECIFIED: resource_pb2.Status.RESOURCE_STATUS_UNSPECIFIED,
 }
 USER_STATUSES: Final = {
     model.STATUS_ENABLED: UserTrait.Status.STATUS_ENABLED,
     model.STATUS_DISABLED: UserTrait.Status.STATUS_DISABLED,
+    model.STATUS_UNSPECIFIED: UserTrait.Status.STATUS_UNSPECIFIED,
 }
 ACCOUNT_TYPES: Final = {
     model.ACCOUNT_HUMAN: UserTrait.ACCOUNT_TYPE_HUMAN,
     model.ACCOUNT_SERVICE: UserTrait.ACCOUNT_TYPE_SERVICE,
+    model.ACCOUNT_UNSPECIFIED: UserTrait.ACCOUNT_TYPE_UNSPECIFIED,
 }
 PURPOSES: Final = {
     model.PURPOSE_ASSIGNMENT: Entitlement.PURPOSE_VALUE_ASSIGNMENT,
@@ -94,7 +97,8 @@ def user_trait(
     family_name: str | None,
     last_login_us: int | None,
 ) -> annotation_trait_pb2.UserTrait:
-    """A UserTrait with status and account type always set explicitly (the SDK would default them)."""
+    """A UserTrait with status and account type always set explicitly (the SDK would default them);
+    UNSPECIFIED (an unreadable HaloITSM value) is proto3's default, so it is set but not serialised."""
     trait = UserTrait(
         status=UserTrait.Status(status=USER_STATUSES[status]), account_type=ACCOUNT_TYPES[account_type]
     )

@@ -2,8 +2,9 @@
 
 `deliver_snapshot` reads everything it records from the lake (the guard's report, the curated
 counts, the c1z), refuses a stale snapshot or one whose guard compared against a delivery that is no
-longer the latest, has the target stage the bytes, re-checks the delivery record, has the target
-commit, and writes the record (`deliver.manifest`). A failure before the commit leaves the target
+longer the latest, has the target stage the bytes, re-checks the delivery record and that the target
+still holds what the guard saw (`deliver.writer`), has the target commit, leaves the writer record
+beside it, and writes the record (`deliver.manifest`). A failure before the commit leaves the target
 and the record as they were.
 
 All of it runs under the lake's delivery lease (`deliveries/_lease.json`, created only if absent,
@@ -15,6 +16,7 @@ can never interleave and leave C1 older than what a successful run reported.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,6 +24,7 @@ from halo_c1.deliver.errors import DeliveryConflictError, DeliveryRefused, Stale
 from halo_c1.deliver.manifest import last_delivery, record_delivery
 from halo_c1.deliver.objectstore import public_url
 from halo_c1.deliver.target import Staged, Target
+from halo_c1.deliver.writer import COMPARE, REFUSE, check_target, check_unchanged, writer_record
 from halo_c1.lake import Lake, read_json, snapshot_is_older, snapshot_time
 from halo_c1.lease import MAX_CLOCK_SKEW, Lease
 
@@ -74,13 +77,37 @@ def check_against_record(snapshot_id: str, compared_with: str | None, record: di
         )
 
 
+def _target_seen(
+    lake: Lake, snapshot_id: str, target: Target, guard: dict[str, Any], takeover: bool, record: Any
+) -> str | None:
+    """The SHA-256 of what the target held when the guard looked (None: nothing). A guard report
+    without a target check (written before writer records existed) is made up for here: only an empty
+    target, this folder's own c1z, or a confirmed takeover may be replaced without a comparison."""
+    seen = guard.get("target")
+    if isinstance(seen, dict) and seen.get("target") == target.describe():
+        return seen.get("sha256")
+    check = check_target(target, lake, record, snapshot_id, takeover=takeover)
+    if check.verdict in (COMPARE, REFUSE):
+        unchecked = (
+            f"{check.reason}; this snapshot's deletion guard did not compare with it (re-run the guard)"
+        )
+        raise replace(check, reason=unchecked).refusal(lake)
+    return check.sha256
+
+
 def deliver_snapshot(
-    lake: Lake, snapshot_id: str, target: Target, *, first_delivery_confirmed: bool = False
+    lake: Lake,
+    snapshot_id: str,
+    target: Target,
+    *,
+    first_delivery_confirmed: bool = False,
+    takeover: bool = False,
 ) -> dict[str, Any]:
     """Deliver the snapshot's c1z through `target` and record it; return the delivery record.
 
     `first_delivery_confirmed`: an operator confirmed that a missing or unreadable delivery record
-    means nothing was delivered before (`manifest.last_delivery`)."""
+    means nothing was delivered before (`manifest.last_delivery`). `takeover`: an operator confirmed
+    that the target may be replaced whoever wrote it (run param `takeover_delivery_target`)."""
     from halo_c1.guard import snapshot_counts
 
     target.check()
@@ -93,21 +120,34 @@ def deliver_snapshot(
     counts = snapshot_counts(lake, snapshot_id)
     confirmed = first_delivery_confirmed
     with Lease(lake.delivery_lease(), what=DELIVERY_LEASE, ttl_s=LEASE_TTL_S, wait_s=LEASE_WAIT_S) as lease:
-        check_against_record(
-            snapshot_id, compared_with, last_delivery(lake, first_delivery_confirmed=confirmed)
-        )
+        latest = last_delivery(lake, first_delivery_confirmed=confirmed)
+        check_against_record(snapshot_id, compared_with, latest)
+        seen = _target_seen(lake, snapshot_id, target, guard, takeover, latest)
         staged = target.stage(source, snapshot_id)
         try:
             # Re-checked after the bytes are published and before they are put in place.
             check_against_record(
                 snapshot_id, compared_with, last_delivery(lake, first_delivery_confirmed=confirmed)
             )
+            check_unchanged(target, seen, staged.sha256)
             lease.check()
             staged.commit()
         except BaseException:
             staged.discard()
             raise
         record = _record(lake, snapshot_id, target, staged, counts, guard)
+        target.record_writer(
+            writer_record(
+                lake,
+                target=record["target"],
+                snapshot_id=snapshot_id,
+                sha256=staged.sha256,
+                size_bytes=staged.size_bytes,
+                counts=counts,
+                c1z_sync_id=record["c1z_sync_id"],
+                delivered_at=record["delivered_at"],
+            )
+        )
         record_delivery(lake, record)
     log.info(
         "Delivered snapshot %s to %s (%d bytes, sha256 %s)",
@@ -142,5 +182,6 @@ def _record(
             "previous_snapshot_id": guard["previous_snapshot_id"],
             "overridden": guard["overridden"],
             "drops": guard["drops"],
+            "target": guard.get("target"),
         },
     }

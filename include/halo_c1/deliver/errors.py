@@ -5,7 +5,9 @@ DeliverError                     any failure of the delivery stage
 └── DeliveryRefused (permanent)  delivering would be wrong or is impossible as configured
     ├── StaleSnapshotError       the snapshot is older than the one C1 already has
     ├── DeliveryConflictError    another run delivered since this run's guard compared
-    └── DeliveryRecordError      the delivery record in the lake is unreadable or missing
+    ├── DeliveryRecordError      the delivery record in the lake is unreadable or missing
+    └── TargetTakeoverRequired   the target holds a c1z this lake folder did not write and the guard
+                                 cannot compare with (another tenant, or unreadable)
 """
 
 from __future__ import annotations
@@ -35,3 +37,8 @@ class DeliveryConflictError(DeliveryRefused):
 
 class DeliveryRecordError(DeliveryRefused):
     """The lake's delivery record cannot be trusted; the message says how to recover."""
+
+
+class TargetTakeoverRequired(DeliveryRefused):
+    """The target holds what another writer delivered and it cannot be compared: an operator must
+    confirm the takeover (run param `takeover_delivery_target`)."""

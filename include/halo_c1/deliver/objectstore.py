@@ -9,10 +9,15 @@ removes the temporary key and raises `DeliveryError`; the object already at the 
 
 Staging (copy + verify) and the move are separate steps (`deliver.target`), so the bookkeeping can
 re-check the delivery record in between; the record is written by `deliver.bookkeeping`.
+
+After the move, the writer record (`deliver.writer`) goes to `<target>.writer.json` beside it, the
+same way (a temporary `<target>.tmp-<uuid>` moved into place). C1 pulls only the exact key, so the
+record is never taken for data.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from dataclasses import dataclass
@@ -22,6 +27,7 @@ from urllib.parse import urlsplit, urlunsplit
 from upath import UPath
 
 from halo_c1.deliver.errors import DeliveryError
+from halo_c1.deliver.target import Held
 from halo_c1.errors import ConfigurationError
 from halo_c1.lake import as_path, copy_hashing, make_local_dirs, restrict_local
 from halo_c1.redact import is_secret_key, scrub
@@ -31,6 +37,7 @@ log = logging.getLogger(__name__)
 CHUNK_SIZE = 8 * 1024 * 1024
 MIN_PART_SIZE = 5 * 1024 * 1024  # S3's smallest multipart part
 C1Z_SUFFIX = ".c1z"
+WRITER_SUFFIX = ".writer.json"
 
 
 def public_url(path: UPath | str) -> str:
@@ -79,13 +86,17 @@ def _stored_size(path: UPath) -> int:
     return int(path.fs.info(path.path)["size"])
 
 
+def _sha256(path: UPath, chunk_size: int) -> str:
+    with _open_streaming(path, "rb", chunk_size) as reader:
+        return copy_hashing(reader, chunk_size=chunk_size).digest.hexdigest()
+
+
 def _verify(path: UPath, sha256: str, size: int, chunk_size: int) -> None:
     """Read the stored object back and compare size and SHA-256 with what was sent."""
     stored_size = _stored_size(path)
     if stored_size != size:
         raise DeliveryError(f"stored size {stored_size} bytes differs from the {size} bytes sent")
-    with _open_streaming(path, "rb", chunk_size) as reader:
-        stored = copy_hashing(reader, chunk_size=chunk_size).digest.hexdigest()
+    stored = _sha256(path, chunk_size)
     if stored != sha256:
         raise DeliveryError(f"stored SHA-256 {stored} differs from the {sha256} sent")
 
@@ -212,6 +223,38 @@ class ObjectStorageTarget:
             raise _failed(exc, c1z, self.path) from exc
         log.info("staged snapshot %s at %s (%d bytes)", snapshot_id, public_url(temporary), size)
         return _StagedObject(temporary, self.path, sha256, size)
+
+    @property
+    def writer_path(self) -> UPath:
+        return self.path.parent / f"{self.path.name}{WRITER_SUFFIX}"
+
+    def held(self) -> Held:
+        """The SHA-256 of the c1z at the target (read in full) and the writer record beside it."""
+        try:
+            self.path.fs.invalidate_cache(self.path.parent.path)
+            if not self.path.exists():
+                return Held(None)
+            sha256 = _sha256(self.path, self.chunk_size)
+            writer = None
+            if self.writer_path.exists():
+                try:
+                    writer = json.loads(self.writer_path.read_bytes())
+                except (json.JSONDecodeError, UnicodeDecodeError):
+                    log.warning("The writer record %s is not JSON; ignored", public_url(self.writer_path))
+        except Exception as exc:
+            raise _failed(exc, None, self.path) from exc
+        return Held(sha256, writer, self.path)
+
+    def record_writer(self, record: dict[str, Any]) -> None:
+        """Write the writer record beside the target: a temporary key moved into place."""
+        temporary = self.path.parent / f"{self.path.name}.tmp-{uuid.uuid4().hex}"
+        try:
+            temporary.write_bytes(json.dumps(record, indent=2, sort_keys=True).encode())
+            restrict_local(temporary)
+            self.path.fs.mv(temporary.path, self.writer_path.path)
+        except Exception as exc:
+            _discard(temporary)
+            raise _failed(exc, None, self.writer_path) from exc
 
 
 def publish_atomically(source: UPath, target: UPath, *, chunk_size: int = CHUNK_SIZE) -> tuple[str, int]:

@@ -1,7 +1,8 @@
 """HaloITSM side of halo-c1: settings, OAuth2 auth, the HTTP client (throttle, retry, paging), extraction."""
 
 from halo_c1.halo.auth import HaloAuth
-from halo_c1.halo.client import ClientStats, HaloClient, RequestLog, RollingWindowThrottle
+from halo_c1.halo.budget import RedisRollingWindow, SqliteRollingWindow, shared_throttle
+from halo_c1.halo.client import ClientStats, HaloClient, RequestLog
 from halo_c1.halo.errors import (
     HaloAuthError,
     HaloConfigError,
@@ -32,9 +33,11 @@ __all__ = [
     "HaloSnapshotExistsError",
     "HaloUnreachableError",
     "Page",
+    "RedisRollingWindow",
     "RequestLog",
-    "RollingWindowThrottle",
+    "SqliteRollingWindow",
     "extract_snapshot",
     "normalize_id",
     "parse_envelope",
+    "shared_throttle",
 ]

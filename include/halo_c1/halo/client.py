@@ -5,12 +5,13 @@ Layers, outermost first:
     HaloClient.get_json / paginate     tenacity retry: 429 (Retry-After or fallback wait), 5xx,
                                        timeouts, dropped connections, malformed JSON
       httpx.Client + HaloAuth          bearer token, refreshed before expiry and once on a 401
-        MeteredTransport               rolling-window throttle before every attempt (token requests
-                                       too), one request-log row after it
+        MeteredTransport               the tenant's shared rolling-window budget (`budget`) before
+                                       every attempt (token requests too), one request-log row after
           httpx.HTTPTransport          or any transport passed in (MockTransport in unit tests)
 
 The throttle is a rolling window like Halo's own limit (300 requests per rolling 5 minutes by
-default), stamped at response end, so in normal operation the tenant never answers 429.
+default), stamped at response end and shared by every process calling the tenant (`budget`), so in
+normal operation the tenant never answers 429, however many runs are in flight.
 """
 
 from __future__ import annotations
@@ -19,9 +20,7 @@ import json
 import logging
 import random
 import re
-import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -33,6 +32,7 @@ import pyarrow as pa
 from tenacity import RetryCallState, RetryError, Retrying, retry_if_exception_type, stop_after_attempt
 
 from halo_c1.halo.auth import HaloAuth
+from halo_c1.halo.budget import Throttle, shared_throttle
 from halo_c1.halo.errors import (
     HaloDataError,
     HaloResponseError,
@@ -51,66 +51,11 @@ log = logging.getLogger("halo_c1.halo")
 
 TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
 ATTEMPT_EXTENSION = "halo_c1_attempt"
-# Extra spacing after a slot frees, so the server's clock has also seen it free.
-THROTTLE_MARGIN_S = 0.005
 # A JSON \uD800-\uDFFF escape: a UTF-16 surrogate, lone when HaloITSM cut an emoji in half.
 SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 REPLACEMENT = "\ufffd"
 MAX_REPAIR_EXAMPLES = 5
-
-
-class RollingWindowThrottle:
-    """At most `requests` requests in any rolling `period_s`, counted the way the server counts them.
-
-    A slot is stamped when its response *ends* (`release`), not when it was asked for: Halo counts a
-    request when it arrives, which is between the two, so stamping at the end is the one choice that
-    keeps the client's window at least as strict as the server's whatever the latency. That is why
-    this is not pyrate-limiter (installed): its buckets stamp an item at acquisition and cannot move
-    the stamp later, which let a run of this client be refused by a same-budget server.
-
-    >>> throttle = RollingWindowThrottle(300, 300.0)
-    >>> waited = throttle.acquire()   # blocks while 300 slots are in the last 300 s
-    >>> throttle.release()            # the response is complete
-    """
-
-    def __init__(
-        self,
-        requests: int,
-        period_s: float,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self.requests = requests
-        self.period_s = period_s
-        self._clock = clock
-        self._sleep = sleep
-        self._stamps: deque[float] = deque()
-        self._in_flight = 0
-        self._lock = threading.Lock()
-
-    def acquire(self) -> float:
-        """Wait for a free slot and take it; returns the seconds waited."""
-        started = self._clock()
-        while True:
-            with self._lock:
-                now = self._clock()
-                while self._stamps and self._stamps[0] + self.period_s <= now:
-                    self._stamps.popleft()
-                if len(self._stamps) + self._in_flight < self.requests:
-                    self._in_flight += 1
-                    return now - started
-                wait = (
-                    self._stamps[0] + self.period_s - now if self._stamps else self.period_s / self.requests
-                )
-            self._sleep(max(wait, 0.0) + THROTTLE_MARGIN_S)
-
-    def release(self) -> None:
-        """Stamp the slot taken by `acquire` with the time its response ended."""
-        with self._lock:
-            self._in_flight = max(0, self._in_flight - 1)
-            self._stamps.append(self._clock())
 
 
 @dataclass
@@ -166,7 +111,7 @@ class MeteredTransport(httpx.BaseTransport):
     def __init__(
         self,
         inner: httpx.BaseTransport,
-        throttle: RollingWindowThrottle,
+        throttle: Throttle,
         request_log: RequestLog,
         stats: ClientStats,
         token_path: str,
@@ -280,7 +225,7 @@ class HaloClient:
         *,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
-        throttle: RollingWindowThrottle | None = None,
+        throttle: Throttle | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self.settings = settings
@@ -290,9 +235,10 @@ class HaloClient:
         self.auth = HaloAuth.from_settings(settings)
         self._sleep = sleep
         self._consecutive_429 = 0
+        self._own_throttle = None if throttle else shared_throttle(settings)
         metered = MeteredTransport(
             transport or httpx.HTTPTransport(),
-            throttle or RollingWindowThrottle(settings.rate_limit_requests, settings.rate_limit_period_s),
+            throttle or self._own_throttle,
             self.request_log,
             self.stats,
             httpx.URL(settings.effective_token_url).path,
@@ -318,6 +264,8 @@ class HaloClient:
 
     def close(self) -> None:
         self._http.close()
+        if self._own_throttle is not None:
+            self._own_throttle.close()
 
     def get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
         """GET `path` and return its JSON, retrying transient failures; raises a `HaloError` otherwise."""

@@ -18,6 +18,13 @@ agent because nothing else says the same thing: `GET /api/Agent?department_id=` 
 a department already known from a team (not one referenced only by an agent), and not whether a
 membership was inherited from a role, so both membership modes yield the same curated tables.
 
+Freshness (`halo_c1.freshness`): the manifest's `freshness` says, per raw entity, which snapshot's
+file holds it, when its listing started and ended, and how old it was when the extraction ended.
+With `reuse_end_users` the run reads the access data only and points `users` at that complete
+end-user extraction (no request for end users); `extract_end_users` is the end-user refresh, which
+reads end users alone into `raw/entity=users/snapshot=<id>/` with its own manifest under
+`raw/_end_users/`.
+
 Consistency: every file is written page by page (memory stays bounded) to a hidden temporary file.
 A listing that changes while it is read (see `paging`) is read again from page 1, at most
 `settings.max_listing_restarts` times, discarding what was written for it; then the run fails. Files
@@ -39,11 +46,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from halo_c1 import model
+from halo_c1.freshness import END_USERS, EndUserExtraction, entity_record, raw_entity_file
 from halo_c1.halo.client import HaloClient
 from halo_c1.halo.errors import HaloPagingError, HaloResponseError, HaloSnapshotExistsError, truncate
 from halo_c1.halo.paging import normalize_id
 from halo_c1.halo.paths import api_path
-from halo_c1.lake import Lake, parquet_writer, write_json
+from halo_c1.lake import END_USER_FILE, PARQUET_FILE, Lake, parquet_writer, write_json
 from halo_c1.redact import strip_secret_keys
 
 log = logging.getLogger("halo_c1.halo")
@@ -81,9 +89,9 @@ class StagedTable:
     11x slower to read. Memory stays bounded by one row group.
     """
 
-    def __init__(self, entity: str, lake: Lake, snapshot_id: str) -> None:
+    def __init__(self, entity: str, lake: Lake, snapshot_id: str, name: str = PARQUET_FILE) -> None:
         self.entity = entity
-        self.path = lake.raw_file(entity, snapshot_id)
+        self.path = lake.raw_file(entity, snapshot_id, name)
         self.schema = model.RAW_ENTITIES[entity]
         self.rows = 0
         self.pages = 0
@@ -155,6 +163,11 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else str(value)
 
 
+def _shown(value: Any) -> str:
+    """A short, non-personal view of a value HaloITSM sent for an id or a flag."""
+    return truncate(repr(value), 40)
+
+
 _NOT_A_FLAG = object()
 
 
@@ -171,14 +184,40 @@ def _flag(value: Any) -> Any:
     return _NOT_A_FLAG
 
 
-def _flags(row: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
-    """The flag columns, plus `invalid_flags` naming (with the value) any that is not a boolean."""
-    parsed = {name: _flag(row.get(name)) for name in names}
-    invalid = [f"{name}={truncate(repr(row.get(name)), 40)}" for name in names if parsed[name] is _NOT_A_FLAG]
-    return {
-        **{name: None if value is _NOT_A_FLAG else value for name, value in parsed.items()},
-        "invalid_flags": invalid or None,
-    }
+class _Fields:
+    """One raw row's readable fields, and `invalid_fields` naming each value that cannot be read.
+
+    The row is always kept: the transform delivers it with the unreadable fields unknown.
+    """
+
+    def __init__(self, row: dict[str, Any]) -> None:
+        self.row = row
+        self.invalid: list[str] = []
+
+    def id(self, key: str, name: str | None = None) -> str | None:
+        """An id (see `normalize_id`); a value that is present but not an id is named."""
+        value = self.row.get(key)
+        normalized = normalize_id(value)
+        if normalized is None and value is not None:
+            self.invalid.append(f"{name or key}={_shown(value)}")
+        return normalized
+
+    def text(self, key: str) -> str | None:
+        """Text; an object or a list is named by its JSON type only (text may be personal data)."""
+        value = self.row.get(key)
+        if isinstance(value, dict | list):
+            self.invalid.append(f"{key}=<{'object' if isinstance(value, dict) else 'list'}>")
+        return _text(value)
+
+    def flag(self, key: str) -> bool | None:
+        value = _flag(self.row.get(key))
+        if value is _NOT_A_FLAG:
+            self.invalid.append(f"{key}={_shown(self.row.get(key))}")
+            return None
+        return value
+
+    def done(self, **columns: Any) -> dict[str, Any]:
+        return {**columns, "invalid_fields": self.invalid or None, "raw_json": raw_json(self.row)}
 
 
 def via_role(value: Any) -> str | None:
@@ -192,64 +231,73 @@ def is_department_id(department_id: str | None) -> bool:
     return department_id is not None and department_id.strip() not in ("", model.NO_DEPARTMENT)
 
 
+USER_TEXTS = ("name", "firstname", "surname", "lastlogindate")
+
+
 def agent_row(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "agent_id": normalize_id(row.get("id")),
-        **{
-            key: _text(row.get(key))
-            for key in ("name", "firstname", "surname", "email", "ad", "lastlogindate")
-        },
-        **_flags(row, ("isdisabled", "isapiagent")),
-        "raw_json": raw_json(row),
-    }
+    f = _Fields(row)
+    return f.done(
+        agent_id=f.id("id"),
+        **{key: f.text(key) for key in (*USER_TEXTS, "email", "ad")},
+        isdisabled=f.flag("isdisabled"),
+        isapiagent=f.flag("isapiagent"),
+    )
 
 
 def team_row(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "team_id": normalize_id(row.get("id")),
-        "name": _text(row.get("name")),
-        "department_id": normalize_id(row.get("department_id")),
-        "department_name": _text(row.get("department_name")),
-        **_flags(row, ("inactive",)),
-        "raw_json": raw_json(row),
-    }
+    f = _Fields(row)
+    return f.done(
+        team_id=f.id("id"),
+        name=f.text("name"),
+        department_id=f.id("department_id"),
+        department_name=f.text("department_name"),
+        inactive=f.flag("inactive"),
+    )
 
 
 def role_row(row: dict[str, Any]) -> dict[str, Any]:
-    return {"role_id": normalize_id(row.get("id")), "name": _text(row.get("name")), "raw_json": raw_json(row)}
+    f = _Fields(row)
+    return f.done(role_id=f.id("id"), name=f.text("name"))
 
 
 def user_row(row: dict[str, Any]) -> dict[str, Any]:
-    texts = ("name", "firstname", "surname", "emailaddress", "login", "lastlogindate")
-    return {
-        "user_id": normalize_id(row.get("id")),
-        **{key: _text(row.get(key)) for key in texts},
-        **_flags(row, ("inactive", "isserviceaccount")),
-        "raw_json": raw_json(row),
-    }
+    f = _Fields(row)
+    return f.done(
+        user_id=f.id("id"),
+        **{key: f.text(key) for key in (*USER_TEXTS, "emailaddress", "login")},
+        inactive=f.flag("inactive"),
+        isserviceaccount=f.flag("isserviceaccount"),
+    )
 
 
 def membership_row(agent_id: str | None, kind: str, item: Any, source: str) -> dict[str, Any]:
-    """One agent→team/department/role row from a UnameSection, UnameDepartment or role element."""
+    """One agent→team/department/role row from a UnameSection, UnameDepartment or role element.
+
+    A `role_id` that is present but not an id is named: the row is then delivered as direct (no
+    role can be named as its source).
+    """
+    f = _Fields(item if isinstance(item, dict) else {})
     if not isinstance(item, dict):
+        f.invalid.append(f"{kind}=<{type(item).__name__}>")
         target_id = target_name = via_role_id = None
     elif kind == "role":
-        target_id = normalize_id(item.get("id", item.get("role_id")))
-        target_name = _text(item.get("name", item.get("role_name")))
+        target_id = f.id("id" if "id" in item else "role_id", "id")
+        target_name = f.text("name" if "name" in item else "role_name")
         via_role_id = None
     else:
-        target_id = normalize_id(item.get(f"{kind}_id"))
-        target_name = _text(item.get(f"{kind}_name"))
-        via_role_id = via_role(item.get("role_id"))
-    return {
-        "agent_id": agent_id,
-        "kind": kind,
-        "target_id": target_id,
-        "target_name": target_name,
-        "via_role_id": via_role_id,
-        "source": source,
-        "raw_json": raw_json(item),
-    }
+        target_id = f.id(f"{kind}_id")
+        target_name = f.text(f"{kind}_name")
+        via_role_id = via_role(f.id("role_id"))
+    row = f.done(
+        agent_id=agent_id,
+        kind=kind,
+        target_id=target_id,
+        target_name=target_name,
+        via_role_id=via_role_id,
+        source=source,
+    )
+    row["raw_json"] = raw_json(item)
+    return row
 
 
 # ---------------------------------------------------------------------------------------------
@@ -258,13 +306,46 @@ def membership_row(agent_id: str | None, kind: str, item: Any, source: str) -> d
 
 
 class _Extraction:
-    def __init__(self, client: HaloClient, lake: Lake, snapshot_id: str) -> None:
+    def __init__(
+        self,
+        client: HaloClient,
+        lake: Lake,
+        snapshot_id: str,
+        entities: tuple[str, ...],
+        name: str = PARQUET_FILE,
+    ) -> None:
         self.client = client
-        self.tables = {entity: StagedTable(entity, lake, snapshot_id) for entity in model.RAW_ENTITIES}
+        self.snapshot_id = snapshot_id
+        self.tables = {entity: StagedTable(entity, lake, snapshot_id, name) for entity in entities}
         self.restarts = 0
         self.membership_sources: dict[str, str] = {}
         self.department_ids: set[str] = set()
         self.fallback_requests = 0
+        self.timing: dict[str, tuple[datetime, datetime]] = {}
+
+    def timed(self, entities: tuple[str, ...], read: Callable[[], T]) -> T:
+        """Run `read` and record, for each entity it fills, when it started and ended."""
+        started = datetime.now(UTC)
+        result = read()
+        for entity in entities:
+            self.timing[entity] = (started, datetime.now(UTC))
+        return result
+
+    def entity_records(self, ended: datetime) -> dict[str, dict[str, Any]]:
+        """The manifest's `freshness` entries of what this run read."""
+        return {
+            entity: {
+                **entity_record(
+                    self.snapshot_id,
+                    *self.timing[entity],
+                    self.tables[entity].rows,
+                    ended=ended,
+                    file=self.tables[entity].path.name,
+                ),
+                "reused": False,
+            }
+            for entity in self.timing
+        }
 
     def with_restarts(self, what: str, read: Callable[[], T]) -> T:
         """Run `read` (which starts its listing from page 1); re-run it when the listing changed under us."""
@@ -442,15 +523,21 @@ RAW_CLAIM_WAIT_S = 600.0  # a second run waits this long for the first, then fai
 
 
 def extract_snapshot(
-    client: HaloClient, lake: Lake, snapshot_id: str, *, include_end_users: bool = True
+    client: HaloClient,
+    lake: Lake,
+    snapshot_id: str,
+    *,
+    include_end_users: bool = True,
+    reuse_end_users: EndUserExtraction | None = None,
 ) -> dict:
     """Write one raw snapshot of the tenant to the lake and return its manifest (small, JSON-able).
 
-    Raises the client's `HaloError` (or a storage error) on failure; then no file of this run is
-    committed and no manifest is written. Two runs never write into one raw snapshot: the
-    extraction holds the snapshot's claim (an expiring lease in the lake, `lake.raw_claim`) from the
-    check that it is not archived until its manifest is written; a run that waited for another one
-    finds the snapshot archived (`HaloSnapshotExistsError`).
+    With `reuse_end_users` (and `include_end_users`), end users are not read: the manifest points
+    them at that complete end-user extraction. Raises the client's `HaloError` (or a storage error)
+    on failure; then no file of this run is committed and no manifest is written. Two runs never
+    write into one raw snapshot: the extraction holds the snapshot's claim (an expiring lease in the
+    lake, `lake.raw_claim`) from the check that it is not archived until its manifest is written; a
+    run that waited for another one finds the snapshot archived (`HaloSnapshotExistsError`).
     """
     from halo_c1.lease import Lease
 
@@ -461,28 +548,52 @@ def extract_snapshot(
         wait_s=RAW_CLAIM_WAIT_S,
     )
     with claim:
-        return _extract_claimed(client, lake, snapshot_id, include_end_users=include_end_users)
+        return _extract_claimed(
+            client,
+            lake,
+            snapshot_id,
+            include_end_users=include_end_users,
+            reuse_end_users=reuse_end_users if include_end_users else None,
+        )
 
 
-def _extract_claimed(client: HaloClient, lake: Lake, snapshot_id: str, *, include_end_users: bool) -> dict:
+def _extract_claimed(
+    client: HaloClient,
+    lake: Lake,
+    snapshot_id: str,
+    *,
+    include_end_users: bool,
+    reuse_end_users: EndUserExtraction | None,
+) -> dict:
     if lake.has_raw(snapshot_id):
         raise HaloSnapshotExistsError(
             f"raw snapshot {snapshot_id} in {lake.base} is complete already; archived snapshots are "
             "immutable (re-derive from it, or extract into a new snapshot)"
         )
     started = datetime.now(UTC)
-    run = _Extraction(client, lake, snapshot_id)
+    entities = tuple(e for e in model.RAW_ENTITIES if not (e == END_USERS and reuse_end_users))
+    run = _Extraction(client, lake, snapshot_id, entities)
     log.info("extracting HaloITSM %s into snapshot %s", client.settings.base_url, snapshot_id)
     try:
-        teams = run.read_simple("teams", "/api/Team", TEAM_PARAMS, team_row)
-        roles = run.read_simple("roles", "/api/Roles", {}, role_row)
-        lacking = run.read_agents()
-        run.memberships_per_group(lacking, teams, roles)
+        teams = run.timed(("teams",), lambda: run.read_simple("teams", "/api/Team", TEAM_PARAMS, team_row))
+        roles = run.timed(("roles",), lambda: run.read_simple("roles", "/api/Roles", {}, role_row))
+
+        def agents_and_memberships() -> None:
+            run.memberships_per_group(run.read_agents(), teams, roles)
+
+        run.timed(("agents", "agent_memberships"), agents_and_memberships)
         run.department_ids.update(
             d for d in (normalize_id(team.get("department_id")) for team in teams) if is_department_id(d)
         )
-        if include_end_users:
-            run.read_simple("users", "/api/Users", USER_PARAMS, user_row)
+        if reuse_end_users:
+            log.info(
+                "users: reusing end-user extraction %s (%d rows, taken %s): no request for end users",
+                reuse_end_users.snapshot_id,
+                reuse_end_users.rows,
+                reuse_end_users.taken_at.isoformat(timespec="seconds"),
+            )
+        elif include_end_users:
+            run.timed((END_USERS,), lambda: run.read_simple("users", "/api/Users", USER_PARAMS, user_row))
         else:
             run.tables["users"].reset()
             log.info("users: skipped (include_end_users is off); writing an empty users table")
@@ -494,21 +605,57 @@ def _extract_claimed(client: HaloClient, lake: Lake, snapshot_id: str, *, includ
             table.discard()
         raise
     finished = datetime.now(UTC)
-    stats = client.stats.as_dict()
-    entities = [entity for entity in model.RAW_ENTITIES if entity != "request_log"]
+    records = run.entity_records(finished)
+    if reuse_end_users:
+        records[END_USERS] = reuse_end_users.as_record(ended=finished)
+    counts = {entity: run.tables[entity].rows for entity in entities if entity != "request_log"}
+    if reuse_end_users:
+        counts[END_USERS] = reuse_end_users.rows
     manifest = {
         "snapshot_id": snapshot_id,
-        "halo_base_url": client.settings.base_url,
-        "started_at": started.isoformat(),
-        "finished_at": finished.isoformat(),
-        "duration_s": round((finished - started).total_seconds(), 3),
+        **_request_facts(client, started, finished),
         "include_end_users": include_end_users,
-        "counts": {entity: run.tables[entity].rows for entity in entities},
-        "pages": {entity: run.tables[entity].pages for entity in ("agents", "teams", "roles", "users")},
+        "end_user_refresh_hours": client.settings.end_user_refresh_hours,
+        "freshness": records,
+        "counts": {entity: counts[entity] for entity in model.RAW_ENTITIES if entity in counts},
+        "pages": {
+            entity: run.tables[entity].pages
+            for entity in ("agents", "teams", "roles", "users")
+            if entity in run.tables
+        },
         "distinct_department_ids": len(run.department_ids),
         "membership_sources": run.membership_sources,
         "membership_fallback_requests": run.fallback_requests,
         "listing_restarts": run.restarts,
+        "files": {
+            entity: str(
+                raw_entity_file(lake, entity, snapshot_id, {"snapshot_id": snapshot_id, "freshness": records})
+            )
+            for entity in model.RAW_ENTITIES
+        },
+        "manifest": str(lake.raw_manifest(snapshot_id)),
+    }
+    write_json(lake.raw_manifest(snapshot_id), manifest)
+    log.info(
+        "snapshot %s extracted: %s; %d requests, %d retries, %d×429, %.1f s throttled",
+        snapshot_id,
+        manifest["counts"],
+        manifest["requests"],
+        manifest["retries"],
+        manifest["responses_429"],
+        manifest["seconds_waited"]["throttle"],
+    )
+    return manifest
+
+
+def _request_facts(client: HaloClient, started: datetime, finished: datetime) -> dict[str, Any]:
+    """What the client did: where, when, requests, retries, waits (the manifest's common part)."""
+    stats = client.stats.as_dict()
+    return {
+        "halo_base_url": client.settings.base_url,
+        "started_at": started.isoformat(),
+        "finished_at": finished.isoformat(),
+        "duration_s": round((finished - started).total_seconds(), 3),
         "requests": stats["requests"],
         "token_requests": stats["token_requests"],
         "retries": stats["retries"],
@@ -523,17 +670,68 @@ def _extract_claimed(client: HaloClient, lake: Lake, snapshot_id: str, *, includ
             "rate_limit_429": stats["rate_limit_wait_s"],
             "backoff": stats["backoff_wait_s"],
         },
-        "files": {entity: str(table.path) for entity, table in run.tables.items()},
-        "manifest": str(lake.raw_manifest(snapshot_id)),
     }
-    write_json(lake.raw_manifest(snapshot_id), manifest)
+
+
+END_USER_CLAIM_TTL_S = 120.0  # renewed while the refresh runs (hours for a 1M-user tenant)
+
+
+class EndUserRefreshBusy(Exception):
+    """Another end-user refresh of this lake is in flight: this one has nothing to do."""
+
+
+def extract_end_users(client: HaloClient, lake: Lake, snapshot_id: str) -> dict:
+    """The end-user refresh: read every end user into `raw/entity=users/snapshot=<id>/` and write its
+    manifest (`lake.end_user_manifest`) last; return the manifest.
+
+    One refresh at a time per lake (`lake.end_user_claim`, an expiring lease): a second one raises
+    `EndUserRefreshBusy` at once instead of spending the tenant's budget on the same rows. A failed
+    refresh writes no manifest, so the hourly runs keep the previous extraction.
+    """
+    from halo_c1.lease import Lease, LeaseBusy
+
+    try:
+        with Lease(
+            lake.end_user_claim(), what="the end-user refresh", ttl_s=END_USER_CLAIM_TTL_S, wait_s=0.0
+        ):
+            manifest = _refresh_claimed(client, lake, snapshot_id)
+    except LeaseBusy as busy:
+        raise EndUserRefreshBusy(f"an end-user refresh is in flight already: {busy}") from None
     log.info(
-        "snapshot %s extracted: %s; %d requests, %d retries, %d×429, %.1f s throttled",
+        "end users refreshed into %s: %d rows, %d requests, %d×429, %.1f s throttled",
         snapshot_id,
-        manifest["counts"],
-        stats["requests"],
-        stats["retries"],
-        stats["responses_429"],
-        stats["throttle_wait_s"],
+        manifest["counts"][END_USERS],
+        manifest["requests"],
+        manifest["responses_429"],
+        manifest["seconds_waited"]["throttle"],
     )
+    return manifest
+
+
+def _refresh_claimed(client: HaloClient, lake: Lake, snapshot_id: str) -> dict:
+    started = datetime.now(UTC)
+    run = _Extraction(client, lake, snapshot_id, (END_USERS, "request_log"), END_USER_FILE)
+    log.info("end-user refresh of HaloITSM %s into %s", client.settings.base_url, snapshot_id)
+    try:
+        run.timed((END_USERS,), lambda: run.read_simple("users", "/api/Users", USER_PARAMS, user_row))
+        run.tables["request_log"].write(client.request_log.rows)
+        for table in run.tables.values():
+            table.commit()
+    except BaseException:
+        for table in run.tables.values():
+            table.discard()
+        raise
+    finished = datetime.now(UTC)
+    manifest = {
+        "snapshot_id": snapshot_id,
+        "kind": "end_users",
+        **_request_facts(client, started, finished),
+        "freshness": run.entity_records(finished),
+        "counts": {END_USERS: run.tables[END_USERS].rows},
+        "pages": {END_USERS: run.tables[END_USERS].pages},
+        "listing_restarts": run.restarts,
+        "files": {entity: str(table.path) for entity, table in run.tables.items()},
+        "manifest": str(lake.end_user_manifest(snapshot_id)),
+    }
+    write_json(lake.end_user_manifest(snapshot_id), manifest)
     return manifest

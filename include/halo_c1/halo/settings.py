@@ -32,6 +32,8 @@ EXTRA_KEYS = frozenset(
         "rate_limit_requests",
         "rate_limit_period_s",
         "include_end_users",
+        "end_user_refresh_hours",
+        "rate_limit_store",
         "lake_prefix",
         "allow_insecure_http",
     }
@@ -84,6 +86,18 @@ class HaloSettings(BaseModel):
     rate_limit_requests: int = Field(default=300, ge=1)
     rate_limit_period_s: float = Field(default=300.0, gt=0)
     include_end_users: bool = True
+    end_user_refresh_hours: float = Field(
+        default=0.0,
+        ge=0,
+        description="0: every run reads end users (small tenants). N > 0: the end-user refresh reads them "
+        "when the newest end-user extraction would be N hours old before the next one lands, and the "
+        "hourly runs reuse that extraction (docs/freshness.md)",
+    )
+    rate_limit_store: SecretStr | None = Field(
+        default=None,
+        description="Where the tenant's request budget is shared: a redis:// URL (every host), an absolute "
+        "folder (a SQLite file per tenant), or unset: HALO_C1_RATE_LIMIT_DIR / the temp dir (this host)",
+    )
     lake_prefix: str | None = Field(
         default=None, description="This tenant's folder in the lake; default tenant=<host>[-<tenant>]"
     )

@@ -7,10 +7,15 @@ a million-value `value_set` takes minutes in GX, `is_in` takes milliseconds. Acc
 derived columns holding the offending resource id (null otherwise), checked with
 `ExpectColumnValuesToBeNull`, so Data Docs list a few ids, never emails.
 
-Severity policy for rejected raw rows (`rejected_rows`): every (entity, reason) pair is a warning,
-except an error when it is an agent without an id (an agent we cannot represent is access a review
-would miss) or when the reason covers more than `REJECTED_ERROR_SHARE` of the entity's raw rows
-(a share that large means the extraction or Halo's API changed, not a few odd rows).
+Severity policy for rows left out (`rejected_rows`): every (entity, reason) pair is a warning,
+except an error when it is an agent without a usable id (an agent we cannot represent is access a
+review would miss) or when the reason covers more than `REJECTED_ERROR_SHARE` of the entity's raw
+rows (a share that large means the extraction or Halo's API changed, not a few odd rows).
+
+Fields delivered as unknown (`data_issues`, docs/data-quality-rules.md) are always warnings, one
+per raw entity, whose examples name the ids: the row is delivered with the field UNSPECIFIED or
+empty, which is what HaloITSM says about it, so failing the run would only keep C1 on an older,
+wrong view (and a whole-tenant change shows in the change log as resource_status_unknown).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import pyarrow.compute as pc
 
 from halo_c1 import model
 from halo_c1.columns import join_ids, true_mask
+from halo_c1.freshness import raw_entity_file
 from halo_c1.lake import Lake, parquet_row_count, read_parquet
 
 log = logging.getLogger(__name__)
@@ -33,7 +39,7 @@ log = logging.getLogger(__name__)
 ERROR: Final = "error"
 WARNING: Final = "warning"
 REJECTED_ERROR_SHARE: Final = 0.01
-ALWAYS_ERROR_REJECTS: Final = frozenset({("agents", "missing_id")})
+ALWAYS_ERROR_REJECTS: Final = frozenset({("agents", "missing_id"), ("agents", "invalid_id")})
 EMAIL_REGEX: Final = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 USER_TRAIT_TYPES: Final = tuple(s.id for s in model.RESOURCE_TYPES if s.trait == model.TRAIT_USER)
 CURATED_CHECKED: Final = ("resource_types", "resources", "entitlements", "grants")
@@ -145,7 +151,7 @@ def _previous_counts(lake: Lake, previous_snapshot_id: str) -> tuple[dict[str, i
 
 
 def _raw_row_count(lake: Lake, entity: str, snapshot_id: str) -> int | None:
-    path = lake.raw_file(entity, snapshot_id)
+    path = raw_entity_file(lake, entity, snapshot_id)
     return parquet_row_count(path) if path.exists() else None
 
 
@@ -226,8 +232,20 @@ def _resources(curated: _Curated) -> tuple[pd.DataFrame, list[Check]]:
             model.ID_REGEX,
             "resource_id has no whitespace or ':' (it is joined into entitlement and grant ids)",
         ),
-        _in_set(table, "status", list(model.STATUSES), ERROR, "status is ENABLED or DISABLED"),
-        _in_set(table, "account_type", list(model.ACCOUNT_TYPES), ERROR, "account_type is HUMAN or SERVICE"),
+        _in_set(
+            table,
+            "status",
+            list(model.STATUSES),
+            ERROR,
+            "status is ENABLED, DISABLED or UNSPECIFIED (unreadable in HaloITSM, named in data_issues)",
+        ),
+        _in_set(
+            table,
+            "account_type",
+            list(model.ACCOUNT_TYPES),
+            ERROR,
+            "account_type is HUMAN, SERVICE or UNSPECIFIED (unreadable in HaloITSM, named in data_issues)",
+        ),
         _all_true(
             table,
             "account_type_matches_trait",
@@ -435,8 +453,11 @@ def _slug_of(resource_types: pa.ChunkedArray) -> pa.ChunkedArray:
 
 def _read_curated(lake: Lake, snapshot_id: str) -> dict[str, pa.Table]:
     tables = {}
-    for name in (*CURATED_CHECKED, "rejected_rows"):
+    for name in (*CURATED_CHECKED, "rejected_rows", "data_issues"):
         path = lake.curated_file(name, snapshot_id)
+        if name == "data_issues" and not path.exists():  # curated before the table existed
+            tables[name] = model.CURATED_DATA_ISSUES.empty_table()
+            continue
         if not path.exists():
             raise FileNotFoundError(
                 f"quality gate: curated table {name!r} of snapshot {snapshot_id} is missing ({path})"
@@ -474,7 +495,36 @@ def build_gate_input(lake: Lake, snapshot_id: str, previous_snapshot_id: str | N
     checks += finding_checks + _volume(lake, previous_snapshot_id)
     frames["rejected_rows"], reject_checks = _rejected(lake, snapshot_id, tables)
     checks += reject_checks
+    frames["data_issues"], issue_checks = _unknown_fields(lake, snapshot_id, tables)
+    checks += issue_checks
     return GateInput(frames=frames, checks=checks)
+
+
+def _unknown_fields(
+    lake: Lake, snapshot_id: str, tables: dict[str, pa.Table]
+) -> tuple[pd.DataFrame, list[Check]]:
+    """One column per raw entity naming "<id> (<field>)" for each field delivered as unknown, and a
+    warning per entity (a stable series in dq_history; examples are ids and field names only)."""
+    issues = tables["data_issues"].filter(pc.equal(tables["data_issues"]["outcome"], model.ISSUE_UNKNOWN))
+    labels = pc.binary_join_element_wise(issues["record"], " (", issues["field"], ")", "")
+    frame = pd.DataFrame(index=range(issues.num_rows))
+    checks = []
+    for entity in model.ISSUE_ENTITIES:
+        mine = true_mask(pc.equal(issues["entity"], entity))
+        frame[entity] = _ids_where(labels, mine)
+        raw_rows = _raw_row_count(lake, entity, snapshot_id) or 0
+        checks.append(
+            Check(
+                "data_issues",
+                f"{entity}.unknown_fields",
+                "ExpectColumnValuesToBeNull",
+                {"column": entity},
+                WARNING,
+                f"every field of the raw {entity} rows could be read (unreadable ones are delivered as unknown)",
+                population=(f"raw {entity} rows", raw_rows),
+            )
+        )
+    return frame, checks
 
 
 def _rejected(lake: Lake, snapshot_id: str, tables: dict[str, pa.Table]) -> tuple[pd.DataFrame, list[Check]]:

@@ -4,9 +4,10 @@ GX 1.x pages load Bootstrap, jQuery, bootstrap-table, Font Awesome, Vega and a l
 (`great_expectations/render/view/templates/js_script_imports.j2`, `page.j2`, `index_page.j2`,
 `top_navbar.j2`); without the internet the index page is blank, because its tables are drawn by
 bootstrap-table. `make_offline` rewrites the built site before it is copied to the lake: every
-external `<script>`/`<link>` is removed, the logo points at the site's own copy, and a small inline
-stylesheet and script stand in for what the pages use (`$(...).bootstrapTable` draws the tables as
-plain HTML, the rest are no-ops).
+external `<script>`/`<link>` is removed, the logo and favicon are inlined (`data:` URIs: the pages are
+served sandboxed, in an origin of their own that sends no login with its image requests), and a small
+inline stylesheet and script stand in for what the pages use (`$(...).bootstrapTable` draws the tables
+as plain HTML, the rest are no-ops).
 
 GX marks a table "Failed" when any expectation fails; it knows nothing of halo-c1's severities. The
 pages get a banner with halo-c1's verdict per table, and a table whose only failures are warnings
@@ -15,8 +16,8 @@ says "Passed with N warning(s)" where GX said "Failed", in the per-table pages a
 
 from __future__ import annotations
 
+import base64
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any, Final
@@ -137,6 +138,11 @@ def _banner(verdicts: dict[str, dict[str, int]], table: str | None) -> str:
     )
 
 
+def _data_uri(path: Path, media_type: str) -> str:
+    """The file as a `data:` URI (empty if GX did not ship it: the page then shows no image)."""
+    return f"data:{media_type};base64,{base64.b64encode(path.read_bytes()).decode()}" if path.exists() else ""
+
+
 def make_offline(docs_dir: Path, rows: list[dict[str, Any]]) -> int:
     """Rewrite every page of the site under `docs_dir` in place; return how many pages were rewritten."""
     verdicts = table_verdicts(rows)
@@ -146,15 +152,17 @@ def make_offline(docs_dir: Path, rows: list[dict[str, Any]]) -> int:
         + json.dumps(status_by_table).replace("<", "\\u003c")
         + ";</script>"
     )
-    logo = docs_dir / "static" / "images" / "logo-long.png"
+    images = docs_dir / "static" / "images"
+    logo, favicon = (
+        _data_uri(images / "logo-long.png", "image/png"),
+        _data_uri(images / "favicon.ico", "image/x-icon"),
+    )
     pages = sorted(docs_dir.rglob("*.html"))
     for page in pages:
         text = page.read_text(encoding="utf-8")
         text = _EXTERNAL_SCRIPT.sub("", text)
         text = _EXTERNAL_LINK.sub("", text)
-        local_logo = Path(os.path.relpath(logo, page.parent)).as_posix()
-        text = _REMOTE_LOGO.sub(local_logo, text)
-        favicon = Path(os.path.relpath(logo.with_name("favicon.ico"), page.parent)).as_posix()
+        text = _REMOTE_LOGO.sub(logo, text)
         text = _FAVICON.sub(f'href="{favicon}"', text)
         found = _VALIDATION_TABLE.search(page.relative_to(docs_dir).as_posix())
         table = found.group(1) if found else None

@@ -10,7 +10,7 @@ from upath import UPath
 
 from halo_c1.changelog import summary_path
 from halo_c1.lake import Lake, open_atomic, read_json
-from halo_c1.report.page import CHANGES_FILE, DOCS_INDEX, GATE_RESULT_FILE, REPORT_FILE
+from halo_c1.report.page import CHANGES_FILE, DOCS_INDEX, GATE_RESULT_FILE, REPORT_FILE, guard_verdict
 from halo_c1.report.trends import snapshots_with_reports
 
 
@@ -47,6 +47,7 @@ def snapshot_entries(lake: Lake) -> list[dict[str, Any]]:
                 "has_changes": (folder / CHANGES_FILE).exists(),
                 "has_docs": (folder / DOCS_INDEX).exists(),
                 "delivered": lake.delivery_manifest(snapshot_id).exists(),
+                "guard": guard_verdict(lake, snapshot_id),
             }
         )
     return entries

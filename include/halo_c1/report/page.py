@@ -3,8 +3,9 @@
 The report is the first page a person opens: the gate's verdict; every failed check with its
 severity, table, unexpected count out of the population it is about (agents without an email out of
 the agents, not out of every resource) and a few example ids; the access change log and its
-highlights; counts per resource type; trends over the last snapshots. It links the GX Data Docs
-as the drill-down. Everything is read from the lake, so it can be rebuilt at any time.
+highlights; the data issues (values HaloITSM sent that cannot be read, by id); counts per resource
+type; trends over the last snapshots. It links the GX Data Docs as the drill-down. Everything is
+read from the lake, so it can be rebuilt at any time.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ GATE_RESULT_FILE: Final = "gate_result.json"
 DOCS_INDEX: Final = "data_docs/index.html"
 CHANGES_SHOWN: Final = 200  # rows on the report itself; changes.html has them all
 CHANGES_PAGE_MAX: Final = 20_000  # beyond this, the Parquet table is the place to look
+ISSUES_SHOWN: Final = 200  # data issues on the report; curated/data_issues has them all
 FINDINGS: Final = frozenset(
     {"agent_without_email", "disabled_agent_holding_role", "disabled_agent_in_team", "api_agent_holding_role"}
 )
@@ -40,6 +42,7 @@ CHANGE_LABELS: Final = {
     "resource_removed": "resources removed",
     "resource_disabled": "resources disabled",
     "resource_enabled": "resources re-enabled",
+    "resource_status_unknown": "resources whose status became unreadable",
     "resource_type_added": "resource types that appeared",
     "resource_type_removed": "resource types that vanished",
     "entitlement_added": "entitlements added",
@@ -72,9 +75,65 @@ def _counts(lake: Lake, snapshot_id: str) -> dict[str, Any]:
     return counts
 
 
+def _data_issues(lake: Lake, snapshot_id: str) -> tuple[list[dict[str, Any]], int]:
+    """The first `ISSUES_SHOWN` data issues (fields delivered as unknown, rows left out) and how many."""
+    from halo_c1.lake import read_parquet
+
+    path = lake.curated_file("data_issues", snapshot_id)
+    if not path.exists():  # curated before the table existed
+        return [], 0
+    table = read_parquet(path)
+    return table.slice(0, ISSUES_SHOWN).to_pylist(), table.num_rows
+
+
+def guard_verdict(lake: Lake, snapshot_id: str) -> dict[str, Any] | None:
+    """The deletion guard's verdict on the snapshot (`guard.json`), or None when it has not run.
+
+    `state` is "blocked", "overridden" or "passed"; `drops` are the guard's own lines (before → after,
+    share, example ids), so the page says what the run's error said.
+    """
+    from halo_c1.guard import describe_drop
+
+    path = lake.guard_report(snapshot_id)
+    if not path.exists():
+        return None
+    guard = read_json(path)
+    state = "overridden" if guard.get("overridden") else ("passed" if guard.get("passed") else "blocked")
+    return {
+        "state": state,
+        "drops": [describe_drop(drop) for drop in guard.get("drops", [])],
+        "previous_snapshot_id": guard.get("previous_snapshot_id"),
+        "max_drop_ratio": guard.get("max_drop_ratio"),
+    }
+
+
 def _delivery(lake: Lake, snapshot_id: str) -> dict[str, Any] | None:
     path = lake.delivery_manifest(snapshot_id)
     return read_json(path) if path.exists() else None
+
+
+def _freshness(lake: Lake, snapshot_id: str) -> list[dict[str, Any]]:
+    """Per raw entity: when it was taken, its age, which read it came from (the raw manifest)."""
+    from halo_c1.freshness import END_USERS, hours
+
+    path = lake.raw_manifest(snapshot_id)
+    manifest = read_json(path) if path.exists() else {}
+    records = manifest.get("freshness")
+    cadence = manifest.get("end_user_refresh_hours") or None
+    if not isinstance(records, dict):
+        return []
+    return [
+        {
+            "entity": entity,
+            "taken": record["taken_at"][:19].replace("T", " "),
+            "age": hours(record["age_s"]),
+            "reused": record.get("reused", False),
+            "snapshot_id": record["snapshot_id"],
+            "overdue": entity == END_USERS and cadence is not None and record["age_s"] > cadence * 3600,
+            "cadence": cadence,
+        }
+        for entity, record in records.items()
+    ]
 
 
 def _write(path: UPath, page: str) -> None:
@@ -98,19 +157,24 @@ def report_context(
     summary, rows = (
         (change_log[0], change_log[1].slice(0, CHANGES_SHOWN).to_pylist()) if change_log else (None, [])
     )
+    issues, issues_total = _data_issues(lake, snapshot_id)
     return {
         "snapshot_id": snapshot_id,
         "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
         "gate": gate,
         "failed": failed,
         "findings": [c for c in failed if c["name"] in FINDINGS],
+        "data_issues": issues,
+        "data_issues_total": issues_total,
         "changes": summary,
         "change_rows": rows,
         "change_rows_total": sum(summary["counts"].values()) if summary else 0,
         "change_labels": CHANGE_LABELS,
         "change_kinds": CHANGES,
         "counts": _counts(lake, snapshot_id),
+        "freshness": _freshness(lake, snapshot_id),
         "delivery": _delivery(lake, snapshot_id),
+        "guard": guard_verdict(lake, snapshot_id),
         "charts": trend_charts(lake, snapshot_id, trend_snapshots),
         "provisioning_day": snapshot_time(snapshot_id).date().isoformat(),
         "provisioning": daily_actions(lake, snapshot_time(snapshot_id).date()),
