@@ -15,7 +15,9 @@ from halo_c1_airflow.stage import PLAN_TASK_ID
 if TYPE_CHECKING:
     from halo_c1.alerts import Alert
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(
+    __name__.replace("halo_c1_airflow", "halo_c1.airflow")
+)  # under `halo_c1`, like the domain's
 
 ALERT_EMAILS_VARIABLE = "halo_c1_alert_emails"
 ALERT_SMTP_CONN_VARIABLE = "halo_c1_alert_smtp_conn_id"

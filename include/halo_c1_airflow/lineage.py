@@ -37,7 +37,9 @@ if TYPE_CHECKING:
 
     from halo_c1.lake import Lake
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(
+    __name__.replace("halo_c1_airflow", "halo_c1.airflow")
+)  # under `halo_c1`, like the domain's
 
 CURATED_INPUTS = ("resource_types", "resources", "entitlements", "grants")
 

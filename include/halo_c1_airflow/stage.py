@@ -23,7 +23,9 @@ if TYPE_CHECKING:
     from halo_c1.runs import RunPlan
     from halo_c1.stages import Environment
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(
+    __name__.replace("halo_c1_airflow", "halo_c1.airflow")
+)  # under `halo_c1`, like the domain's
 
 PLAN_TASK_ID = "plan"
 
