@@ -65,6 +65,24 @@ def snapshot_time(snapshot_id: str) -> datetime:
         raise ValueError(f"{snapshot_id!r} is not a snapshot id (expected e.g. 20261127T050000Z)") from None
 
 
+def snapshot_ids(folder: UPath, suffix: str = "") -> list[str]:
+    """Ids of the entries named `snapshot=<id><suffix>` in `folder`, oldest first: none when the folder
+    is missing, and a name whose id is no time (a stray or temporary file) is passed over."""
+    if not folder.exists():
+        return []
+    ids = []
+    for entry in folder.iterdir():
+        name = entry.name
+        if name.startswith("snapshot=") and name.endswith(suffix):
+            candidate = name[len("snapshot=") : len(name) - len(suffix)]
+            try:
+                snapshot_time(candidate)
+            except ValueError:
+                continue
+            ids.append(candidate)
+    return sorted(ids)
+
+
 def is_snapshot_id(value: Any) -> bool:
     """Whether `value` is a snapshot id exactly as `snapshot_id_for` writes it: a real moment, upper
     case, zero-padded (`strptime` alone also takes `20261127t050000z` or a 13th month's neighbours)."""
