@@ -40,7 +40,12 @@ def store(request: pytest.FixtureRequest) -> Store:
 
 def _roles(*ids: str) -> pa.Table:
     return pa.table(
-        {"role_id": list(ids), "name": [f"Role {i}" for i in ids], "raw_json": ["{}"] * len(ids)},
+        {
+            "role_id": list(ids),
+            "name": [f"Role {i}" for i in ids],
+            "raw_json": ["{}"] * len(ids),
+            "invalid_fields": [None] * len(ids),
+        },
         schema=model.RAW_ROLES,
     )
 
