@@ -13,6 +13,9 @@ model as Parquet tables; gates them with Great Expectations; refuses a sudden ma
   interval without raw data is skipped.
 - A snapshot is named after when its data was taken (the run's start, recorded per DAG run, so a
   cleared run reuses it), never after the logical date.
+- **Large tenants** (`end_user_refresh_hours` in the connection's extra): each run reads the access
+  data only and reuses the newest complete end-user read, which `haloitsm_end_users` refreshes on that
+  cadence; every c1z still holds every end user (docs/freshness.md).
 
 Configuration: connection `haloitsm_default`; variables `halo_c1_lake_url`, `halo_c1_delivery_url`
 (+ `halo_c1_lake_conn_id`, `halo_c1_delivery_target`, `halo_c1_delivery_conn_id`,

@@ -421,6 +421,7 @@ class History:
                    FROM ra ANTI JOIN rb USING (resource_type_id, resource_id)
                    UNION ALL
                    SELECT CASE WHEN rb.status = '{model.STATUS_DISABLED}' THEN 'account_disabled'
+                               WHEN rb.status = '{model.STATUS_UNSPECIFIED}' THEN 'account_status_unknown'
                                ELSE 'account_enabled' END,
                           rb.resource_type_id, rb.resource_id, rb.display_name, ra.status, rb.status
                    FROM ra JOIN rb USING (resource_type_id, resource_id)

@@ -46,7 +46,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from halo_c1 import model
-from halo_c1.columns import true_mask
+from halo_c1.columns import blank, full_match, true_mask
 from halo_c1.errors import PermanentError
 from halo_c1.freshness import raw_entity_file
 from halo_c1.lake import Lake, read_json, write_parquet
@@ -268,10 +268,11 @@ def _raw_id(entries: list[str]) -> str | None:
 def _accept_ids(frame: pd.DataFrame, id_column: str, entity: str, findings: _Findings) -> pd.DataFrame:
     """Rows with a usable, first-seen id; the others are left out and named (position and raw value)."""
     ids = frame[id_column]
-    usable = np.array([isinstance(v, str) and model.usable_id(v) for v in ids], dtype=bool)
-    blank = np.array([not isinstance(v, str) or not v.strip() for v in ids], dtype=bool)  # null reads as NaN
+    values = pa.array(ids, pa.large_string()) if len(ids) else pa.array([], pa.large_string())
+    usable = _usable(values)
+    empty = blank(values)  # null reads as NaN
     invalid_fields = frame["invalid_fields"] if "invalid_fields" in frame else pd.Series([None] * len(frame))
-    missing = np.flatnonzero(blank)
+    missing = np.flatnonzero(empty)
     findings.left_out(
         entity,
         "missing_id",
@@ -279,7 +280,7 @@ def _accept_ids(frame: pd.DataFrame, id_column: str, entity: str, findings: _Fin
         "id",
         [_raw_id(_entries(invalid_fields.iloc[i])) for i in missing],
     )
-    malformed = np.flatnonzero(~usable & ~blank)
+    malformed = np.flatnonzero(~usable & ~empty)
     findings.left_out(
         entity,
         "invalid_id",
@@ -293,6 +294,11 @@ def _accept_ids(frame: pd.DataFrame, id_column: str, entity: str, findings: _Fin
     return present[~duplicate].reset_index(drop=True)
 
 
+def _with_invalid_fields(frame: pd.DataFrame) -> np.ndarray:
+    """Positions of the rows that name invalid fields (few: extraction sets the list only then)."""
+    return np.flatnonzero(frame["invalid_fields"].notna().to_numpy())
+
+
 def truncate_value(value: Any, limit: int = 40) -> str:
     """A short repr of a raw value for `data_issues` (ids and flags only: never personal text)."""
     shown = repr(value)
@@ -302,16 +308,17 @@ def truncate_value(value: Any, limit: int = 40) -> str:
 def _has_invalid(frame: pd.DataFrame, field: str) -> np.ndarray:
     """Rows whose `invalid_fields` name `field`."""
     prefix = f"{field}="
-    return np.array(
-        [any(str(e).startswith(prefix) for e in _entries(v)) for v in frame["invalid_fields"]], dtype=bool
-    )
+    found = np.zeros(len(frame), dtype=bool)
+    for i in _with_invalid_fields(frame):
+        found[i] = any(str(e).startswith(prefix) for e in _entries(frame["invalid_fields"].iloc[i]))
+    return found
 
 
 def _name_unknown_fields(frame: pd.DataFrame, id_column: str, entity: str, findings: _Findings) -> None:
     """Name every field of these delivered rows that extraction could not read."""
-    entries = [_entries(v) for v in frame["invalid_fields"]]
-    named = [i for i, e in enumerate(entries) if e]
-    findings.unknown(entity, [str(frame[id_column].iloc[i]) for i in named], [entries[i] for i in named])
+    rows = [(i, _entries(frame["invalid_fields"].iloc[i])) for i in _with_invalid_fields(frame)]
+    named = [(i, entries) for i, entries in rows if entries]
+    findings.unknown(entity, [str(frame[id_column].iloc[i]) for i, _ in named], [e for _, e in named])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -433,13 +440,9 @@ def _to_table(frame: pd.DataFrame, schema: pa.Schema, snapshot_id: str) -> pa.Ta
 # ---------------------------------------------------------------------------------------------
 
 
-def _usable(values: pa.ChunkedArray) -> pa.ChunkedArray:
-    """`model.usable_id`, vectorised."""
-    return pc.match_substring_regex(values, f"^{model.ID_REGEX}$")
-
-
-def _blank(values: pa.ChunkedArray) -> pa.ChunkedArray:
-    return pc.fill_null(pc.equal(pc.utf8_trim_whitespace(values), ""), True)
+def _usable(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """`model.usable_id`, vectorised (Python's whitespace, as the model's regex means it)."""
+    return true_mask(pc.is_valid(values)) & full_match(values, model.ID_REGEX)
 
 
 def _membership_records(table: pa.Table, mask: np.ndarray) -> tuple[list[str], list[list[str]]]:
@@ -477,9 +480,9 @@ def _grants(
     agent = memberships["agent_id"]
     kind = memberships["kind"]
     target = memberships["target_id"]
-    no_agent = true_mask(_blank(agent))
-    no_target = true_mask(_blank(target)) & ~no_agent
-    bad_target = ~true_mask(_usable(target)) & ~no_agent & ~no_target
+    no_agent = blank(agent)
+    no_target = blank(target) & ~no_agent
+    bad_target = ~_usable(target) & ~no_agent & ~no_target
     bad_kind = (
         ~true_mask(pc.is_in(kind, pa.array(list(model.ENTITLEMENT_SLUG_BY_TYPE))))
         & ~no_agent
@@ -518,7 +521,7 @@ def _grants(
     rows = memberships if ok.all() else memberships.filter(pa.array(ok))
     is_role = pc.equal(rows["kind"], model.ROLE)
     via = rows["via_role_id"]
-    inherited = ~true_mask(pc.or_(is_role, _blank(via)))
+    inherited = ~(true_mask(is_role) | blank(via))
     # Dedupe on integer codes (ranks of kind, target, agent) instead of hashing and sorting text:
     # np.unique sorts the keys, so grants come out ordered by (kind, target id, agent id).
     kinds, kind_code = _ranks(rows["kind"])
@@ -681,7 +684,7 @@ def transform_snapshot(lake: Lake, snapshot_id: str) -> dict[str, Any]:
                 pc.fill_null(pc.equal(memberships["kind"], model.DEPARTMENT), False),
                 pc.fill_null(pc.is_in(memberships["agent_id"], agent_ids), False),
             ),
-            pc.fill_null(_usable(memberships["target_id"]), False),
+            pa.array(_usable(memberships["target_id"])),
         )
     )
 

@@ -10,6 +10,9 @@ Routes (under the plugin's `/halo-c1` prefix):
 Every route needs a logged-in Airflow user (the UI's `_token` cookie or a bearer token) who may read
 the halo-c1 DAG (and, for a run, that DAG's runs): identity data is personal data. The lake is the
 pipeline's own (`halo_c1_lake_url`, file:// or s3:// …), read through the same ObjectStoragePath.
+Only regular files inside the tenant's reports folder are served (no symlink out of it), and no page
+runs script on the Airflow origin: Data Docs with scripts (built by older versions) run sandboxed
+(docs/security.md).
 """
 
 import logging
@@ -31,10 +34,9 @@ CSP = (
     "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self'; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
 )
-# GX Data Docs draw their tables with inline scripts (made offline by the gate): they run sandboxed, in
-# an origin of their own, so they can read neither Airflow's cookies nor its API.
+# GX Data Docs built before the gate drew their tables itself still need their inline scripts: such a
+# page runs sandboxed, in an origin of its own that can read neither Airflow's cookies nor its API.
 DATA_DOCS_CSP = f"sandbox allow-scripts; script-src 'unsafe-inline'; {CSP}"
-DATA_DOCS_FOLDER = "data_docs"
 SECURITY_HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
@@ -159,13 +161,16 @@ def create_app() -> FastAPI:
 
     @app.get("/lake/reports/{path:path}", include_in_schema=False)
     def report_file(path: str, _user: reader_dep) -> Response:
+        from halo_c1.report.page import DOCS_INDEX
+
         parts = _safe_parts(path)
         content = _report_file(_lake().base / "reports", parts)
         if content is None:
             return _message("Not found", f"No report file {path} in the lake.", 404)
         media_type = mimetypes.guess_type(parts[-1])[0] or "application/octet-stream"
         headers = dict(SECURITY_HEADERS)
-        if len(parts) > 2 and parts[1] == DATA_DOCS_FOLDER:
+        in_docs = len(parts) > 2 and parts[1] == DOCS_INDEX.partition("/")[0]  # snapshot=<id>/data_docs/
+        if in_docs and b"<script" in content.lower():
             headers["Content-Security-Policy"] = DATA_DOCS_CSP
         return Response(content, media_type=media_type, headers=headers)
 

@@ -333,6 +333,28 @@ def test_report_and_data_docs_render_from_the_server_alone(world, page):
     page.screenshot(path=str(SCREENSHOTS / "halo-c1-data-docs.png"), full_page=True)
 
 
+def _docs_frame(page: Any, fragment: str, selector: str) -> Any:
+    """The plugin's iframe once it shows `fragment` in its URL and has `selector`."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        for frame in page.frames:
+            if fragment in frame.url and frame.query_selector(selector):
+                return frame
+        page.wait_for_timeout(250)
+    raise AssertionError(f"no frame with {fragment!r} and {selector!r}: {[f.url for f in page.frames]}")
+
+
+def test_data_docs_and_their_links_work_inside_the_airflow_frame(world, page):
+    page.goto(f"{world.url}/plugin/halo-c1-reports")
+    index = _frame(page, "/halo-c1/lake/reports/index.html")
+    index.click(f"a[href='snapshot={world.second}/data_docs/index.html']")
+    docs = _docs_frame(page, f"snapshot={world.second}/data_docs/index.html", "table tbody tr")
+    assert "Passed with" in docs.inner_text("body")  # the tables the gate drew, no script needed
+    docs.click("tbody a[href^='validations/curated_resources/']")
+    validation = _docs_frame(page, "/data_docs/validations/curated_resources/", ".halo-c1-banner")
+    assert "halo-c1 gate verdict" in validation.inner_text("body")  # the viewer's login went along
+
+
 PLANTED_SCRIPT = """<!doctype html><html><body><h1 id="result">script did not run</h1><script>
   var out = document.getElementById("result");
   out.textContent = "ran in origin " + self.origin;

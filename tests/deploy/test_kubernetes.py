@@ -10,6 +10,7 @@ import shlex
 from pathlib import Path
 from string import Template
 from typing import Any
+from urllib.parse import urlsplit
 
 import jsonschema
 import kubernetes_validate
@@ -54,13 +55,17 @@ def _render_secret() -> dict[str, Any]:
 
 
 def _manifests() -> dict[str, dict[str, Any]]:
-    """Every Kubernetes manifest of deploy/kubernetes/ (the Helm values are not one), templates rendered."""
-    docs = {
-        path.name: yaml.safe_load(path.read_text())
-        for path in sorted(DEPLOY.glob("*.yaml"))
-        if path != VALUES
-    }
-    docs[SECRET_TEMPLATE.name] = _render_secret()
+    """Every Kubernetes object of deploy/kubernetes/ (the Helm values are not one), templates rendered,
+    keyed `<file>#<n>`."""
+    docs: dict[str, dict[str, Any]] = {}
+    for path in sorted(DEPLOY.glob("*.yaml")):
+        if path == VALUES:
+            continue
+        text = path.read_text()
+        if path == SECRET_TEMPLATE:
+            text = yaml.safe_dump(_render_secret())
+        for index, doc in enumerate(yaml.safe_load_all(text)):
+            docs[f"{path.name}#{index}"] = doc
     return docs
 
 
@@ -95,7 +100,13 @@ def _scale_benchmark() -> tuple[float, float]:
 @pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
 def test_manifests_match_the_kubernetes_schemas(version: str) -> None:
     manifests = _manifests()
-    assert {doc["kind"] for doc in manifests.values()} == {"Namespace", "Secret"}
+    assert {doc["kind"] for doc in manifests.values()} == {
+        "Namespace",
+        "Secret",
+        "Deployment",
+        "Service",
+        "NetworkPolicy",
+    }
     for name, doc in manifests.items():
         try:
             kubernetes_validate.validate(doc, version, strict=True)
@@ -113,9 +124,34 @@ def test_the_validator_rejects_a_misspelt_field() -> None:
         kubernetes_validate.validate(secret, KUBERNETES_VERSIONS[-1], strict=True)
 
 
-def test_secret_lives_in_the_namespace_and_uses_only_the_documented_variables() -> None:
+def test_every_object_lives_in_the_namespace() -> None:
     namespace = yaml.safe_load((DEPLOY / "namespace.yaml").read_text())["metadata"]["name"]
-    assert _render_secret()["metadata"]["namespace"] == namespace
+    for name, doc in _manifests().items():
+        if doc["kind"] != "Namespace":
+            assert doc["metadata"].get("namespace") == namespace, f"{name} is not in namespace {namespace}"
+
+
+def test_the_request_budget_is_shared_through_the_namespaces_redis() -> None:
+    """Task pods run on many hosts: the HaloITSM connection's `rate_limit_store` names the Redis Service
+    of rate-limit-redis.yaml (host and port), so every pod draws from one budget."""
+    from airflow.models.connection import Connection
+
+    data = _render_secret()["stringData"]
+    halo = Connection.from_json(data["AIRFLOW_CONN_HALOITSM_DEFAULT"], conn_id="haloitsm_default")
+    store = urlsplit(halo.extra_dejson["rate_limit_store"])
+    services = [doc for doc in _manifests().values() if doc["kind"] == "Service"]
+    ports = {(s["metadata"]["name"], p["port"]) for s in services for p in s["spec"]["ports"]}
+    assert store.scheme == "redis" and (store.hostname, store.port) in ports, (
+        f"rate_limit_store {store.geturl()} is not a Service of deploy/kubernetes/: {sorted(ports)}"
+    )
+    selectors = [s["spec"]["selector"] for s in services if s["metadata"]["name"] == store.hostname]
+    deployments = [doc for doc in _manifests().values() if doc["kind"] == "Deployment"]
+    assert any(
+        d["spec"]["template"]["metadata"]["labels"].items() >= selectors[0].items() for d in deployments
+    )
+
+
+def test_secret_uses_only_the_documented_variables() -> None:
     used = {
         match[1] or match[2]
         for match in Template.pattern.findall(SECRET_TEMPLATE.read_text())

@@ -57,7 +57,12 @@ def _page_html(site: Path, page: str) -> str:
 def test_site_builds_strict_with_every_page_in_the_nav(site: Path) -> None:
     pages = _nav_pages()
     on_disk = sorted(str(path.relative_to(PROJECT / "docs")) for path in (PROJECT / "docs").rglob("*.md"))
-    assert sorted(pages) == on_disk, "mkdocs.yml's nav and the pages under docs/ differ"
+    twice = sorted({page for page in pages if pages.count(page) > 1})
+    assert not twice, f"mkdocs.yml's nav lists {twice} more than once: keep one entry each"
+    assert sorted(pages) == on_disk, (
+        f"mkdocs.yml's nav lacks {sorted(set(on_disk) - set(pages))} (add each page to the nav) "
+        f"and lists {sorted(set(pages) - set(on_disk))}, which docs/ does not have"
+    )
     for page in pages:
         assert "<h1" in _page_html(site, page), f"{page} was not built"
 

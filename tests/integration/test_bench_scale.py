@@ -6,6 +6,8 @@ stage did its job on the synthetic tenant and the per-stage measurements exist.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from bench import scale
@@ -51,6 +53,7 @@ def test_scale_order_check_writes_the_same_rows_in_any_grant_order(results):
     for outcome in order.values():
         assert outcome["result"]["counts"] == curated["counts"]
         assert outcome["result"]["sync_id"] == curated["sync_id"]
+        assert outcome["result"]["sha256"] == curated["sha256"]  # loaded in one order: the same file
 
 
 def test_scale_extraction_makes_the_minimum_requests(results):
@@ -59,3 +62,20 @@ def test_scale_extraction_makes_the_minimum_requests(results):
     for run in runs:
         assert run["requests"] == run["minimum"]
         assert run["peak_rss"] > 0
+
+
+def test_scale_prints_one_stable_table_and_ends_with_a_line_per_goal(results):
+    table = scale.stage_table(results)
+    assert table[0] == "| stage | wall | CPU | floor | ratio | peak RSS |"
+    assert [row.split(" | ")[0] for row in table[2:]] == [
+        "| transform", "| validate", "| guard", "| c1z", "| deliver",
+        "| c1z, grants shuffled", "| c1z, grants agent order", "| extract, 1,000 end users",
+    ]  # fmt: skip
+    goals = scale.goal_lines(results)
+    assert [line.partition(":")[0] for line in goals] == [
+        "goal transform", "goal gate-memory", "goal gate-time", "goal c1z-cpu", "goal c1z-order",
+        "goal extraction-requests", "goal extraction-memory",
+    ]  # fmt: skip
+    for line in goals:
+        assert re.fullmatch(r"goal [a-z0-9-]+: (met|missed) \(.+ vs .+\)", line), line
+    assert goals[5].startswith("goal extraction-requests: met")

@@ -104,6 +104,14 @@ def test_default_every_run_reads_end_users_and_the_refresh_skips(sim: Any, tmp_p
         assert {record["snapshot_id"] for record in manifest["freshness"].values()} == {plan.snapshot_id}
         assert world.delivered_users() == len(sim.tenant.users)
 
+    # Switched on, the next run reuses the end users the last run read: nothing to wait for.
+    world.settings = world.settings.model_copy(update={"end_user_refresh_hours": 24.0})
+    sim.reset_counts()
+    _, results = world.hourly_run()
+    assert user_requests(sim) == 0
+    assert results["extract"].freshness["users"]["snapshot_id"] == plan.snapshot_id
+    assert world.delivered_users() == len(sim.tenant.users)
+
 
 def test_hourly_runs_reuse_end_users_until_the_refresh_lands_new_ones(sim: Any, tmp_path: Any) -> None:
     world = World(sim, tmp_path, end_user_refresh_hours=24)

@@ -18,6 +18,7 @@ from upath import UPath
 from halo_c1.errors import PermanentError
 from halo_c1.lake import Lake, snapshot_id_for, write_json
 from halo_c1.retention import RetentionConfigError, RetentionPolicy, apply_retention, main
+from halo_c1.tenancy import TENANT_RECORD, NestedTenantError, TenantIdentity, tenant_lake
 
 if TYPE_CHECKING:
     from tests.integration.s3_server import S3Server
@@ -119,6 +120,27 @@ def test_defaults_on_an_s3_lake(s3_bucket: S3Server):
     assert not [k for k in keys if IDS["quarter"] in k]
     assert not [k for k in keys if IDS["month"] in k and "/raw/" in k]
     assert [k for k in keys if IDS["delivered"] in k and "/raw/" in k]
+
+
+def test_a_tenant_nested_in_an_s3_lakes_zone_stops_its_retention_before_it_deletes(s3_bucket: S3Server):
+    base = s3_bucket.path("halo")
+    outer = tenant_lake(base, TenantIdentity.from_connection("https://acme.haloitsm.com", None), "acme")
+    _fill(outer)
+    nested = outer.base / "reports" / "globex"  # claimed before nesting was refused
+    write_json(nested / TENANT_RECORD, {"host": "globex.haloitsm.com", "tenant": None})
+    record = {"snapshot_id": IDS["quarter"], "counts": {"resources": {}, "grants": 0}}
+    write_json(Lake(nested).delivery_manifest(IDS["quarter"]), record)
+    (Lake(nested).c1z_file(IDS["quarter"])).write_bytes(b"globex c1z")
+    before = s3_bucket.object_keys()
+
+    with pytest.raises(NestedTenantError, match=r"holds another HaloITSM tenant's folder .*globex"):
+        apply_retention(outer, now=NOW)
+
+    assert s3_bucket.object_keys() == before
+    with pytest.raises(NestedTenantError, match="lies inside"):
+        tenant_lake(
+            base, TenantIdentity.from_connection("https://globex.haloitsm.com", None), "acme/reports/globex"
+        )
 
 
 def test_a_dry_run_lists_and_deletes_nothing(tmp_path, caplog):

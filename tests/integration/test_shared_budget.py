@@ -150,3 +150,17 @@ def test_control_two_processes_with_a_budget_each_draw_429s(start_simulator: Any
     results = overlapping_extractions(sim, tmp_path, [str(tmp_path / "own-0"), str(tmp_path / "own-1")])
     assert sim.responses_by_status().get(429, 0) > 0
     assert sum(r["responses_429"] for r in results) == sim.responses_by_status()[429]
+
+
+def test_an_unreachable_budget_store_sends_nothing_and_says_which_setting(start_simulator: Any) -> None:
+    from halo_c1.halo import HaloClient
+    from halo_c1.halo.errors import HaloBudgetStoreError
+    from tests.integration.conftest import halo_settings
+
+    sim = start_simulator(tenant=TENANT)
+    password = "budget-store-password"
+    settings = halo_settings(sim, rate_limit_store=f"redis://:{password}@127.0.0.1:{_free_port()}/0")
+    with HaloClient(settings) as client, pytest.raises(HaloBudgetStoreError) as info:
+        client.get_json("/api/Roles")
+    assert "extra.rate_limit_store" in str(info.value) and password not in str(info.value)
+    assert sim.total_requests() == 0

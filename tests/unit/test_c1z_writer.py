@@ -359,8 +359,20 @@ def test_c1z_same_snapshot_gives_a_byte_identical_file(lake, tmp_path):
 def test_c1z_small_batches_give_the_same_rows(lake, tmp_path):
     summary = write_c1z(lake, SNAPSHOT, tmp_path / "batched.c1z", batch_rows=1)
     with C1zReader.open(summary["path"]) as c1z:
+        load_order = sorted(
+            curated_rows()["grants"],
+            key=lambda row: tuple(
+                row[key]
+                for key in (
+                    "resource_type_id",
+                    "resource_id",
+                    "principal_resource_type_id",
+                    "principal_resource_id",
+                )
+            ),
+        )
         assert [row["external_id"] for row in c1z.rows("v1_grants")] == [
-            row["grant_id"] for row in curated_rows()["grants"]
+            row["grant_id"] for row in load_order
         ]
 
 
@@ -384,3 +396,130 @@ def test_c1z_both_grant_encoders_write_the_same_bytes_for_a_valid_snapshot(lake,
     assert sum(row_batches) == vectorised["counts"]["v1_grants"] > 0
     assert (tmp_path / "row_by_row.c1z").read_bytes() == (tmp_path / "vectorised.c1z").read_bytes()
     assert row_by_row["sha256"] == vectorised["sha256"]
+
+
+def test_c1z_both_resource_encoders_write_the_same_bytes_for_a_valid_snapshot(lake, tmp_path, monkeypatch):
+    """User resources go through the Arrow encoder; forcing the row path must give the same file."""
+    from halo_c1.c1z import writer
+
+    taken = []
+    arrow_path = writer._SyncBuilder._add_user_resources
+
+    def counted(self, batch):
+        done = arrow_path(self, batch)
+        taken.append((batch.num_rows, done))
+        return done
+
+    monkeypatch.setattr(writer._SyncBuilder, "_add_user_resources", counted)
+    vectorised = write_c1z(lake, SNAPSHOT, tmp_path / "vectorised.c1z", batch_rows=3)
+    assert taken and all(done for _, done in taken)
+    monkeypatch.setattr(writer._SyncBuilder, "_add_user_resources", lambda self, batch: False)
+    row_by_row = write_c1z(lake, SNAPSHOT, tmp_path / "row_by_row.c1z", batch_rows=3)
+    assert (tmp_path / "row_by_row.c1z").read_bytes() == (tmp_path / "vectorised.c1z").read_bytes()
+    assert row_by_row["counts"] == vectorised["counts"]
+
+
+EDGE_USERS = [
+    # (status, account type, email, login, given, family, last login µs, display name, description, parent)
+    ("ENABLED", "HUMAN", "a@example.com", "a", "Ann", "Lee", 1_764_000_000_123_456, "Ann Lee", "desk", None),
+    ("DISABLED", "SERVICE", None, None, None, None, None, "svc", None, None),
+    ("ENABLED", "HUMAN", "", "", "", "Only-Family", 0, "", "", None),
+    ("DISABLED", "HUMAN", "ü@ß.example", "łogin", "Zoë", "", -1_500_000, "Zoë", None, ("team", "7")),
+    ("ENABLED", "SERVICE", "x" * 300, "y" * 200, "g" * 150, None, 1, "n" * 1024, "d" * 2048, None),
+]
+
+
+@pytest.mark.parametrize("row", EDGE_USERS, ids=range(len(EDGE_USERS)))
+def test_user_resources_in_arrow_are_the_message_bytes(row):
+    import pyarrow as pa
+
+    from halo_c1.c1z import messages
+
+    status, account, email, login, given, family, last_login, name, description, parent = row
+    expected = messages.serialize(
+        messages.resource(
+            type_id="agent",
+            resource_id="12",
+            display_name=name,
+            description=description,
+            parent=parent,
+            status=status,
+            trait=messages.user_trait(
+                status=status,
+                account_type=account,
+                email=email,
+                login=login,
+                given_name=given,
+                family_name=family,
+                last_login_us=last_login,
+            ),
+        )
+    )
+    columns = {
+        "resource_type_id": pa.array(["agent"]),
+        "resource_id": pa.array(["12"]),
+        "display_name": pa.array([name], pa.string()),
+        "description": pa.array([description], pa.string()),
+        "parent_resource_type_id": pa.array([parent and parent[0]], pa.string()),
+        "parent_resource_id": pa.array([parent and parent[1]], pa.string()),
+        "status": pa.array([status]),
+        "account_type": pa.array([account]),
+        "email": pa.array([email], pa.string()),
+        "login": pa.array([login], pa.string()),
+        "given_name": pa.array([given], pa.string()),
+        "family_name": pa.array([family], pa.string()),
+        "last_login": pa.array([last_login], pa.int64()),
+    }
+    assert messages.user_resource_bytes_array(columns).to_pylist() == [expected]
+
+
+def test_user_resources_in_arrow_refuse_an_unknown_status():
+    import pyarrow as pa
+
+    from halo_c1.c1z import messages
+
+    columns = {name: pa.array([None], pa.string()) for name in ("display_name", "description", "email")}
+    columns |= {name: pa.array([None], pa.string()) for name in ("login", "given_name", "family_name")}
+    columns |= {
+        name: pa.array([None], pa.string()) for name in ("parent_resource_type_id", "parent_resource_id")
+    }
+    columns |= {
+        "resource_type_id": pa.array(["agent"]),
+        "resource_id": pa.array(["12"]),
+        "status": pa.array(["MAYBE"]),
+        "account_type": pa.array(["HUMAN"]),
+        "last_login": pa.array([None], pa.int64()),
+    }
+    assert messages.user_resource_bytes_array(columns) is None
+
+
+def test_varint_array_matches_the_scalar_encoder():
+    import numpy as np
+
+    from halo_c1.c1z import messages
+
+    values = [0, 1, 127, 128, 300, 2**31, 2**63 - 1, -1, -(2**63)]
+    assert messages.varint_array(np.array(values, np.int64)).to_pylist() == [
+        messages._varint(v & (2**64 - 1)) for v in values
+    ]
+
+
+@pytest.mark.parametrize("order", ["reversed", "by principal"])
+def test_c1z_does_not_depend_on_the_grant_files_row_order(lake, tmp_path, order):
+    """The writer loads grants in GRANT_LOAD_ORDER whatever order the curated file has."""
+    import pyarrow.parquet as pq
+
+    from halo_c1.lake import write_parquet
+
+    in_order = write_c1z(lake, SNAPSHOT, tmp_path / "in_order.c1z", batch_rows=2)
+    path = lake.curated_file("grants", SNAPSHOT)
+    grants = pq.read_table(path.path)
+    if order == "reversed":
+        grants = grants.take(list(reversed(range(grants.num_rows))))
+    else:
+        grants = grants.sort_by([("principal_resource_id", "descending"), ("grant_id", "ascending")])
+    assert grants.column("grant_id").to_pylist() != pq.read_table(path.path).column("grant_id").to_pylist()
+    write_parquet(path, grants)
+    reordered = write_c1z(lake, SNAPSHOT, tmp_path / "reordered.c1z", batch_rows=2)
+    assert (tmp_path / "reordered.c1z").read_bytes() == (tmp_path / "in_order.c1z").read_bytes()
+    assert reordered["sha256"] == in_order["sha256"]

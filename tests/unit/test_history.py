@@ -166,3 +166,20 @@ def test_the_tenant_folder_is_found_or_asked_for(tmp_path: Path, lake: Lake):
 
 def test_an_evidence_pack_without_its_manifest_fails_verification(tmp_path: Path):
     assert verify_evidence(tmp_path) == [f"{tmp_path / 'manifest.json'} is missing"]
+
+
+def test_a_status_that_became_unreadable_is_its_own_change(tmp_path: Path):
+    """An account whose HaloITSM status cannot be read is UNSPECIFIED (docs/data-quality-rules.md),
+    neither disabled nor re-enabled."""
+    lake = Lake(str(tmp_path / "lake" / "tenant=acme"))
+    write_json(lake.base / TENANT_RECORD, {"host": "acme.haloitsm.com", "tenant": "acme"})
+    _snapshot(lake, OLD, passed=True, delivered=True)
+    unreadable = [resource("agent", "10", "Zoë Ångström", status="UNSPECIFIED"), *RESOURCES[1:]]
+    write_snapshot(lake, NEWER, unreadable, GRANTS, delivered=False)
+    write_json(lake.report_dir(NEWER) / GATE_RESULT_FILE, {"snapshot_id": NEWER, "passed": True})
+
+    changes = _history(lake).changes(at("2026-11-20T08:30:00Z"), at("2026-11-21")).records()
+
+    assert [(c["change"], c["account"], c["status_before"], c["status_after"]) for c in changes] == [
+        ("account_status_unknown", "agent:10", "ENABLED", "UNSPECIFIED")
+    ]

@@ -30,11 +30,12 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Generator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from halo_c1.halo.errors import HaloConfigError
+from halo_c1.halo.errors import HaloBudgetStoreError, HaloConfigError
 
 if TYPE_CHECKING:
     from halo_c1.halo.settings import HaloSettings
@@ -246,7 +247,8 @@ class RedisRollingWindow(_Waiting):
         return f"RedisRollingWindow({self._keys[0]!r}, {self.requests}/{self.period_s:g}s)"
 
     def _try(self, slot: str) -> float | None:
-        answer = self._take(keys=self._keys, args=[self.requests, self.period_s, self.lease_s, slot])
+        with self._reachable():
+            answer = self._take(keys=self._keys, args=[self.requests, self.period_s, self.lease_s, slot])
         text = answer.decode() if isinstance(answer, bytes) else str(answer)
         if text == "ok":
             return None
@@ -254,7 +256,21 @@ class RedisRollingWindow(_Waiting):
         return wait if wait >= 0 else self._poll()
 
     def _stamp(self, slot: str) -> None:
-        self._stamp_script(keys=self._keys, args=[slot, self.period_s, self.lease_s])
+        with self._reachable():
+            self._stamp_script(keys=self._keys, args=[slot, self.period_s, self.lease_s])
+
+    @contextmanager
+    def _reachable(self) -> Generator[None, None, None]:
+        """A Redis failure as `HaloBudgetStoreError`, naming the setting (never the URL: a password)."""
+        import redis
+
+        try:
+            yield
+        except redis.RedisError as error:
+            raise HaloBudgetStoreError(
+                f"the tenant's shared request budget (extra.rate_limit_store, Redis) is unreachable: "
+                f"{type(error).__name__}; no HaloITSM request is sent without a slot"
+            ) from None
 
     def close(self) -> None:
         self._client.close()

@@ -71,6 +71,11 @@ class HaloUnreachableError(HaloError):
     """The HaloITSM host did not accept connections."""
 
 
+class HaloBudgetStoreError(HaloError):
+    """The store holding the tenant's shared request budget (`rate_limit_store`) cannot be reached;
+    transient (the task is retried), and no request was sent without a slot."""
+
+
 class HaloRetriesExhausted(HaloError):
     """A transient failure repeated until the retry budget ran out."""
 

@@ -1,13 +1,14 @@
-"""GX Data Docs that work offline and tell warnings from errors.
+"""GX Data Docs that work offline, run no script, and tell warnings from errors.
 
 GX 1.x pages load Bootstrap, jQuery, bootstrap-table, Font Awesome, Vega and a logo from CDNs
 (`great_expectations/render/view/templates/js_script_imports.j2`, `page.j2`, `index_page.j2`,
-`top_navbar.j2`); without the internet the index page is blank, because its tables are drawn by
-bootstrap-table. `make_offline` rewrites the built site before it is copied to the lake: every
-external `<script>`/`<link>` is removed, the logo and favicon are inlined (`data:` URIs: the pages are
-served sandboxed, in an origin of their own that sends no login with its image requests), and a small
-inline stylesheet and script stand in for what the pages use (`$(...).bootstrapTable` draws the tables
-as plain HTML, the rest are no-ops).
+`top_navbar.j2`) and draw their index tables with inline scripts (`bootstrap_table.j2`); without the
+internet the index page is blank. `make_offline` rewrites the built site before it is copied to the
+lake: every external `<script>`/`<link>` is removed, the logo and favicon are inlined (`data:` URIs),
+each `$(...).bootstrapTable({columns, data})` call is drawn here as a plain HTML table, and then every
+script and inline event handler is removed. The pages need no script, so the report viewer serves
+them with a policy that runs none (a file planted among them cannot run script on Airflow's origin).
+What scripts did beyond the tables (sorting, filters, the "show failed only" toggle) is not there.
 
 GX marks a table "Failed" when any expectation fails; it knows nothing of halo-c1's severities. The
 pages get a banner with halo-c1's verdict per table, and a table whose only failures are warnings
@@ -16,6 +17,7 @@ says "Passed with N warning(s)" where GX said "Failed", in the per-table pages a
 
 from __future__ import annotations
 
+import ast
 import base64
 import json
 import re
@@ -30,6 +32,15 @@ _REMOTE_LOGO: Final = re.compile(r"https://great-expectations-web-assets\.s3[^\"
 _FAVICON: Final = re.compile(r"href=\"(?:\./|(?:\.\./)*)static/images/favicon\.ico\"")
 _FAILED_STATUS: Final = re.compile(r"<i class=\"fas fa-times text-danger\" aria-hidden=\"true\"></i> Failed")
 _VALIDATION_TABLE: Final = re.compile(r"validations/curated_(\w+)/")
+# GX's bootstrap_table.j2: the columns, rows and options are Python literals rendered into the script.
+_TABLE_CALL: Final = re.compile(
+    r"\$\('#(?P<id>[\w-]+)'\)\.bootstrapTable\(\s*Object\.assign\(\s*\{\s*"
+    r"columns: (?P<columns>.*?),\s*data: (?P<data>.*?),\s*toolbar: '[^']*'\s*\}",
+    re.S,
+)
+_SCRIPT: Final = re.compile(r"<script\b[^>]*>.*?</script>", re.I | re.S)
+_EVENT_HANDLER: Final = re.compile(r"\son[a-z]+=(\"[^\"]*\"|'[^']*')", re.I)
+_ROW_TABLE: Final = re.compile(r"curated[_-](\w+?)(?:\.html|[\"\s\\])")
 
 _SHIM_STYLE: Final = """<style id="halo-c1-offline">
 body{font-family:system-ui,sans-serif;margin:0;color:#1f2328}
@@ -40,66 +51,8 @@ table{border-collapse:collapse;margin:6px 0}th,td{border-bottom:1px solid #eaeef
 .text-danger{color:#cf222e}.text-success{color:#1a7f37}.card{border:1px solid #d0d7de;border-radius:6px;margin:8px 0;padding:6px}
 .cooltip .top{display:none}footer{display:none!important}.halo-c1-banner{background:#fff8c5;border:1px solid #d4a72c;padding:8px 14px;margin:8px 24px;border-radius:6px}
 .halo-c1-banner .error{color:#cf222e;font-weight:600}.halo-c1-banner .warning{color:#9a6700;font-weight:600}
+[id$="-toolbar"]{display:none}
 </style>"""
-
-_SHIM_SCRIPT: Final = """<script id="halo-c1-offline-js">
-(function () {
-  "use strict";
-  function Q(target) {
-    if (typeof target === "string") { this.els = Array.prototype.slice.call(document.querySelectorAll(target)); }
-    else if (target && (target.nodeType || target === window)) { this.els = [target]; }
-    else { this.els = []; }
-  }
-  var chain = function () { return this; };
-  ["on", "modal", "tooltip", "popover", "collapse", "tab"].forEach(function (m) { Q.prototype[m] = chain; });
-  Q.prototype.ready = function (f) {
-    if (document.readyState !== "loading") { f(); } else { document.addEventListener("DOMContentLoaded", f); }
-    return this;
-  };
-  Q.prototype.parent = function () {
-    var q = new Q(null); q.els = this.els.map(function (e) { return e.parentNode; }).filter(Boolean); return q;
-  };
-  Q.prototype.fadeIn = function () { this.els.forEach(function (e) { e.style.display = ""; }); return this; };
-  Q.prototype.fadeOut = function () { this.els.forEach(function (e) { e.style.display = "none"; }); return this; };
-  Q.prototype.removeClass = function (c) { this.els.forEach(function (e) { e.classList.remove(c); }); return this; };
-  Q.prototype.addClass = function (c) { this.els.forEach(function (e) { e.classList.add(c); }); return this; };
-  Q.prototype.prepend = function (html) {
-    this.els.forEach(function (e) { e.insertAdjacentHTML("afterbegin", html); }); return this;
-  };
-  var verdicts = window.HALO_C1_TABLE_VERDICTS || {};
-  function verdictFor(row) {
-    var text = JSON.stringify(row), found = text.match(/curated[_-](\\w+?)(?:\\.html|["\\s\\\\])/);
-    return found ? verdicts[found[1]] : undefined;
-  }
-  Q.prototype.bootstrapTable = function (options) {
-    if (typeof options !== "object") { return this; }
-    var columns = options.columns || [], data = options.data || [];
-    this.els.forEach(function (table) {
-      var head = "<thead><tr>" + columns.map(function (c) {
-        return "<th>" + (c.title || c.field) + "</th>";
-      }).join("") + "</tr></thead>";
-      var body = data.map(function (row) {
-        var verdict = verdictFor(row);
-        var cells = columns.map(function (c, i) {
-          var value = row[c.field] === undefined ? "" : row[c.field];
-          if (c.field === "validation_success" && verdict) { value = verdict; }
-          if (i === 0 && row._table_row_link_path) {
-            value = '<a href="' + row._table_row_link_path + '">' + (value || "open") + "</a>";
-          }
-          return "<td>" + value + "</td>";
-        }).join("");
-        return "<tr>" + cells + "</tr>";
-      }).join("");
-      table.innerHTML = head + "<tbody>" + body + "</tbody>";
-    });
-    return this;
-  };
-  window.$ = window.jQuery = function (target) {
-    if (typeof target === "function") { return new Q(document).ready(target); }
-    return new Q(target);
-  };
-})();
-</script>"""
 
 
 def table_verdicts(rows: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
@@ -138,6 +91,41 @@ def _banner(verdicts: dict[str, dict[str, int]], table: str | None) -> str:
     )
 
 
+def _table_html(columns: list[dict[str, Any]], data: list[dict[str, Any]], status: dict[str, str]) -> str:
+    """What bootstrap-table would draw for these columns and rows, as plain HTML: the header from each
+    column's title, the cells as GX rendered them (HTML), the first cell linked to the row's page, and
+    halo-c1's verdict in the status column of a validation row."""
+    head = "".join(f"<th>{escape(str(c.get('title') or c.get('field', '')))}</th>" for c in columns)
+    body = []
+    for row in data:
+        found = _ROW_TABLE.search(json.dumps(row))
+        verdict = status.get(found.group(1)) if found else None
+        cells = []
+        for i, column in enumerate(columns):
+            field = column.get("field")
+            value = "" if row.get(field) is None else str(row[field])
+            if field == "validation_success" and verdict:
+                value = str(escape(verdict))
+            if i == 0 and row.get("_table_row_link_path"):
+                value = f'<a href="{escape(row["_table_row_link_path"])}">{value or "open"}</a>'
+            cells.append(f"<td>{value}</td>")
+        body.append(f"<tr>{''.join(cells)}</tr>")
+    return f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody>"
+
+
+def _draw_tables(text: str, status: dict[str, str]) -> str:
+    """Fill each table a GX script would have drawn; a call that cannot be read leaves its table empty."""
+    for call in _TABLE_CALL.finditer(text):
+        try:
+            columns, data = ast.literal_eval(call["columns"]), ast.literal_eval(call["data"])
+        except (ValueError, TypeError, SyntaxError):
+            continue
+        table = re.compile(rf'(<table\b[^>]*\bid="{re.escape(call["id"])}"[^>]*>)\s*(</table>)')
+        rendered = _table_html(columns, data, status)
+        text = table.sub(lambda m, r=rendered: m.group(1) + r + m.group(2), text, count=1)
+    return text
+
+
 def _data_uri(path: Path, media_type: str) -> str:
     """The file as a `data:` URI (empty if GX did not ship it: the page then shows no image)."""
     return f"data:{media_type};base64,{base64.b64encode(path.read_bytes()).decode()}" if path.exists() else ""
@@ -147,11 +135,6 @@ def make_offline(docs_dir: Path, rows: list[dict[str, Any]]) -> int:
     """Rewrite every page of the site under `docs_dir` in place; return how many pages were rewritten."""
     verdicts = table_verdicts(rows)
     status_by_table = {t: _verdict_text(c) for t, c in verdicts.items()}
-    verdict_script = (
-        "<script>window.HALO_C1_TABLE_VERDICTS = "
-        + json.dumps(status_by_table).replace("<", "\\u003c")
-        + ";</script>"
-    )
     images = docs_dir / "static" / "images"
     logo, favicon = (
         _data_uri(images / "logo-long.png", "image/png"),
@@ -168,7 +151,9 @@ def make_offline(docs_dir: Path, rows: list[dict[str, Any]]) -> int:
         table = found.group(1) if found else None
         if table in verdicts and not verdicts[table]["error"]:
             text = _FAILED_STATUS.sub(escape(status_by_table[table]), text)
-        text = text.replace("<head>", "<head>" + _SHIM_STYLE + verdict_script + _SHIM_SCRIPT, 1)
+        text = _draw_tables(text, status_by_table)
+        text = _EVENT_HANDLER.sub("", _SCRIPT.sub("", text))
+        text = text.replace("<head>", "<head>" + _SHIM_STYLE, 1)
         banner = _banner(verdicts, table)
         text = re.sub(r"(<body[^>]*>)", lambda m, b=banner: m.group(1) + b, text, count=1)
         page.write_text(text, encoding="utf-8")
