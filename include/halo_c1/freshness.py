@@ -32,13 +32,12 @@ from typing import Any
 
 from upath import UPath
 
-from halo_c1.lake import PARQUET_FILE, Lake, read_json, snapshot_time
+from halo_c1.lake import PARQUET_FILE, Lake, read_json, snapshot_ids
 
 log = logging.getLogger(__name__)
 
 END_USERS = "users"
 ACCESS_ENTITIES = ("teams", "roles", "agents", "agent_memberships")
-_PREFIX, _SUFFIX = "snapshot=", ".json"
 # A refresh shares the budget with the hourly runs (and retries): the last read's duration is a
 # floor, not a promise (a first read ran alone; a 1M-user read took 5.7 h alone, ~6.5 h shared).
 DURATION_MARGIN = 1.5
@@ -90,22 +89,6 @@ def raw_entity_file(
     return lake.raw_file(entity, source_snapshot(manifest, entity), _source_file(manifest, entity))
 
 
-def _ids_in(folder: UPath) -> list[str]:
-    if not folder.exists():
-        return []
-    ids = []
-    for entry in folder.iterdir():
-        name = entry.name
-        if name.startswith(_PREFIX) and name.endswith(_SUFFIX):
-            candidate = name[len(_PREFIX) : -len(_SUFFIX)]
-            try:
-                snapshot_time(candidate)
-            except ValueError:
-                continue
-            ids.append(candidate)
-    return sorted(ids)
-
-
 @dataclass(frozen=True)
 class EndUserExtraction:
     """One complete end-user extraction: whose file, when its listing started and ended, its rows."""
@@ -154,7 +137,7 @@ def newest_end_users(lake: Lake) -> EndUserExtraction | None:
     from halo_c1.snapshots import archived_snapshots
 
     found: list[EndUserExtraction] = []
-    refreshes = _ids_in(lake.base / "raw" / "_end_users")
+    refreshes = snapshot_ids(lake.base / "raw" / "_end_users", ".json")
     if refreshes:
         manifest = read_json(lake.end_user_manifest(refreshes[-1]))
         found.append(

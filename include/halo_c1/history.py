@@ -32,7 +32,7 @@ from upath import UPath
 
 from halo_c1 import model
 from halo_c1.errors import PermanentError
-from halo_c1.lake import Lake, as_path, is_local, local_modes, read_json, snapshot_time
+from halo_c1.lake import Lake, as_path, is_local, local_modes, read_json, snapshot_ids, snapshot_time
 from halo_c1.quality.reports import GATE_RESULT_FILE
 from halo_c1.tenancy import TENANT_RECORD
 
@@ -226,20 +226,7 @@ class History:
 
     def candidates(self) -> list[str]:
         """Ids with a curated grants table, oldest first (whether they count is checked lazily)."""
-        folder = self.lake.base / "curated" / "grants"
-        if not folder.exists():
-            return []
-        ids = []
-        for child in folder.iterdir():
-            name = child.name
-            if name.startswith("snapshot="):
-                candidate = name.removeprefix("snapshot=")
-                try:
-                    snapshot_time(candidate)
-                except ValueError:
-                    continue
-                ids.append(candidate)
-        return sorted(ids)
+        return snapshot_ids(self.lake.base / "curated" / "grants")
 
     def _ref(self, snapshot_id: str) -> SnapshotRef | None:
         """The snapshot if it counts, else None."""

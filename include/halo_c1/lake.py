@@ -30,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import uuid
 from collections.abc import Generator
 from contextlib import contextmanager
@@ -62,6 +63,24 @@ def snapshot_time(snapshot_id: str) -> datetime:
         return datetime.strptime(snapshot_id, SNAPSHOT_FORMAT).replace(tzinfo=UTC)
     except ValueError:
         raise ValueError(f"{snapshot_id!r} is not a snapshot id (expected e.g. 20261127T050000Z)") from None
+
+
+def snapshot_ids(folder: UPath, suffix: str = "") -> list[str]:
+    """Ids of the entries named `snapshot=<id><suffix>` in `folder`, oldest first: none when the folder
+    is missing, and a name whose id is no time (a stray or temporary file) is passed over."""
+    if not folder.exists():
+        return []
+    ids = []
+    for entry in folder.iterdir():
+        name = entry.name
+        if name.startswith("snapshot=") and name.endswith(suffix):
+            candidate = name[len("snapshot=") : len(name) - len(suffix)]
+            try:
+                snapshot_time(candidate)
+            except ValueError:
+                continue
+            ids.append(candidate)
+    return sorted(ids)
 
 
 def is_snapshot_id(value: Any) -> bool:
@@ -236,22 +255,34 @@ def read_parquet(path: UPath, columns: list[str] | None = None) -> pa.Table:
 
 
 class HashingWriter:
-    """Writes through to `handle`, counting the bytes and hashing them: size and SHA-256 of what was
-    written, in one pass (the c1z writer's output, a delivery's upload)."""
+    """Writes through to `handle` (if any), counting the bytes and hashing them: size and SHA-256 of
+    what was written, in one pass (the c1z writer's output, a delivery's upload, a file measured)."""
 
-    def __init__(self, handle: IO[bytes]) -> None:
+    def __init__(self, handle: IO[bytes] | None = None) -> None:
         self.handle = handle
         self.size = 0
         self.digest = hashlib.sha256()
 
     def write(self, data: bytes) -> int:
-        self.handle.write(data)
+        if self.handle is not None:
+            self.handle.write(data)
         self.digest.update(data)
         self.size += len(data)
         return len(data)
 
     def flush(self) -> None:
-        self.handle.flush()
+        if self.handle is not None:
+            self.handle.flush()
+
+
+def copy_hashing(
+    source: IO[bytes], destination: IO[bytes] | None = None, chunk_size: int = 2**20
+) -> HashingWriter:
+    """Stream `source` to its end into `destination` (None: only measure it) in `chunk_size` reads;
+    the returned writer holds the size and SHA-256 of what was read."""
+    sink = HashingWriter(destination)
+    shutil.copyfileobj(source, sink, chunk_size)
+    return sink
 
 
 def parquet_row_count(path: UPath) -> int:

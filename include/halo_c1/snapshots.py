@@ -21,7 +21,7 @@ from urllib.parse import quote
 from upath import UPath
 
 from halo_c1.errors import ConfigurationError, PermanentError
-from halo_c1.lake import Lake, read_json, snapshot_id_for, snapshot_time, write_json
+from halo_c1.lake import Lake, read_json, snapshot_id_for, snapshot_ids, snapshot_time, write_json
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +32,6 @@ MAX_EXTRACTION_DELAY = timedelta(minutes=45)
 
 class StaleNameError(PermanentError):
     """Extracting now would name today's data after an earlier time."""
-
-
-_MANIFEST_PREFIX, _MANIFEST_SUFFIX = "snapshot=", ".json"
 
 
 def taken_now(now: datetime | None = None) -> str:
@@ -76,20 +73,7 @@ def record_snapshot(lake: Lake, run_id: str, snapshot_id: str, **facts: Any) -> 
 
 def archived_snapshots(lake: Lake) -> list[str]:
     """Ids of the complete raw snapshots (those with a manifest), oldest first."""
-    folder = lake.base / "raw" / "_manifests"
-    if not folder.exists():
-        return []
-    ids = []
-    for entry in folder.iterdir():
-        name = entry.name
-        if name.startswith(_MANIFEST_PREFIX) and name.endswith(_MANIFEST_SUFFIX):
-            candidate = name[len(_MANIFEST_PREFIX) : -len(_MANIFEST_SUFFIX)]
-            try:
-                snapshot_time(candidate)
-            except ValueError:
-                continue
-            ids.append(candidate)
-    return sorted(ids)
+    return snapshot_ids(lake.base / "raw" / "_manifests", ".json")
 
 
 def newest_taken_in(lake: Lake, start: datetime, end: datetime) -> str | None:

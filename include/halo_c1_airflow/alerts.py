@@ -15,7 +15,8 @@ from halo_c1_airflow.stage import PLAN_TASK_ID
 if TYPE_CHECKING:
     from halo_c1.alerts import Alert
 
-log = logging.getLogger(__name__)
+# Under `halo_c1` like the domain's loggers, so configuring `halo_c1` reaches these too.
+log = logging.getLogger(__name__.replace("halo_c1_airflow", "halo_c1.airflow"))
 
 ALERT_EMAILS_VARIABLE = "halo_c1_alert_emails"
 ALERT_SMTP_CONN_VARIABLE = "halo_c1_alert_smtp_conn_id"

@@ -37,7 +37,8 @@ if TYPE_CHECKING:
 
     from halo_c1.lake import Lake
 
-log = logging.getLogger(__name__)
+# Under `halo_c1` like the domain's loggers, so configuring `halo_c1` reaches these too.
+log = logging.getLogger(__name__.replace("halo_c1_airflow", "halo_c1.airflow"))
 
 CURATED_INPUTS = ("resource_types", "resources", "entitlements", "grants")
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import math
 import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from halo_c1.errors import ConfigurationError
+from halo_c1_airflow.settings import positive_number
 
 ETL_SCHEDULE_ENV = "HALO_C1_SCHEDULE"
 DEFAULT_ETL_SCHEDULE = "@hourly"
@@ -24,15 +24,7 @@ def dagrun_timeout() -> timedelta:
     value = os.environ.get(DAGRUN_TIMEOUT_ENV)
     if value is None or not value.strip():
         return timedelta(hours=DEFAULT_DAGRUN_TIMEOUT_HOURS)
-    try:
-        hours = float(value)
-    except ValueError:
-        hours = math.nan
-    if not math.isfinite(hours) or hours <= 0:
-        raise ConfigurationError(
-            f"{DAGRUN_TIMEOUT_ENV} must be a positive number of hours (e.g. 8 for a 1M-user first "
-            f"extraction), got {value!r}"
-        )
+    hours = positive_number(value, DAGRUN_TIMEOUT_ENV, "hours (e.g. 8 for a 1M-user first extraction)")
     return timedelta(hours=hours)
 
 

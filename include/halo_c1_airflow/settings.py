@@ -125,16 +125,21 @@ def c1z_max_decoded_bytes() -> int:
     value = variable(C1Z_MAX_DECODED_GIB_VARIABLE, default=None)
     if value is None:
         return DEFAULT_C1Z_MAX_DECODED_GIB * 2**30
-    try:
-        gib = float(value)
-    except ValueError:
-        gib = math.nan
-    if not math.isfinite(gib) or gib <= 0:
-        raise ConfigurationError(
-            f"{C1Z_MAX_DECODED_GIB_VARIABLE} must be a positive number of GiB (e.g. 10 when every reader "
-            f"runs baton-sdk v0.25+), got {value!r}"
-        )
+    gib = positive_number(
+        value, C1Z_MAX_DECODED_GIB_VARIABLE, "GiB (e.g. 10 when every reader runs baton-sdk v0.25+)"
+    )
     return int(gib * 2**30)
+
+
+def positive_number(value: str, setting: str, unit: str) -> float:
+    """`value` of `setting` as a positive, finite number of `unit`, or a `ConfigurationError` saying so."""
+    try:
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number) or number <= 0:
+        raise ConfigurationError(f"{setting} must be a positive number of {unit}, got {value!r}")
+    return number
 
 
 def _c1_settings_from(conn: Any) -> ServiceSettings:

@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     from halo_c1.runs import RunPlan
     from halo_c1.stages import Environment
 
-log = logging.getLogger(__name__)
+# Under `halo_c1` like the domain's loggers, so configuring `halo_c1` reaches these too.
+log = logging.getLogger(__name__.replace("halo_c1_airflow", "halo_c1.airflow"))
 
 PLAN_TASK_ID = "plan"
 

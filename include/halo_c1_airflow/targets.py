@@ -22,7 +22,8 @@ DELIVERY_CONN_VARIABLE = "halo_c1_delivery_conn_id"
 DEFAULT_DELIVERY_TARGET = "object_storage"
 C1_SERVICE_WRITER_VARIABLE = "halo_c1_c1_service_writer"
 
-log = logging.getLogger(__name__)
+# Under `halo_c1` like the domain's loggers, so configuring `halo_c1` reaches these too.
+log = logging.getLogger(__name__.replace("halo_c1_airflow", "halo_c1.airflow"))
 
 
 def _object_storage_target() -> Target:

@@ -18,7 +18,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -33,6 +32,8 @@ import httpx
 import pytest
 
 from tests.conftest import PROJECT
+from tests.integration.conftest import UNTHROTTLED, airflow_halo_connection
+from tests.servers import free_port
 
 pytestmark = [pytest.mark.dag, pytest.mark.integration]
 
@@ -76,12 +77,6 @@ class World:
     requests: list[str] = field(default_factory=list)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _grants(tenant: Any) -> set[str]:
     slug = {"team": "member", "department": "member", "role": "assigned"}
     return {
@@ -106,14 +101,9 @@ def _run_pipeline(tmp: Path) -> tuple[str, str, str, str, dict[str, int]]:
     db.initdb()
     spec = TenantSpec(seed=11, agents=30, users=60, teams=5, roles=4, departments=3)
     with running_simulator(SimulatorConfig(tenant=spec, client_id=DEV_ID, client_secret=DEV_SECRET)) as sim:
-        connection = {
-            "conn_type": "http",
-            "host": sim.base_url,
-            "login": DEV_ID,
-            "password": DEV_SECRET,
-            "extra": {"tenant": "demo", "rate_limit_requests": 1000, "rate_limit_period_s": 1},
-        }
-        os.environ["AIRFLOW_CONN_HALOITSM_DEFAULT"] = json.dumps(connection)
+        os.environ["AIRFLOW_CONN_HALOITSM_DEFAULT"] = airflow_halo_connection(
+            sim, tenant="demo", **UNTHROTTLED
+        )
         dag = DagBag(dag_folder=str(PROJECT / "dags")).get_dag(DAG_ID)
         first = dag.test(logical_date=T1)
         assert str(first.state) == "success"
@@ -178,7 +168,7 @@ def test_the_tests_start_the_ui_with_the_readme_command():
 def _standalone() -> Generator[tuple[str, str], None, None]:
     """`make airflow-standalone`'s own command on free ports, in this session's Airflow home (where the
     DAG runs above are recorded); (url, its start-up output). Stopped with `make airflow-stop`'s."""
-    port = _free_port()
+    port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW_VAR_", "AIRFLOW_CONN_"))},
         "PYTHONPATH": f"{PROJECT}{os.pathsep}{PROJECT / 'include'}",  # as the Makefile exports it
@@ -186,8 +176,8 @@ def _standalone() -> Generator[tuple[str, str], None, None]:
         "HALO_C1_STANDALONE_PORT": str(port),
         "HALO_C1_USE_SIMULATOR": "0",  # the runs above had their own simulator
         # The log servers' fixed defaults (8793, 8794) collide with any other Airflow on the machine.
-        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(_free_port()),
-        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(_free_port()),
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
         "AIRFLOW__API__WORKERS": "1",
         "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",  # no scheduled run against a simulator that is gone
     }

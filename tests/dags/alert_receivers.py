@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import email
 import json
-import socket
 import threading
 from collections.abc import Generator
 from contextlib import contextmanager
@@ -17,11 +16,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.servers import free_port
 
 
 class _Inbox:
@@ -39,7 +34,7 @@ class _Inbox:
 def smtp_server() -> Generator[tuple[int, list[Message]], None, None]:
     """An SMTP server on a free loopback port; yields its port and the list of received messages."""
     inbox = _Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
     controller.start()
     try:
         yield controller.port, inbox.messages

@@ -48,21 +48,28 @@ def _params_back_to_defaults(request):
 
 def heavy_modules_loaded_by_parsing(dag_file: str, heavy: list[str]) -> list[str]:
     """Which of `heavy` a fresh interpreter has imported after parsing `dags/<dag_file>` (should be none)."""
-    code = (
+    result = in_fresh_interpreter(
         "import runpy, sys, json;"
         f"runpy.run_path({str(PROJECT / 'dags' / dag_file)!r});"
         f"print(json.dumps([m for m in {heavy!r} if m in sys.modules]))"
     )
-    result = subprocess.run(
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def in_fresh_interpreter(code: str, **env: str) -> subprocess.CompletedProcess:
+    """Run `code` in a new Python with only the project on its path, this session's Airflow home and
+    `env`: what a DAG processor sees when it parses a DAG file, without this process's imports."""
+    return subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
         text=True,
         cwd=PROJECT,
-        check=True,
+        check=False,
         env={
             "PYTHONPATH": f"{PROJECT}{os.pathsep}{PROJECT / 'include'}",
             "AIRFLOW_HOME": os.environ["AIRFLOW_HOME"],
             "PATH": "/usr/bin:/bin",
+            **env,
         },
     )
-    return json.loads(result.stdout.strip().splitlines()[-1])

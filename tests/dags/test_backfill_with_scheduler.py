@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from halo_c1.halo import HaloClient, HaloSettings
@@ -27,6 +24,8 @@ from halo_c1.halo.extract import extract_snapshot
 from halo_c1.lake import Lake
 from halo_c1.tenancy import TenantIdentity, tenant_folder
 from tests.conftest import PROJECT
+from tests.integration.conftest import airflow_halo_connection
+from tests.servers import airflow_serving, free_port
 
 DAG_ID = "haloitsm_to_c1"
 TAKEN = ["20261120T011000Z", "20261120T072000Z", "20261120T120500Z", "20261120T133000Z", "20261121T010000Z"]
@@ -35,12 +34,6 @@ DEV_ID, DEV_SECRET = "halo-c1-dev", "halo-c1-dev-secret"
 AIRFLOW = str(Path(sys.executable).parent / "airflow")
 
 pytestmark = pytest.mark.dag
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _airflow(env: dict[str, str], *args: str) -> str:
@@ -55,7 +48,7 @@ def _airflow(env: dict[str, str], *args: str) -> str:
 def standalone(tmp_path, start_simulator_for_backfill) -> Iterator[tuple[dict[str, str], object, Path]]:
     """`airflow standalone` in its own home, with the DAG scheduled daily and env-var settings."""
     sim = start_simulator_for_backfill
-    port, lake = _free_port(), tmp_path / "lake"
+    port, lake = free_port(), tmp_path / "lake"
     env = {
         **os.environ,
         "AIRFLOW_HOME": str(tmp_path / "home"),
@@ -65,8 +58,8 @@ def standalone(tmp_path, start_simulator_for_backfill) -> Iterator[tuple[dict[st
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
         "AIRFLOW__API__PORT": str(port),
         # The log servers' fixed defaults (8793, 8794) collide with any other Airflow on the machine.
-        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(_free_port()),
-        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(_free_port()),
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://localhost:{port}/execution/",
         "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "1",
         # Only the backfill's runs: no scheduled (live) run of the unpaused DAG may call the simulator.
@@ -74,9 +67,7 @@ def standalone(tmp_path, start_simulator_for_backfill) -> Iterator[tuple[dict[st
         "PYTHONPATH": f"{PROJECT}{os.pathsep}{PROJECT / 'include'}",
         "PATH": f"{Path(AIRFLOW).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         "HALO_C1_SCHEDULE": "0 */6 * * *",
-        "AIRFLOW_CONN_HALOITSM_DEFAULT": json.dumps(
-            {"conn_type": "http", "host": sim.base_url, "login": DEV_ID, "password": DEV_SECRET}
-        ),
+        "AIRFLOW_CONN_HALOITSM_DEFAULT": airflow_halo_connection(sim),
         "AIRFLOW_VAR_HALO_C1_LAKE_URL": f"file://{lake}",
         "AIRFLOW_VAR_HALO_C1_DELIVERY_URL": f"file://{tmp_path / 'c1' / 'sync.c1z'}",
     }
@@ -84,29 +75,9 @@ def standalone(tmp_path, start_simulator_for_backfill) -> Iterator[tuple[dict[st
     _airflow(env, "dags", "reserialize")
     _airflow(env, "pools", "set", "halo_api", "1", "HaloITSM requests")  # a missing pool is never scheduled
     _airflow(env, "dags", "unpause", DAG_ID)
-    log = (tmp_path / "standalone.log").open("wb")
-    process = subprocess.Popen(
-        [AIRFLOW, "standalone"], env=env, cwd=PROJECT, stdout=log, stderr=log, start_new_session=True
-    )
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/api/v2/monitor/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert process.poll() is None, (tmp_path / "standalone.log").read_text()[-3000:]
-            assert time.monotonic() < deadline, "airflow standalone did not become healthy in 180 s"
-            time.sleep(2)
+    url = f"http://127.0.0.1:{port}"
+    with airflow_serving([AIRFLOW, "standalone"], env, tmp_path / "standalone.log", url, timeout_s=180):
         yield env, sim, lake / tenant_folder(TenantIdentity.from_connection(sim.base_url, None))
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-        subprocess.run(["pkill", "-KILL", "-g", str(process.pid)], check=False)
 
 
 @pytest.fixture

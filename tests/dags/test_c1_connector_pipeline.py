@@ -21,9 +21,11 @@ from halo_c1.c1z.reader import C1zReader
 from halo_c1.lake import snapshot_time
 from halo_c1.tenancy import TenantIdentity, tenant_folder
 from tests.fake_c1 import FakeC1
+from tests.integration.conftest import UNTHROTTLED, airflow_halo_connection
 
 T1 = datetime(2026, 11, 20, 8, tzinfo=UTC)
 HALO_ID, HALO_SECRET = "halo-c1-dev", "halo-c1-dev-secret"
+
 
 pytestmark = pytest.mark.dag
 
@@ -56,14 +58,8 @@ def world(dagbag, fake_c1, tmp_path, monkeypatch) -> Iterator[World]:
 
     spec = TenantSpec(seed=11, agents=30, users=60, teams=5, roles=4, departments=3)
     with running_simulator(SimulatorConfig(tenant=spec, client_id=HALO_ID, client_secret=HALO_SECRET)) as sim:
-        halo = {
-            "conn_type": "http",
-            "host": sim.base_url,
-            "login": HALO_ID,
-            "password": HALO_SECRET,
-            "extra": {"tenant": "demo", "rate_limit_requests": 1000, "rate_limit_period_s": 1},
-        }
-        monkeypatch.setenv("AIRFLOW_CONN_HALOITSM_DEFAULT", json.dumps(halo))
+        halo = airflow_halo_connection(sim, tenant="demo", **UNTHROTTLED)
+        monkeypatch.setenv("AIRFLOW_CONN_HALOITSM_DEFAULT", halo)
         monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_LAKE_URL", f"file://{tmp_path / 'lake'}")
         monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_DELIVERY_TARGET", "c1_service")
         monkeypatch.delenv("AIRFLOW_VAR_HALO_C1_DELIVERY_URL", raising=False)

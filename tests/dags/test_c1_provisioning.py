@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +13,7 @@ import pytest
 
 from halo_c1.c1.pb.c1.connector.v2 import connector_pb2
 from tests.fake_c1 import FakeC1
-from tests.integration.conftest import DEV_CLIENT_ID, DEV_CLIENT_SECRET
+from tests.integration.conftest import DEV_CLIENT_ID, DEV_CLIENT_SECRET, airflow_halo_connection
 from tests.integration.provision_helpers import (
     TENANT,
     ZOE,
@@ -72,13 +71,7 @@ def world(dagbag, fake_c1, tmp_path, monkeypatch) -> Iterator[World]:
 
 def _world(dagbag: Any, fake_c1: FakeC1, sim: Any, tmp_path: Path, monkeypatch: Any) -> World:
     lake_dir = tmp_path / "lake"
-    connection = {
-        "conn_type": "http",
-        "host": sim.base_url,
-        "login": DEV_CLIENT_ID,
-        "password": DEV_CLIENT_SECRET,
-    }
-    monkeypatch.setenv("AIRFLOW_CONN_HALOITSM_DEFAULT", json.dumps(connection))
+    monkeypatch.setenv("AIRFLOW_CONN_HALOITSM_DEFAULT", airflow_halo_connection(sim))
     monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_LAKE_URL", f"file://{lake_dir}")
     monkeypatch.delenv("BATON_C1_API_HOST", raising=False)
     fake_c1.baton.next_poll_s = 1

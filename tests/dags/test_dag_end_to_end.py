@@ -18,12 +18,14 @@ from typing import Any
 import pytest
 
 from halo_c1.tenancy import TenantIdentity, tenant_folder
+from tests.integration.conftest import UNTHROTTLED, airflow_halo_connection
 
 DAG_ID = "haloitsm_to_c1"
 T1 = datetime(2026, 11, 20, 8, tzinfo=UTC)
 T2 = datetime(2026, 11, 20, 9, tzinfo=UTC)
 T3 = datetime(2026, 11, 20, 10, tzinfo=UTC)
 DEV_ID, DEV_SECRET = "halo-c1-dev", "halo-c1-dev-secret"
+
 
 pytestmark = pytest.mark.dag
 
@@ -66,14 +68,8 @@ def pipeline(dagbag, tmp_path, monkeypatch) -> Iterator[Pipeline]:
     with running_simulator(config) as sim:
         base, delivered = tmp_path / "lake", tmp_path / "c1" / "sync.c1z"
         lake = base / tenant_folder(TenantIdentity.from_connection(sim.base_url, "demo"))
-        connection = {
-            "conn_type": "http",
-            "host": sim.base_url,
-            "login": DEV_ID,
-            "password": DEV_SECRET,
-            "extra": {"tenant": "demo", "rate_limit_requests": 1000, "rate_limit_period_s": 1},
-        }
-        monkeypatch.setenv("AIRFLOW_CONN_HALOITSM_DEFAULT", json.dumps(connection))
+        connection = airflow_halo_connection(sim, tenant="demo", **UNTHROTTLED)
+        monkeypatch.setenv("AIRFLOW_CONN_HALOITSM_DEFAULT", connection)
         monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_LAKE_URL", f"file://{base}")
         monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_DELIVERY_URL", f"file://{delivered}")
         dag = dagbag.get_dag(DAG_ID)

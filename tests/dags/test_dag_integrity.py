@@ -2,14 +2,12 @@
 
 import copy
 import itertools
-import os
 import subprocess
-import sys
 
 import pytest
 
 from tests.conftest import PROJECT
-from tests.dags.conftest import heavy_modules_loaded_by_parsing
+from tests.dags.conftest import heavy_modules_loaded_by_parsing, in_fresh_interpreter
 
 DAG_ID = "haloitsm_to_c1"
 
@@ -100,24 +98,12 @@ def test_valid_manual_trigger_params_pass(dagbag):
 
 def _parsed_dagrun_timeout(**env: str) -> subprocess.CompletedProcess:
     """Parse the DAG file in a fresh interpreter with `env` and print its dagrun_timeout in seconds."""
-    code = (
+    return in_fresh_interpreter(
         "from airflow.dag_processing.dagbag import DagBag;"
         f"bag = DagBag(dag_folder={str(PROJECT / 'dags' / (DAG_ID + '.py'))!r});"
         "print(bag.import_errors) if bag.import_errors else None;"
-        f"print(int(bag.dags[{DAG_ID!r}].dagrun_timeout.total_seconds()))"
-    )
-    return subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        cwd=PROJECT,
-        check=False,
-        env={
-            "PYTHONPATH": f"{PROJECT}{os.pathsep}{PROJECT / 'include'}",
-            "AIRFLOW_HOME": os.environ["AIRFLOW_HOME"],
-            "PATH": "/usr/bin:/bin",
-            **env,
-        },
+        f"print(int(bag.dags[{DAG_ID!r}].dagrun_timeout.total_seconds()))",
+        **env,
     )
 
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from halo_c1.tenancy import TenantIdentity, tenant_folder
+from tests.integration.conftest import UNTHROTTLED, airflow_halo_connection
 
 if TYPE_CHECKING:
     from tests.integration.s3_server import S3Server
@@ -47,14 +48,8 @@ class World:
 
     def use(self, sim: Any, lake: str) -> Path:
         """Point the connection at `sim` and the lake URL at `<tmp>/<lake>`; the tenant's folder."""
-        connection = {
-            "conn_type": "http",
-            "host": sim.base_url,
-            "login": DEV_ID,
-            "password": DEV_SECRET,
-            "extra": {"tenant": "demo", "rate_limit_requests": 1000, "rate_limit_period_s": 1},
-        }
-        self.monkeypatch.setenv("AIRFLOW_CONN_HALOITSM_DEFAULT", json.dumps(connection))
+        connection = airflow_halo_connection(sim, tenant="demo", **UNTHROTTLED)
+        self.monkeypatch.setenv("AIRFLOW_CONN_HALOITSM_DEFAULT", connection)
         self.monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_LAKE_URL", f"file://{self.tmp / lake}")
         return self.tmp / lake / tenant_folder(TenantIdentity.from_connection(sim.base_url, "demo"))
 

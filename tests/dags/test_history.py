@@ -31,6 +31,7 @@ from halo_c1.cli import main
 from halo_c1.lake import snapshot_time
 from halo_c1.tenancy import TenantIdentity, tenant_folder
 from tests.conftest import PROJECT
+from tests.integration.conftest import UNTHROTTLED, airflow_halo_connection
 
 if TYPE_CHECKING:
     from tests.integration.azurite_server import AzureBlobServer
@@ -136,14 +137,9 @@ def world(dagbag, tmp_path_factory) -> Iterator[World]:
     config = SimulatorConfig(tenant=spec, client_id=DEV_ID, client_secret=DEV_SECRET)
     with running_simulator(config) as sim, pytest.MonkeyPatch.context() as env:
         base, delivered = tmp / "lake", tmp / "c1" / "sync.c1z"
-        connection = {
-            "conn_type": "http",
-            "host": sim.base_url,
-            "login": DEV_ID,
-            "password": DEV_SECRET,
-            "extra": {"tenant": "demo", "rate_limit_requests": 1000, "rate_limit_period_s": 1},
-        }
-        env.setenv("AIRFLOW_CONN_HALOITSM_DEFAULT", json.dumps(connection))
+        env.setenv(
+            "AIRFLOW_CONN_HALOITSM_DEFAULT", airflow_halo_connection(sim, tenant="demo", **UNTHROTTLED)
+        )
         env.setenv("AIRFLOW_VAR_HALO_C1_LAKE_URL", f"file://{base}")
         env.setenv("AIRFLOW_VAR_HALO_C1_DELIVERY_URL", f"file://{delivered}")
         dag = dagbag.get_dag("haloitsm_to_c1")

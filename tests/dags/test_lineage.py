@@ -20,6 +20,7 @@ import pytest
 
 from halo_c1.tenancy import TenantIdentity, tenant_folder
 from tests.conftest import PROJECT
+from tests.integration.conftest import UNTHROTTLED, airflow_halo_connection
 
 pytestmark = pytest.mark.dag
 
@@ -31,17 +32,10 @@ STAGES = ("extract", "transform", "validate", "guard", "package", "deliver")
 def _run_dag(
     sim: Any, base: Path, delivered: Path, events: Path, logical_date: str
 ) -> subprocess.CompletedProcess:
-    connection = {
-        "conn_type": "http",
-        "host": sim.base_url,
-        "login": DEV_ID,
-        "password": DEV_SECRET,
-        "extra": {"tenant": "demo", "rate_limit_requests": 1000, "rate_limit_period_s": 1},
-    }
     env = {
         **os.environ,
         "PYTHONPATH": f"{PROJECT}{os.pathsep}{PROJECT / 'include'}",
-        "AIRFLOW_CONN_HALOITSM_DEFAULT": json.dumps(connection),
+        "AIRFLOW_CONN_HALOITSM_DEFAULT": airflow_halo_connection(sim, tenant="demo", **UNTHROTTLED),
         "AIRFLOW_VAR_HALO_C1_LAKE_URL": f"file://{base}",
         "AIRFLOW_VAR_HALO_C1_DELIVERY_URL": f"file://{delivered}",
         "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(

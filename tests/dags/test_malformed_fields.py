@@ -16,19 +16,11 @@ from halo_c1.c1z.messages import UserTrait
 from halo_c1.c1z.reader import C1zReader
 from tests.dags import test_dag_end_to_end as end_to_end
 from tests.dags.test_dag_end_to_end import T1, Pipeline
+from tests.integration.test_transform_simulator import expected_grants
 
 pytestmark = pytest.mark.dag
 
 pipeline = end_to_end.pipeline  # the end-to-end world: simulator, tenant lake folder, delivery file
-
-
-def _expected_grants(tenant) -> set[str]:
-    return {
-        f"{m.resource_type}:{m.resource_id}:{'assigned' if m.resource_type == 'role' else 'member'}"
-        f":agent:{m.agent_id}"
-        for m in tenant.memberships()
-        if m.agent_id != tenant.unassigned_agent_id
-    }
 
 
 def test_a_malformed_flag_delivers_every_account_and_grant_and_names_the_account(
@@ -42,7 +34,7 @@ def test_a_malformed_flag_delivers_every_account_and_grant_and_names_the_account
     agent["isdisabled"] = "yes"
     user = tenant.users[0]
     user["inactive"] = "no"
-    held = {g for g in _expected_grants(tenant) if g.endswith(f":agent:{agent['id']}")}
+    held = {g for g in expected_grants(tenant) if g.endswith(f":agent:{agent['id']}")}
     assert len(held) >= 2, "the malformed agent must hold access"
     caplog.set_level(logging.INFO)
 
@@ -58,7 +50,7 @@ def test_a_malformed_flag_delivers_every_account_and_grant_and_names_the_account
     agents = {i for t, i in resources if t == "agent"}
     assert agents == {str(a["id"]) for a in tenant.agents if a["id"] != tenant.unassigned_agent_id}
     assert {i for t, i in resources if t == "user"} == {str(u["id"]) for u in tenant.users}
-    assert grants == _expected_grants(tenant) and held <= grants
+    assert grants == expected_grants(tenant) and held <= grants
     for key in (("agent", str(agent["id"])), ("user", str(user["id"]))):
         trait = UserTrait()
         assert resources[key].annotations[0].Unpack(trait)

@@ -3,7 +3,6 @@ snapshot, and the run summary lists the day's provisioning actions from the audi
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import UTC, datetime
 
@@ -11,7 +10,12 @@ import pytest
 
 from halo_c1.lake import read_parquet
 from halo_c1.provision import provision
-from tests.integration.conftest import DEV_CLIENT_ID, DEV_CLIENT_SECRET, halo_settings
+from tests.integration.conftest import (
+    DEV_CLIENT_ID,
+    DEV_CLIENT_SECRET,
+    airflow_halo_connection,
+    halo_settings,
+)
 from tests.integration.provision_helpers import TENANT, deliver_catalog, plain_agent, request, tenant_lake_of
 
 pytestmark = pytest.mark.dag
@@ -23,13 +27,7 @@ def test_next_dag_run_holds_the_grant_and_its_summary_lists_the_action(dagbag, t
     config = SimulatorConfig(tenant=TENANT, client_id=DEV_CLIENT_ID, client_secret=DEV_CLIENT_SECRET)
     with running_simulator(config) as sim:
         lake_dir = tmp_path / "lake"
-        connection = {
-            "conn_type": "http",
-            "host": sim.base_url,
-            "login": DEV_CLIENT_ID,
-            "password": DEV_CLIENT_SECRET,
-        }
-        monkeypatch.setenv("AIRFLOW_CONN_HALOITSM_DEFAULT", json.dumps(connection))
+        monkeypatch.setenv("AIRFLOW_CONN_HALOITSM_DEFAULT", airflow_halo_connection(sim))
         monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_LAKE_URL", f"file://{lake_dir}")
         monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_DELIVERY_URL", f"file://{tmp_path / 'c1' / 'sync.c1z'}")
         agent = plain_agent(sim)

@@ -22,9 +22,11 @@ import pytest
 
 from halo_c1.lake import Lake, snapshot_time
 from halo_c1.tenancy import TenantIdentity, tenant_folder
+from tests.integration.conftest import UNTHROTTLED, airflow_halo_connection
 
 DAG_ID = "haloitsm_to_c1"
 DEV_ID, DEV_SECRET = "halo-c1-dev", "halo-c1-dev-secret"
+
 
 pytestmark = pytest.mark.dag
 
@@ -36,14 +38,7 @@ def world(dagbag, tmp_path, monkeypatch) -> Iterator[tuple[Any, Any, Path]]:
 
     spec = TenantSpec(seed=21, agents=20, users=20, teams=4, roles=3, departments=2)
     with running_simulator(SimulatorConfig(tenant=spec, client_id=DEV_ID, client_secret=DEV_SECRET)) as sim:
-        connection = {
-            "conn_type": "http",
-            "host": sim.base_url,
-            "login": DEV_ID,
-            "password": DEV_SECRET,
-            "extra": {"rate_limit_requests": 1000, "rate_limit_period_s": 1},
-        }
-        monkeypatch.setenv("AIRFLOW_CONN_HALOITSM_DEFAULT", json.dumps(connection))
+        monkeypatch.setenv("AIRFLOW_CONN_HALOITSM_DEFAULT", airflow_halo_connection(sim, **UNTHROTTLED))
         monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_LAKE_URL", f"file://{tmp_path / 'lake'}")
         monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_DELIVERY_URL", f"file://{tmp_path / 'c1' / 'sync.c1z'}")
         folder = tmp_path / "lake" / tenant_folder(TenantIdentity.from_connection(sim.base_url, None))

@@ -16,9 +16,11 @@ from typing import Any
 import pytest
 
 from halo_c1.tenancy import TENANT_RECORD, TenantIdentity, tenant_folder
+from tests.integration.conftest import UNTHROTTLED, airflow_halo_connection
 
 DAG_ID = "haloitsm_to_c1"
 DEV_ID, DEV_SECRET = "halo-c1-dev", "halo-c1-dev-secret"
+
 
 pytestmark = pytest.mark.dag
 
@@ -45,14 +47,9 @@ def two_tenants() -> Iterator[tuple[Any, Any]]:
 
 def _use(monkeypatch, sim: Any, tenant: str, base: Path, delivered: Path) -> Path:
     """Point the connection at `sim`; the lake base URL stays `base`. Returns the tenant's folder."""
-    connection = {
-        "conn_type": "http",
-        "host": sim.base_url,
-        "login": DEV_ID,
-        "password": DEV_SECRET,
-        "extra": {"tenant": tenant, "rate_limit_requests": 1000, "rate_limit_period_s": 1},
-    }
-    monkeypatch.setenv("AIRFLOW_CONN_HALOITSM_DEFAULT", json.dumps(connection))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_HALOITSM_DEFAULT", airflow_halo_connection(sim, tenant=tenant, **UNTHROTTLED)
+    )
     monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_LAKE_URL", f"file://{base}")
     monkeypatch.setenv("AIRFLOW_VAR_HALO_C1_DELIVERY_URL", f"file://{delivered}")
     return base / tenant_folder(TenantIdentity.from_connection(sim.base_url, tenant))

@@ -9,22 +9,16 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Generator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.servers import free_port, stop, wait_until_ready
+
 PG_BIN_CANDIDATES = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _pg_bin(name: str) -> str:
@@ -35,15 +29,6 @@ def _pg_bin(name: str) -> str:
     if not found:
         raise RuntimeError(f"PostgreSQL's {name} not found: run scripts/system_deps.sh (make test does)")
     return found
-
-
-def _stop(process: subprocess.Popen[bytes], timeout_s: float = 20) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 @dataclass(frozen=True)
@@ -62,6 +47,16 @@ class Postgres:
         connection = psycopg2.connect(host="127.0.0.1", port=self.port, user=self.user, dbname=self.database)
         connection.autocommit = True
         return connection
+
+    def accepts_logins(self) -> bool:
+        """Whether the server takes a login yet (it listens before it has finished starting)."""
+        import psycopg2
+
+        try:
+            self.connect().close()
+        except psycopg2.OperationalError:
+            return False
+        return True
 
 
 @contextmanager
@@ -114,20 +109,10 @@ def running_postgres(database: str = "airflow") -> Generator[Postgres, None, Non
             cwd=workdir,
             **run_as,
         )
-        import psycopg2
-
         server = Postgres(port=port, user=superuser, database="postgres")
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                connection = server.connect()
-                break
-            except psycopg2.OperationalError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(
-                        f"PostgreSQL did not start: {(workdir / 'postgres.log').read_text()[-2000:]}"
-                    ) from None
-                time.sleep(0.3)
+        log = workdir / "postgres.log"
+        wait_until_ready(server.accepts_logins, process, what="PostgreSQL", timeout_s=60, log=log)
+        connection = server.connect()
         try:
             with connection.cursor() as cursor:
                 cursor.execute(f'CREATE DATABASE "{database}"')
@@ -136,15 +121,13 @@ def running_postgres(database: str = "airflow") -> Generator[Postgres, None, Non
         yield Postgres(port=port, user=superuser, database=database)
     finally:
         if process is not None:
-            _stop(process)
+            stop(process)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
 @contextmanager
 def running_redis() -> Generator[str, None, None]:
     """redis-server on a free loopback port, no persistence; yields its URL."""
-    import redis
-
     workdir = Path(tempfile.mkdtemp(prefix="halo-c1-redis-"))
     port = free_port()
     process = subprocess.Popen(
@@ -166,16 +149,17 @@ def running_redis() -> Generator[str, None, None]:
     )
     url = f"redis://127.0.0.1:{port}/0"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                redis.Redis.from_url(url).ping()
-                break
-            except redis.ConnectionError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("redis-server did not start") from None
-                time.sleep(0.2)
+        wait_until_ready(lambda: _answers_ping(url), process, what="redis-server", timeout_s=30)
         yield url
     finally:
-        _stop(process)
+        stop(process)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _answers_ping(url: str) -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(url).ping())
+    except redis.ConnectionError:
+        return False

@@ -8,12 +8,9 @@ directory) and `azure_container` (the same server with a fresh container per tes
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import subprocess
 import tempfile
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,12 +20,13 @@ from typing import Any
 import pytest
 from upath import UPath
 
+from tests.servers import accepts_connections, free_port, stop, wait_until_ready
+
 PROJECT = Path(__file__).resolve().parents[2]
 AZURITE = PROJECT / ".tools" / "node_modules" / ".bin" / "azurite-blob"
 # Azurite's single well-known development account (public, documented by Microsoft; not a secret).
 ACCOUNT = "devstoreaccount1"
 ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-_LISTENING = re.compile(r"listens on http://127\.0\.0\.1:(\d+)")
 
 
 @dataclass(frozen=True)
@@ -83,57 +81,36 @@ class AzureBlobServer:
         return client.download_blob().readall()
 
 
-def _wait_for_port(process: subprocess.Popen[str], timeout_s: float = 60.0) -> int:
-    assert process.stdout is not None
-    deadline = time.monotonic() + timeout_s
-    seen: list[str] = []
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            if process.poll() is not None:
-                break
-            continue
-        seen.append(line)
-        if match := _LISTENING.search(line):
-            return int(match.group(1))
-    raise RuntimeError(f"Azurite did not start: {''.join(seen)[-2000:]}")
-
-
 @pytest.fixture(scope="session")
 def azurite() -> Iterator[AzureBlobServer]:
-    """Azurite's blob service on 127.0.0.1 (port chosen by the OS), one container, for the session."""
+    """Azurite's blob service on a free 127.0.0.1 port, one container, for the session."""
     if not AZURITE.exists():
         pytest.fail(f"{AZURITE} is missing: run scripts/system_deps.sh (make test does)")
-    workdir = tempfile.mkdtemp(prefix="halo-c1-azurite-")
-    process = subprocess.Popen(
-        [
-            str(AZURITE),
-            "--blobHost",
-            "127.0.0.1",
-            "--blobPort",
-            "0",
-            "--location",
-            workdir,
-            "--skipApiVersionCheck",
-            "--loose",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    workdir = Path(tempfile.mkdtemp(prefix="halo-c1-azurite-"))
+    port, log = free_port(), workdir / "azurite.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [
+                str(AZURITE),
+                "--blobHost",
+                "127.0.0.1",
+                "--blobPort",
+                str(port),
+                "--location",
+                str(workdir),
+                "--skipApiVersionCheck",
+                "--loose",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
-        server = AzureBlobServer(port=_wait_for_port(process), container="halo-c1-test")
-        # Keep reading Azurite's output so a full pipe never blocks it.
-        threading.Thread(target=process.stdout.read, daemon=True).start()  # type: ignore[union-attr]
+        wait_until_ready(accepts_connections(port), process, what="Azurite", timeout_s=60, log=log)
+        server = AzureBlobServer(port=port, container="halo-c1-test")
         server.create_container(server.container)
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, timeout_s=10)
         shutil.rmtree(workdir, ignore_errors=True)
 
 

@@ -7,11 +7,13 @@
 
 `start_simulator` takes `SimulatorConfig` fields; every simulator it starts is stopped at teardown.
 `halo_settings(sim, **overrides)` gives settings with short timeouts and tiny waits, so fault tests
-stay fast; pass overrides to test the production values.
+stay fast; pass overrides to test the production values. `airflow_halo_connection(sim)` is the same
+client as the Airflow connection the DAGs read.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from typing import Any
@@ -45,6 +47,21 @@ def halo_settings(sim: Any, **overrides: Any) -> HaloSettings:
         **overrides,
     }
     return HaloSettings(**fields)
+
+
+UNTHROTTLED: dict[str, Any] = {"rate_limit_requests": 1000, "rate_limit_period_s": 1}
+
+
+def airflow_halo_connection(sim: Any, **extra: Any) -> str:
+    """`AIRFLOW_CONN_HALOITSM_DEFAULT` (JSON) for a client of `sim` with the dev credentials and `extra`
+    (e.g. `tenant="demo", **UNTHROTTLED`), as the DAGs read it."""
+    connection = {
+        "conn_type": "http",
+        "host": sim.base_url,
+        "login": DEV_CLIENT_ID,
+        "password": DEV_CLIENT_SECRET,
+    }
+    return json.dumps({**connection, "extra": extra} if extra else connection)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ fresh bucket per test, so tests never see each other's objects).
 from __future__ import annotations
 
 import logging
-import socket
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +18,8 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 from upath import UPath
+
+from tests.servers import free_port
 
 REGION = "us-east-1"
 
@@ -61,17 +62,11 @@ class S3Server:
         return sorted(item["Key"] for item in listing.get("Contents", []))
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def s3_server() -> Iterator[S3Server]:
     """moto in server mode on a free loopback port, with one bucket created, for the whole session."""
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    port = _free_port()
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     try:

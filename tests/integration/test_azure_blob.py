@@ -1,9 +1,10 @@
 """The lake and c1z delivery on abfs:// against a real Azure Blob server (Azurite).
 
 C1's second documented external data source is an Azure Blob container, so the same guarantees as
-on S3 are checked here: round trips, replacement, and that an interrupted or corrupted upload leaves
-the previous blob intact with no temporary blob behind. The last tests go through Airflow's
-`ObjectStoragePath` with an Azure connection (microsoft-azure provider), as the DAG does.
+on S3 are checked here: that an interrupted or corrupted upload leaves the previous blob intact with
+no temporary blob behind (the lake's own round trips on Azure are in `test_lake_object_storage.py`).
+The last tests go through Airflow's `ObjectStoragePath` with an Azure connection (microsoft-azure
+provider), as the DAG does.
 """
 
 from __future__ import annotations
@@ -13,15 +14,13 @@ import json
 from typing import TYPE_CHECKING, Any
 
 import fsspec
-import pyarrow as pa
 import pytest
 from adlfs import AzureBlobFileSystem
 
-from halo_c1 import model
 from halo_c1.c1z.writer import sync_id_for
 from halo_c1.deliver import DeliveryError, last_delivery
 from halo_c1.guard import MassDeletionError, check_deletion_safety
-from halo_c1.lake import Lake, parquet_writer, read_json, read_parquet, write_json, write_parquet
+from halo_c1.lake import Lake, read_json
 from tests.integration import test_delivery as s3_cases
 from tests.integration.test_delivery import deliver_c1z
 
@@ -53,63 +52,6 @@ fsspec.register_implementation("corruptabfs", CorruptingBlobFileSystem, clobber=
 
 def _lake(az: AzureBlobServer) -> Lake:
     return Lake(f"abfs://{az.container}/halo", **az.storage_options)
-
-
-def _roles(*ids: str) -> pa.Table:
-    return pa.table(
-        {
-            "role_id": list(ids),
-            "name": [f"Role {i}" for i in ids],
-            "invalid_fields": [None] * len(ids),
-            "raw_json": ["{}"] * len(ids),
-        },
-        schema=model.RAW_ROLES,
-    )
-
-
-def test_lake_writes_and_reads_parquet_and_json_on_azure(azure_container: AzureBlobServer) -> None:
-    lake = _lake(azure_container)
-    table = _roles("1", "03cbebd0-3443")
-    assert not lake.has_raw(FIRST)
-
-    write_parquet(lake.raw_file("roles", FIRST), table)
-    write_json(lake.raw_manifest(FIRST), {"snapshot_id": FIRST, "entities": {"roles": 2}})
-
-    assert read_parquet(lake.raw_file("roles", FIRST)).equals(table)
-    assert lake.has_raw(FIRST)
-    assert read_json(lake.raw_manifest(FIRST)) == {"snapshot_id": FIRST, "entities": {"roles": 2}}
-    assert azure_container.blob_names() == [
-        f"halo/raw/_manifests/snapshot={FIRST}.json",
-        f"halo/raw/entity=roles/snapshot={FIRST}/part-0.parquet",
-    ]
-
-
-def test_lake_rewrite_on_azure_replaces_the_blob(azure_container: AzureBlobServer) -> None:
-    lake = _lake(azure_container)
-    path = lake.curated_file("resources", FIRST)
-    write_parquet(path, _roles("1"))
-    write_parquet(path, _roles("2", "3"))
-
-    assert read_parquet(path).column("role_id").to_pylist() == ["2", "3"]
-    assert azure_container.blob_names() == [f"halo/curated/resources/snapshot={FIRST}/part-0.parquet"]
-
-
-def test_failed_lake_write_on_azure_keeps_previous_blob_and_leaves_no_temporary(
-    azure_container: AzureBlobServer,
-) -> None:
-    lake = _lake(azure_container)
-    path = lake.raw_file("roles", FIRST)
-    write_parquet(path, _roles("1", "2"))
-
-    class Interrupted(Exception):
-        pass
-
-    with pytest.raises(Interrupted), parquet_writer(path, model.RAW_ROLES) as writer:
-        writer.write_table(_roles("9"))
-        raise Interrupted
-
-    assert read_parquet(path).column("role_id").to_pylist() == ["1", "2"]
-    assert azure_container.blob_names() == [f"halo/raw/entity=roles/snapshot={FIRST}/part-0.parquet"]
 
 
 def test_deliver_to_azure_uploads_verified_bytes_and_records_the_manifest(

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from scripts import probe_halo_writes
-from tests.integration.conftest import DEV_CLIENT_ID, DEV_CLIENT_SECRET
+from tests.integration.conftest import DEV_CLIENT_SECRET, airflow_halo_connection
 from tests.integration.provision_helpers import TENANT, plain_agent, role_named
 
 pytestmark = pytest.mark.integration
@@ -29,8 +29,7 @@ def test_probe_reports_the_tenants_list_semantics(
     agent = plain_agent(sim)
     agent["teams"] = []  # a disposable agent without teams, so the empty-list case is probed too
     role = role_named(sim, "2nd Line Agent")
-    conn = {"conn_type": "http", "host": sim.base_url, "login": DEV_CLIENT_ID, "password": DEV_CLIENT_SECRET}
-    monkeypatch.setenv("AIRFLOW_CONN_HALOITSM_DEFAULT", json.dumps(conn))
+    monkeypatch.setenv("AIRFLOW_CONN_HALOITSM_DEFAULT", airflow_halo_connection(sim))
     argv = ["--agent", str(agent["id"]), "--team", "1", "--team", "4", "--role", role["id"]]
     code = probe_halo_writes.main([*argv, f"--i-understand-agent-{agent['id']}-will-be-changed"])
     report = json.loads(capsys.readouterr().out)

@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import stat
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,7 +22,6 @@ import pytest
 from scripts.run_local import airflow_environment
 from scripts.standalone import (
     PASSWORDS_FILE,
-    launch,
     listen_address,
     local_url,
     plugin_problem,
@@ -33,16 +29,11 @@ from scripts.standalone import (
     standalone_environment,
 )
 from tests.conftest import PROJECT
+from tests.servers import airflow_serving, free_port
 
 AIRFLOW = str(Path(sys.executable).parent / "airflow")
 
 pytestmark = pytest.mark.integration
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_listens_on_loopback_unless_asked_otherwise():
@@ -67,7 +58,7 @@ def test_a_login_is_required_even_if_the_environment_turns_it_off():
 @pytest.fixture
 def api_server(tmp_path) -> Iterator[tuple[str, int, Path]]:
     """`airflow api-server` with the standalone's environment in a fresh home; (url, port, home)."""
-    port, home = _free_port(), tmp_path / "home"
+    port, home = free_port(), tmp_path / "home"
     base = {
         **os.environ,
         "AIRFLOW_HOME": str(home),
@@ -78,27 +69,9 @@ def api_server(tmp_path) -> Iterator[tuple[str, int, Path]]:
     env = standalone_environment(base, "127.0.0.1", port)
     prepare_home(home)
     subprocess.run([AIRFLOW, "db", "migrate"], env=env, cwd=PROJECT, check=True, capture_output=True)
-    process = launch([AIRFLOW, "api-server"], env, tmp_path / "api.log")
     url = local_url("127.0.0.1", port)
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{url}/api/v2/monitor/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert process.poll() is None, (tmp_path / "api.log").read_text()[-3000:]
-            assert time.monotonic() < deadline, "api-server did not become healthy in 120 s"
-            time.sleep(1)
+    with airflow_serving([AIRFLOW, "api-server"], env, tmp_path / "api.log", url):
         yield url, port, home
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
 
 
 def test_api_answers_on_loopback_only_and_never_anonymously(api_server):

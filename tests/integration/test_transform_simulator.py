@@ -114,7 +114,8 @@ def test_per_group_membership_mode_gives_the_same_curated_tables_as_inline(start
         assert curated[False][name].equals(curated[True][name]), name
 
 
-def _expected_grants(tenant) -> set[str]:
+def expected_grants(tenant) -> set[str]:
+    """The grant ids the simulator tenant's memberships must become (its unassigned agent has none)."""
     return {
         f"{m.resource_type}:{m.resource_id}:{'assigned' if m.resource_type == 'role' else 'member'}"
         f":agent:{m.agent_id}"
@@ -160,7 +161,7 @@ def test_malformed_fields_deliver_every_account_and_grant_with_the_field_unknown
     }
     assert {i for t, i in resources if t == "team"} == {normalize_id(t["id"]) for t in tenant.teams}
     grants = {g["grant_id"] for g in read_parquet(lake.curated_file("grants", SNAPSHOT)).to_pylist()}
-    assert grants == _expected_grants(tenant)
+    assert grants == expected_grants(tenant)
     status = {key: (r["status"], r["account_type"]) for key, r in resources.items()}
     assert status["agent", str(flagged["id"])][0] == "UNSPECIFIED"
     assert status["agent", str(api["id"])][1] == "UNSPECIFIED"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 import time
 
 import pytest
@@ -138,27 +137,6 @@ def test_renewal_changes_the_file_even_when_the_holders_clock_stands_still(path)
         with pytest.raises(LeaseBusy, match="is held by"):
             waiter.acquire()
         mine.check()
-
-
-def test_two_waiters_on_a_dead_lease_end_with_one_holder(path):
-    leave(path, UNREADABLE["soon"], age_s=30 + MAX_CLOCK_SKEW_S + 5)
-    holders: list[str] = []
-    failures: list[Exception] = []
-
-    def take() -> None:
-        try:
-            with lease(path, wait_s=0.5) as mine:
-                holders.append(mine.token)
-                time.sleep(0.7)
-        except LeaseBusy as busy:
-            failures.append(busy)
-
-    threads = [threading.Thread(target=take) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert len(holders) == 1 and len(failures) == 1
 
 
 def test_bad_lease_settings_are_refused(path):

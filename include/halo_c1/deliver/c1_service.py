@@ -16,7 +16,6 @@ writer record of each delivery (`deliver.writer`) is kept outside any lake folde
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from typing import Any
 from upath import UPath
 
 from halo_c1.deliver.target import Held, WriterStore
+from halo_c1.lake import copy_hashing
 
 log = logging.getLogger(__name__)
 
@@ -71,13 +71,10 @@ class C1ServiceTarget:
         return
 
     def stage(self, c1z: UPath, snapshot_id: str) -> _Recorded:
-        digest, size = hashlib.sha256(), 0
         with c1z.open("rb") as handle:
-            while chunk := handle.read(READ_CHUNK):
-                digest.update(chunk)
-                size += len(chunk)
-        log.info("Snapshot %s (%d bytes) is the one C1 will get at its next sync", snapshot_id, size)
-        return _Recorded(digest.hexdigest(), size, self.force_sync)
+            measured = copy_hashing(handle, chunk_size=READ_CHUNK)
+        log.info("Snapshot %s (%d bytes) is the one C1 will get at its next sync", snapshot_id, measured.size)
+        return _Recorded(measured.digest.hexdigest(), measured.size, self.force_sync)
 
     def held(self) -> Held:
         """The c1z the last writer record for this C1 host names (the one C1 is served)."""

@@ -17,7 +17,6 @@ record is never taken for data.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import uuid
@@ -30,7 +29,7 @@ from upath import UPath
 from halo_c1.deliver.errors import DeliveryError
 from halo_c1.deliver.target import Held
 from halo_c1.errors import ConfigurationError
-from halo_c1.lake import HashingWriter, as_path, make_local_dirs, restrict_local
+from halo_c1.lake import as_path, copy_hashing, make_local_dirs, restrict_local
 from halo_c1.redact import is_secret_key, scrub
 
 log = logging.getLogger(__name__)
@@ -78,9 +77,7 @@ def _copy_hashing(source: UPath, destination: UPath, chunk_size: int) -> tuple[s
         _open_streaming(source, "rb", chunk_size) as reader,
         _open_streaming(destination, "wb", chunk_size) as writer,
     ):
-        sink = HashingWriter(writer)
-        while chunk := reader.read(chunk_size):
-            sink.write(chunk)
+        sink = copy_hashing(reader, writer, chunk_size)
     return sink.digest.hexdigest(), sink.size
 
 
@@ -90,11 +87,8 @@ def _stored_size(path: UPath) -> int:
 
 
 def _sha256(path: UPath, chunk_size: int) -> str:
-    digest = hashlib.sha256()
     with _open_streaming(path, "rb", chunk_size) as reader:
-        while chunk := reader.read(chunk_size):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return copy_hashing(reader, chunk_size=chunk_size).digest.hexdigest()
 
 
 def _verify(path: UPath, sha256: str, size: int, chunk_size: int) -> None:

@@ -37,8 +37,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable
-from contextlib import ExitStack
+from collections.abc import Callable, Generator, Iterable
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -323,6 +323,20 @@ class _Extraction:
         self.fallback_requests = 0
         self.timing: dict[str, tuple[datetime, datetime]] = {}
 
+    @contextmanager
+    def committed(self) -> Generator[None, None, None]:
+        """Write the request log and commit every table when the block succeeds; discard them all when
+        it fails, so no file of a failed run is committed."""
+        try:
+            yield
+            self.tables["request_log"].write(self.client.request_log.rows)
+            for table in self.tables.values():
+                table.commit()
+        except BaseException:
+            for table in self.tables.values():
+                table.discard()
+            raise
+
     def timed(self, entities: tuple[str, ...], read: Callable[[], T]) -> T:
         """Run `read` and record, for each entity it fills, when it started and ended."""
         started = datetime.now(UTC)
@@ -574,7 +588,7 @@ def _extract_claimed(
     entities = tuple(e for e in model.RAW_ENTITIES if not (e == END_USERS and reuse_end_users))
     run = _Extraction(client, lake, snapshot_id, entities)
     log.info("extracting HaloITSM %s into snapshot %s", client.settings.base_url, snapshot_id)
-    try:
+    with run.committed():
         teams = run.timed(("teams",), lambda: run.read_simple("teams", "/api/Team", TEAM_PARAMS, team_row))
         roles = run.timed(("roles",), lambda: run.read_simple("roles", "/api/Roles", {}, role_row))
 
@@ -597,13 +611,6 @@ def _extract_claimed(
         else:
             run.tables["users"].reset()
             log.info("users: skipped (include_end_users is off); writing an empty users table")
-        run.tables["request_log"].write(client.request_log.rows)
-        for table in run.tables.values():
-            table.commit()
-    except BaseException:
-        for table in run.tables.values():
-            table.discard()
-        raise
     finished = datetime.now(UTC)
     records = run.entity_records(finished)
     if reuse_end_users:
@@ -712,15 +719,8 @@ def _refresh_claimed(client: HaloClient, lake: Lake, snapshot_id: str) -> dict:
     started = datetime.now(UTC)
     run = _Extraction(client, lake, snapshot_id, (END_USERS, "request_log"), END_USER_FILE)
     log.info("end-user refresh of HaloITSM %s into %s", client.settings.base_url, snapshot_id)
-    try:
+    with run.committed():
         run.timed((END_USERS,), lambda: run.read_simple("users", "/api/Users", USER_PARAMS, user_row))
-        run.tables["request_log"].write(client.request_log.rows)
-        for table in run.tables.values():
-            table.commit()
-    except BaseException:
-        for table in run.tables.values():
-            table.discard()
-        raise
     finished = datetime.now(UTC)
     manifest = {
         "snapshot_id": snapshot_id,
