@@ -23,7 +23,9 @@ Configuration: connection `haloitsm_default`; variables `halo_c1_lake_url`, `hal
 
 Each task runs one stage function of `halo_c1.stages` through `halo_c1_airflow.stage.run_stage`, which fails a
 deterministic error (`halo_c1.errors.PermanentError`) without retry and retries the rest. Stages
-read their inputs from the lake; the tasks pass only the plan, and `chain` orders them. Stage tasks
+read their inputs from the lake. The graph is the pipeline, one edge from each stage to the next: the
+stage tasks read the plan (and the report task the stages' results) from XCom through a template,
+rendered as the Python value (`render_template_as_native_obj`), so no task hangs off `plan`. Stage tasks
 are `@stage_task`s: TaskFlow tasks that also tell OpenLineage (when configured) what they read and
 wrote (`halo_c1_airflow.lineage`).
 """
@@ -44,6 +46,14 @@ from halo_c1_airflow.schedule import dagrun_timeout
 from halo_c1_airflow.stage import log_failure, plan_run, run_report, run_stage, stages
 
 CURATED_ASSET = Asset("halo_c1/curated")
+
+
+def _xcom(task_id: str) -> str:
+    """A template for the task's XCom result (None when it was skipped)."""
+    return f"{{{{ ti.xcom_pull(task_ids={task_id!r}) }}}}"
+
+
+PLAN = _xcom("plan")
 C1Z_ASSET = Asset("halo_c1/c1z")
 
 
@@ -66,6 +76,7 @@ C1Z_ASSET = Asset("halo_c1/c1z")
         "on_failure_callback": [log_failure, failure_alert()],
     },
     params=etl_params(),
+    render_template_as_native_obj=True,  # PLAN below renders as the plan's dict, not its text
 )
 def haloitsm_to_c1() -> None:
     @task(multiple_outputs=False)
@@ -109,16 +120,16 @@ def haloitsm_to_c1() -> None:
         """Log the run's summary: counts, changes, quality, delivery and the day's provisioning."""
         return run_report(plan, results)
 
-    planned = plan()
-    results = {
-        "extract": extract(planned),
-        "transform": transform(planned),
-        "quality": validate(planned),
-        "guard": guard(planned),
-        "package": package(planned),
-        "delivery": deliver(planned),
+    stage_tasks = {
+        "extract": extract(PLAN),
+        "transform": transform(PLAN),
+        "quality": validate(PLAN),
+        "guard": guard(PLAN),
+        "package": package(PLAN),
+        "delivery": deliver(PLAN),
     }
-    chain(planned, *results.values(), report(planned, results))
+    results = {name: _xcom(t.operator.task_id) for name, t in stage_tasks.items()}
+    chain(plan(), *stage_tasks.values(), report(PLAN, results))
 
 
 haloitsm_to_c1()

@@ -51,6 +51,13 @@ def test_stages_run_in_order(dagbag):
         assert downstream in dag.get_task(upstream).downstream_task_ids, f"{upstream} -> {downstream}"
 
 
+def test_the_graph_is_the_pipeline_one_edge_from_each_stage_to_the_next(dagbag):
+    dag = dagbag.get_dag(DAG_ID)
+    chain = ["plan", "extract", "transform", "validate", "guard", "package", "deliver", "report"]
+    for upstream, downstream in itertools.pairwise(chain):
+        assert dag.get_task(downstream).upstream_task_ids == {upstream}, downstream
+
+
 def test_manual_trigger_params_are_typed_and_defaulted(dagbag):
     params = dagbag.get_dag(DAG_ID).params
     assert params["dry_run"] is False
