@@ -102,7 +102,7 @@ def test_one_run_emits_every_stage_dataset_and_edge(airflow_db, tmp_path):
         assert io["extract"] == ({(sim.base_url, "api")}, raw)
         curated = {
             ("file", str(lake / "curated" / t))
-            for t in ("resource_types", "resources", "entitlements", "grants", "rejected_rows")
+            for t in ("resource_types", "resources", "entitlements", "grants", "rejected_rows", "data_issues")
         }
         assert io["transform"][0] <= raw and io["transform"][0]  # edge extract -> transform
         assert io["transform"][1] == curated

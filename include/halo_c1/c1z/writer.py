@@ -17,6 +17,7 @@ whose time is the snapshot time and whose payload is SHA-256 of `halo-c1:<snapsh
 from __future__ import annotations
 
 import logging
+import math
 import os
 import shutil
 import sqlite3
@@ -278,10 +279,8 @@ def _grant_batches(lake: Lake, snapshot_id: str, batch_rows: int) -> Iterator[pa
     they are. Either way the same grants give the same c1z, byte for byte.
     """
     with _curated_parquet(lake, "grants", snapshot_id) as (parquet, _):
-        keys = parquet.read(columns=list(GRANT_LOAD_ORDER))
-    order = pc.sort_indices(keys, sort_keys=[(key, "ascending") for key in GRANT_LOAD_ORDER])
-    del keys
-    if np.array_equal(order.to_numpy(), np.arange(len(order))):
+        order = _load_order(parquet.read(columns=list(GRANT_LOAD_ORDER)))
+    if order is None:
         yield from _curated_batches(lake, "grants", snapshot_id, batch_rows)
         return
     log.info(
@@ -289,7 +288,36 @@ def _grant_batches(lake: Lake, snapshot_id: str, batch_rows: int) -> Iterator[pa
     )
     grants = pa.Table.from_batches(list(_curated_batches(lake, "grants", snapshot_id, batch_rows)))
     for start in range(0, len(order), batch_rows):
-        yield from grants.take(order.slice(start, batch_rows)).combine_chunks().to_batches()
+        yield from grants.take(order[start : start + batch_rows]).combine_chunks().to_batches()
+
+
+def _load_order(keys: pa.Table) -> np.ndarray | None:
+    """The stable row order that sorts `keys` by GRANT_LOAD_ORDER; None when they already are.
+
+    Each column is ranked through its dictionary (few distinct values: resource types, a tenant's
+    groups and agents) and the ranks combined into one integer, which sorts ten times faster than
+    the text columns themselves.
+    """
+    ranks = [_dense_ranks(keys[name]) for name in GRANT_LOAD_ORDER]
+    if math.prod(distinct for _, distinct in ranks) < 2**62:
+        combined = np.zeros(keys.num_rows, np.int64)
+        for rank, distinct in ranks:
+            combined = combined * distinct + rank
+        if np.all(combined[1:] >= combined[:-1]):
+            return None
+        return np.argsort(combined, kind="stable")
+    order = np.lexsort([rank for rank, _ in reversed(ranks)])
+    return None if np.array_equal(order, np.arange(len(order))) else order
+
+
+def _dense_ranks(values: pa.ChunkedArray) -> tuple[np.ndarray, int]:
+    """Each value's rank among the distinct values in text order (nulls last), and how many ranks."""
+    encoded = pc.dictionary_encode(values.combine_chunks())
+    by_text = pc.sort_indices(encoded.dictionary).to_numpy()
+    rank_of = np.empty(len(by_text) + 1, np.int64)
+    rank_of[by_text] = np.arange(len(by_text))
+    rank_of[-1] = len(by_text)
+    return rank_of[encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)], len(by_text) + 1
 
 
 def _pylists(batch: pa.RecordBatch) -> dict[str, list[Any]]:
