@@ -426,7 +426,7 @@ def _sorted(table: pa.Table, keys: list[str]) -> pa.Table:
 def _to_table(frame: pd.DataFrame, schema: pa.Schema, snapshot_id: str) -> pa.Table:
     if frame.empty:  # a tenant without teams, roles or departments: no column to infer types from
         return schema.empty_table()
-    arrays = [pa.array([snapshot_id] * len(frame), pa.string())]
+    arrays = [_repeated(snapshot_id, len(frame))]
     for field in schema:
         if field.name == "snapshot_id":
             continue
@@ -438,6 +438,11 @@ def _to_table(frame: pd.DataFrame, schema: pa.Schema, snapshot_id: str) -> pa.Ta
 # ---------------------------------------------------------------------------------------------
 # Grants
 # ---------------------------------------------------------------------------------------------
+
+
+def _repeated(value: str, count: int) -> pa.Array:
+    """A string column of one value (a Python list of 3.4M references took 0.7 s to convert)."""
+    return pa.repeat(pa.scalar(value, pa.string()), count)
 
 
 def _usable(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
@@ -549,12 +554,12 @@ def _grants(
     count = len(keys)
     return pa.Table.from_arrays(
         [
-            pa.array([snapshot_id] * count, pa.string()),
+            _repeated(snapshot_id, count),
             pc.binary_join_element_wise(entitlement, model.AGENT, agent, ":"),
             entitlement,
             kind,
             target,
-            pa.array([model.AGENT] * count, pa.string()),
+            _repeated(model.AGENT, count),
             agent,
             pa.array(direct),
             source_roles,
