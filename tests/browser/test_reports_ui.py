@@ -203,19 +203,38 @@ def world(tmp_path_factory) -> Iterator[World]:
     os.environ["AIRFLOW_VAR_HALO_C1_DELIVERY_URL"] = f"file://{delivered}"
     try:
         runs = _run_pipeline(tmp)
-        with _standalone() as (url, output):
+        with _metadata_settings_restored(), _standalone() as (url, output):
             _store_settings_in_the_metadata_db()
             passwords = Path(os.environ["AIRFLOW_HOME"]) / "simple_auth_manager_passwords.json.generated"
             password = json.loads(passwords.read_text())["admin"]
             yield World(url, password, output, *runs, reports=next(lake.glob("*/reports")))
     finally:
-        for command in (
-            ["variables", "delete", "halo_c1_lake_url"],
-            ["connections", "delete", "haloitsm_default"],
-        ):
-            subprocess.run([AIRFLOW, *command], cwd=PROJECT, check=False, capture_output=True)
         os.environ.clear()
         os.environ.update(saved)
+
+
+@contextmanager
+def _metadata_settings_restored() -> Generator[None, None, None]:
+    """Remove, afterwards, every variable, connection and pool the standalone applied from the
+    project's airflow_settings.yaml: this session's metadata DB serves the later DAG tests, which
+    would otherwise all deliver to the project's own .lake/delivered/sync.c1z."""
+    from airflow.utils.session import create_session
+    from sqlalchemy import text
+
+    tables = {"variable": "key", "connection": "conn_id", "slot_pool": "pool"}
+    with create_session() as session:
+        before = {
+            table: {key for (key,) in session.execute(text(f"SELECT {column} FROM {table}"))}
+            for table, column in tables.items()
+        }
+    try:
+        yield
+    finally:
+        with create_session() as session:
+            for table, column in tables.items():
+                for (key,) in list(session.execute(text(f"SELECT {column} FROM {table}"))):
+                    if key not in before[table]:
+                        session.execute(text(f"DELETE FROM {table} WHERE {column} = :key"), {"key": key})
 
 
 @pytest.fixture(scope="module")
