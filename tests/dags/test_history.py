@@ -153,6 +153,7 @@ def world(dagbag, tmp_path_factory) -> Iterator[World]:
         before = truth_of(sim.tenant)
         time.sleep(1.1)  # snapshot ids are to the second: the moment between is after the first one
         between = datetime.now(UTC)
+        time.sleep(1.1)  # and the second run's snapshot, named to the second, is a later second than it
         changed = change_tenant(sim.tenant)
         after = truth_of(sim.tenant)
         second = run(datetime(2026, 11, 20, 9, tzinfo=UTC))
