@@ -24,10 +24,6 @@ from tests.integration.conftest import halo_settings
 
 pytestmark = pytest.mark.integration
 
-# When the runs take their data (recent: extraction refuses a snapshot named long ago).
-T1 = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=20)
-T2 = T1 + timedelta(minutes=10)
-
 
 class World:
     """A simulator, a lake and a delivery file, and an `Environment` over them that counts what the
@@ -39,6 +35,10 @@ class World:
         self.delivered = tmp_path / "c1" / "sync.c1z"
         self.settings = halo_settings(sim, include_end_users=include_end_users)
         self.asked: list[str] = []
+        # When the runs take their data: recent, and read when the test runs (extraction refuses a
+        # snapshot named over 45 min ago, which a module-level constant became in a long session).
+        self.t1 = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=20)
+        self.t2 = self.t1 + timedelta(minutes=10)
 
     def _settings(self) -> Any:
         self.asked.append("halo_settings")
@@ -84,11 +84,11 @@ def world(start_simulator, tmp_path) -> World:
 
 
 def test_extract_reuses_an_archived_raw_snapshot_without_calling_halo(world: World) -> None:
-    first = stages.extract(world.plan(T1), world.env)
+    first = stages.extract(world.plan(world.t1), world.env)
     world.sim.reset_counts()
     world.asked.clear()
 
-    again = stages.extract(world.plan(T1, rederive_only=True), world.env)
+    again = stages.extract(world.plan(world.t1, rederive_only=True), world.env)
 
     assert (first.reused, again.reused) == (False, True)
     assert first.requests > 0
@@ -99,7 +99,7 @@ def test_extract_reuses_an_archived_raw_snapshot_without_calling_halo(world: Wor
 
 
 def test_rederive_without_archived_raw_is_skipped_with_the_reason(world: World) -> None:
-    plan = world.plan(T1, rederive_only=True)
+    plan = world.plan(world.t1, rederive_only=True)
 
     with pytest.raises(StageSkipped, match=r"no archived raw snapshot taken in \[.*\) UTC"):
         stages.extract(plan, world.env)
@@ -118,7 +118,7 @@ def test_end_users_follow_the_run_param_else_the_connection(
 
     sim = start_simulator(tenant=TenantSpec(seed=6, agents=5, users=7, teams=2, roles=2, departments=1))
     world = World(sim, tmp_path, include_end_users=connection)
-    plan = world.plan(T1, dry_run=True, include_end_users=param)
+    plan = world.plan(world.t1, dry_run=True, include_end_users=param)
 
     result = stages.extract(plan, world.env)
     transformed = stages.transform(plan, world.env)
@@ -129,7 +129,7 @@ def test_end_users_follow_the_run_param_else_the_connection(
 
 
 def test_a_rederived_run_skips_the_guard_and_never_delivers(world: World) -> None:
-    plan = world.plan(T1, rederive_only=True)
+    plan = world.plan(world.t1, rederive_only=True)
     assert (plan.mode, plan.deliver) == (REDERIVE, False)
 
     guarded = stages.guard(plan, world.env)  # no curated tables at all: a real comparison would fail
@@ -142,31 +142,31 @@ def test_a_rederived_run_skips_the_guard_and_never_delivers(world: World) -> Non
 
 
 def test_the_plan_reads_the_baseline_once_and_refuses_a_bad_target_before_any_work(world: World) -> None:
-    assert world.plan(T1).baseline is None
-    world.run_all(world.plan(T1))
+    assert world.plan(world.t1).baseline is None
+    world.run_all(world.plan(world.t1))
 
-    plan = world.plan(T2)
+    plan = world.plan(world.t2)
 
     assert plan.baseline is not None
-    assert plan.baseline.snapshot_id == snapshot_id_for(T1)
+    assert plan.baseline.snapshot_id == snapshot_id_for(world.t1)
     assert plan.max_drop_ratio == pytest.approx(0.2)
     assert RunPlan.from_xcom(plan.to_xcom()) == plan
     world.delivered = world.delivered.parent  # a folder, not the .c1z file
     with pytest.raises(ConfigurationError, match=r"must name the \.c1z file"):
-        world.plan(T2)
+        world.plan(world.t2)
     world.asked.clear()
-    assert world.plan(T2, dry_run=True).deliver is False
+    assert world.plan(world.t2, dry_run=True).deliver is False
     assert "delivery_target" not in world.asked
 
 
 def test_stages_deliver_then_the_guard_blocks_a_drop_against_the_planned_baseline(world: World) -> None:
-    results = world.run_all(world.plan(T1))
+    results = world.run_all(world.plan(world.t1))
     delivered = results[-1]
     assert isinstance(results[0], ExtractResult)
     assert isinstance(delivered, DeliveryResult)
     assert world.delivered.read_bytes() == world.lake.c1z_file(delivered.snapshot_id).read_bytes()
     world.sim.tenant.drop_agents(0.5)
-    plan = world.plan(T2)
+    plan = world.plan(world.t2)
     for stage in (stages.extract, stages.transform, stages.validate):
         stage(plan, world.env)
 
