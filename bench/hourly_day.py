@@ -40,6 +40,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.scale import simulator_process
+
 FULL = {"users": 1_000_000, "agents": 20_000, "teams": 500, "roles": 100, "departments": 50}
 MINIMUM = {"users": 100, "agents": 20, "teams": 5, "roles": 4, "departments": 3}
 PAGE_CAP = 50  # as hosted HaloITSM caps pages
@@ -56,11 +58,8 @@ def scaled_budget(scale: float, hour_s: float) -> tuple[int, float]:
 
 
 def _simulator(sizes: dict[str, int], budget: tuple[int, float]) -> tuple[subprocess.Popen, dict[str, Any]]:
-    process = subprocess.Popen(
+    return simulator_process(
         [
-            sys.executable,
-            "-m",
-            "dev.halo_simulator",
             "--port",
             "0",
             "--seed",
@@ -72,18 +71,8 @@ def _simulator(sizes: dict[str, int], budget: tuple[int, float]) -> tuple[subpro
             "results",
             "--rate-limit",
             f"{budget[0]}/{budget[1]!r}",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        cwd=Path(__file__).resolve().parents[1],
+        ]
     )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    if not line:
-        process.kill()
-        raise RuntimeError("the simulator exited before printing its address")
-    return process, json.loads(line)
 
 
 def _environment(payload: dict[str, Any]) -> Any:

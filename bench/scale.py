@@ -695,14 +695,28 @@ def print_pipeline(results: dict[str, Any]) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
+def simulator_process(args: list[str]) -> tuple[subprocess.Popen, dict]:
+    """`python -m dev.halo_simulator <args>` in its own process, and the address line it prints."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dev.halo_simulator", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    if not line:
+        process.kill()
+        raise RuntimeError("the simulator exited before printing its address")
+    return process, json.loads(line)
+
+
 def _simulator(
     users: int, agents: int, teams: int, roles: int, departments: int
 ) -> tuple[subprocess.Popen, dict]:
-    process = subprocess.Popen(
+    return simulator_process(
         [
-            sys.executable,
-            "-m",
-            "dev.halo_simulator",
             "--port",
             "0",
             "--seed",
@@ -721,18 +735,8 @@ def _simulator(
             str(PAGE_CAP),
             "--agent-envelope",
             "results",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        cwd=Path(__file__).resolve().parents[1],
+        ]
     )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    if not line:
-        process.kill()
-        raise RuntimeError("the simulator exited before printing its address")
-    return process, json.loads(line)
 
 
 def listing_requests(rows: int) -> int:
